@@ -1,0 +1,291 @@
+//! Reading a catalog folder: find the challenge files, deserialize, validate, dedupe ids.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::ceilings::Ceilings;
+use super::diagnostic::{Diagnostic, Severity};
+use super::findings::Findings;
+use super::locate::{Locator, Position};
+use super::model::Challenge;
+use super::validate::validate;
+use super::{Catalog, CatalogError, CatalogReport};
+
+/// The definition file inside each challenge folder.
+pub const CHALLENGE_FILE: &str = "challenge.json";
+
+pub(super) fn load(dir: &Path, ceilings: &Ceilings) -> Result<CatalogReport, CatalogError> {
+    ceilings.check().map_err(CatalogError::Ceilings)?;
+    let meta = fs::metadata(dir).map_err(|error| CatalogError::Io {
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    if !meta.is_dir() {
+        return Err(CatalogError::NotAFolder {
+            path: dir.to_path_buf(),
+        });
+    }
+
+    let mut seen_ids = BTreeMap::new();
+    let mut challenges = Vec::new();
+    let mut diagnostics = Vec::new();
+    for folder in challenge_folders(dir)? {
+        let source = folder.join(CHALLENGE_FILE);
+        let (challenge, found) = match fs::read_to_string(&source) {
+            Ok(text) => check_file(&folder, &source, &text, ceilings, &mut seen_ids),
+            Err(error) => (
+                None,
+                vec![Diagnostic {
+                    path: source.clone(),
+                    line: 1,
+                    column: 1,
+                    severity: Severity::Error,
+                    message: format!("cannot read {CHALLENGE_FILE}: {error}"),
+                }],
+            ),
+        };
+        challenges.extend(challenge);
+        diagnostics.extend(found);
+    }
+    challenges.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(CatalogReport {
+        catalog: Catalog {
+            root: dir.to_path_buf(),
+            challenges,
+        },
+        diagnostics,
+    })
+}
+
+/// `dir` itself when it holds a challenge file, else its visible subfolders that do, by name.
+fn challenge_folders(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
+    if dir.join(CHALLENGE_FILE).exists() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let io = |error| CatalogError::Io {
+        path: dir.to_path_buf(),
+        error,
+    };
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io)? {
+        let name = entry.map_err(io)?.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = dir.join(&name);
+        if path.is_dir() && path.join(CHALLENGE_FILE).exists() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names.into_iter().map(|n| dir.join(n)).collect())
+}
+
+/// Deserialize and validate one file. The challenge is returned only when it has no errors.
+/// `seen_ids` maps the ids of earlier files to their paths, for duplicate detection.
+pub(super) fn check_file(
+    folder: &Path,
+    source: &Path,
+    text: &str,
+    ceilings: &Ceilings,
+    seen_ids: &mut BTreeMap<String, PathBuf>,
+) -> (Option<Challenge>, Vec<Diagnostic>) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let locator = Locator::new(text);
+    let mut out = Findings::new(source, &locator);
+    let mut challenge = match serde_json::from_str::<Challenge>(text) {
+        Ok(challenge) => challenge,
+        Err(err) => {
+            let at: Position = locator.serde_error(&err);
+            out.push(at, Severity::Error, serde_message(&err));
+            return (None, out.diagnostics);
+        }
+    };
+    challenge.dir = folder.to_path_buf();
+    challenge.source = source.to_path_buf();
+
+    validate(&challenge, ceilings, &mut out);
+    match seen_ids.get(&challenge.id) {
+        Some(first) => out.error(
+            "/id",
+            format!(
+                "duplicate id {:?}: already defined in {}",
+                challenge.id,
+                first.display()
+            ),
+        ),
+        None => {
+            seen_ids.insert(challenge.id.clone(), source.to_path_buf());
+        }
+    }
+
+    let mut diagnostics = out.diagnostics;
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    let ok = !diagnostics.iter().any(Diagnostic::is_error);
+    (ok.then_some(challenge), diagnostics)
+}
+
+/// serde's message without its trailing ` at line X column Y` (the position is reported anyway).
+fn serde_message(err: &serde_json::Error) -> String {
+    let full = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full);
+    if err.is_syntax() || err.is_eof() {
+        format!("invalid JSON: {message}")
+    } else {
+        message.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{base, write_challenge};
+    use super::*;
+    use serde_json::json;
+
+    fn relative_lines(report: &CatalogReport, root: &Path) -> Vec<String> {
+        let prefix = format!("{}/", root.display());
+        report
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string().replace(&prefix, ""))
+            .collect()
+    }
+
+    #[test]
+    fn a_catalog_folder_loads_its_challenge_subfolders_sorted_by_id() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut b = base();
+        b["id"] = json!("bee");
+        write_challenge(&tmp.path().join("bee"), &b);
+        let mut a = base();
+        a["id"] = json!("a-first");
+        write_challenge(&tmp.path().join("a-first"), &a);
+        fs::create_dir_all(tmp.path().join(".hidden")).unwrap();
+        fs::write(tmp.path().join(".hidden").join(CHALLENGE_FILE), "{ broken").unwrap();
+        fs::create_dir_all(tmp.path().join("notes")).unwrap();
+        fs::write(tmp.path().join("README.md"), "hi").unwrap();
+
+        let report = Catalog::load(tmp.path(), &Ceilings::default()).unwrap();
+        assert_eq!(relative_lines(&report, tmp.path()), Vec::<String>::new());
+        let ids: Vec<_> = report.catalog.challenges.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["a-first", "bee"]);
+        assert_eq!(report.catalog.root, tmp.path());
+        let a = report.catalog.get("a-first").unwrap();
+        assert_eq!(a.dir, tmp.path().join("a-first"));
+        assert_eq!(a.source, tmp.path().join("a-first").join(CHALLENGE_FILE));
+        assert!(report.catalog.get("a").is_none());
+        assert!(!report.has_errors());
+    }
+
+    #[test]
+    fn a_single_challenge_folder_loads_itself() {
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = tmp.path().join("demo");
+        write_challenge(&folder, &base());
+        let report = Catalog::load(&folder, &Ceilings::default()).unwrap();
+        assert_eq!(report.catalog.challenges.len(), 1);
+        assert_eq!(report.catalog.challenges[0].dir, folder);
+        assert!(report.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn missing_or_non_folder_paths_are_errors_naming_the_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("nope");
+        let err = Catalog::load(&missing, &Ceilings::default()).unwrap_err();
+        assert!(err.to_string().contains(&missing.display().to_string()), "{err}");
+
+        let file = tmp.path().join("file.txt");
+        fs::write(&file, "x").unwrap();
+        let err = Catalog::load(&file, &Ceilings::default()).unwrap_err();
+        assert!(matches!(err, CatalogError::NotAFolder { .. }));
+        assert!(err.to_string().contains("file.txt"), "{err}");
+    }
+
+    #[test]
+    fn invalid_ceilings_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ceilings = Ceilings {
+            max_memory: "much".into(),
+            ..Ceilings::default()
+        };
+        let err = Catalog::load(tmp.path(), &ceilings).unwrap_err();
+        assert!(err.to_string().contains("max_memory"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_reported_on_the_second_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_challenge(&tmp.path().join("demo"), &base());
+        write_challenge(&tmp.path().join("zz-copy"), &base());
+        let report = Catalog::load(tmp.path(), &Ceilings::default()).unwrap();
+        let lines = relative_lines(&report, tmp.path());
+        assert_eq!(
+            lines,
+            [
+                "zz-copy/challenge.json:16:9: warning: id \"demo\" differs from its folder name \"zz-copy\"; rename one so they match",
+                "zz-copy/challenge.json:16:9: duplicate id \"demo\": already defined in demo/challenge.json",
+            ]
+        );
+        assert_eq!(report.errors(), 1);
+        assert_eq!(report.warnings(), 1);
+        assert_eq!(report.catalog.challenges.len(), 1);
+        assert_eq!(report.catalog.challenges[0].dir, tmp.path().join("demo"));
+    }
+
+    #[test]
+    fn unreadable_files_are_diagnostics() {
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = tmp.path().join("demo");
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(folder.join(CHALLENGE_FILE), [0xff, 0xfe, 0x00]).unwrap();
+        let report = Catalog::load(tmp.path(), &Ceilings::default()).unwrap();
+        assert_eq!(report.errors(), 1);
+        assert!(report.diagnostics[0].message.starts_with("cannot read challenge.json"));
+    }
+
+    #[test]
+    fn serde_messages_drop_the_position_suffix() {
+        let mut seen = BTreeMap::new();
+        let (ch, diags) = check_file(
+            Path::new("demo"),
+            Path::new("demo/challenge.json"),
+            "{\n  \"schema_version\": 1,\n  \"memroy\": 1\n}",
+            &Ceilings::default(),
+            &mut seen,
+        );
+        assert!(ch.is_none());
+        assert_eq!(diags.len(), 1);
+        assert_eq!((diags[0].line, diags[0].column), (3, 3));
+        assert!(diags[0].message.starts_with("unknown field `memroy`, expected one of"));
+        assert!(!diags[0].message.contains(" at line "));
+
+        let (_, diags) = check_file(
+            Path::new("demo"),
+            Path::new("demo/challenge.json"),
+            "{\n  \"id\": \"x\",,\n}",
+            &Ceilings::default(),
+            &mut seen,
+        );
+        assert_eq!(
+            diags[0].to_string(),
+            "demo/challenge.json:2:13: invalid JSON: key must be a string"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_tolerated() {
+        let mut seen = BTreeMap::new();
+        let text = format!("\u{feff}{}", serde_json::to_string_pretty(&base()).unwrap());
+        let (ch, diags) = check_file(
+            Path::new("demo"),
+            Path::new("demo/challenge.json"),
+            &text,
+            &Ceilings::default(),
+            &mut seen,
+        );
+        assert!(ch.is_some(), "{diags:?}");
+    }
+}

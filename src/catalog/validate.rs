@@ -1,0 +1,536 @@
+//! Semantic checks of a deserialized challenge: identity, container, resources, lifetime, smoke.
+//! Security requests and the flag have their own modules. Every problem is reported, not just
+//! the first.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path};
+
+use super::ceilings::Ceilings;
+use super::findings::Findings;
+use super::locate::escape;
+use super::model::{Challenge, SCHEMA_VERSION, parse_memory};
+use super::{flag, security};
+
+pub(super) fn validate(ch: &Challenge, ceilings: &Ceilings, out: &mut Findings<'_>) {
+    identity(ch, out);
+    container(ch, ceilings, out);
+    security::check(ch, ceilings, out);
+    flag::check(ch, out);
+    lifetime(ch, out);
+    smoke(ch, out);
+}
+
+fn identity(ch: &Challenge, out: &mut Findings<'_>) {
+    if ch.schema_version != SCHEMA_VERSION {
+        out.error(
+            "/schema_version",
+            format!(
+                "schema_version {} is not supported (this ctfdeck reads schema_version {SCHEMA_VERSION})",
+                ch.schema_version
+            ),
+        );
+    }
+    if !is_valid_id(&ch.id) {
+        out.error(
+            "/id",
+            format!(
+                "id {:?} is not valid: use 2-63 lowercase letters, digits and dashes, starting with a letter or digit",
+                ch.id
+            ),
+        );
+    } else if let Some(folder) = folder_name(&ch.dir)
+        && folder != ch.id
+    {
+        out.warning(
+            "/id",
+            format!(
+                "id {:?} differs from its folder name {folder:?}; rename one so they match",
+                ch.id
+            ),
+        );
+    }
+    if ch.name.trim().is_empty() {
+        out.error("/name", "name must not be empty");
+    }
+}
+
+/// `^[a-z0-9][a-z0-9-]{1,62}$`
+pub(super) fn is_valid_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    (2..=63).contains(&bytes.len())
+        && matches!(bytes[0], b'a'..=b'z' | b'0'..=b'9')
+        && bytes[1..]
+            .iter()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`
+pub(super) fn is_valid_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A relative path that stays inside its base folder (no root, no `..`).
+pub(super) fn is_inside_relative(path: &str) -> bool {
+    !path.is_empty()
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+fn folder_name(dir: &Path) -> Option<String> {
+    let name = match dir.file_name() {
+        Some(name) => name.to_os_string(),
+        None => dir.canonicalize().ok()?.file_name()?.to_os_string(),
+    };
+    Some(name.to_string_lossy().into_owned())
+}
+
+fn container(ch: &Challenge, ceilings: &Ceilings, out: &mut Findings<'_>) {
+    let c = &ch.container;
+    if c.image.trim().is_empty() {
+        out.error(
+            "/container/image",
+            "container.image must not be empty (it names the image to run or to build)",
+        );
+    }
+    if let Some(build) = &c.build {
+        build_context(ch, build, out);
+    }
+    ports(ch, out);
+    for name in c.env.keys() {
+        if !is_valid_env_name(name) {
+            out.error_at_key(
+                &format!("/container/env/{}", escape(name)),
+                format!(
+                    "environment variable name {name:?} is not valid (letters, digits and _, not starting with a digit)"
+                ),
+            );
+        }
+    }
+    if c.command.as_ref().is_some_and(Vec::is_empty) {
+        out.error(
+            "/container/command",
+            "container.command must not be empty (leave it out to use the image's own command)",
+        );
+    }
+    if let Some(user) = &c.user
+        && let Some(problem) = user_problem(user, ceilings.allow_root)
+    {
+        out.error("/container/user", problem);
+    }
+    resources(ch, ceilings, out);
+    if let Some(hc) = &c.healthcheck
+        && hc.test.is_empty()
+    {
+        out.error(
+            "/container/healthcheck/test",
+            "container.healthcheck.test must name a command",
+        );
+    }
+}
+
+fn build_context(ch: &Challenge, build: &str, out: &mut Findings<'_>) {
+    const AT: &str = "/container/build";
+    if !is_inside_relative(build) {
+        out.error(
+            AT,
+            format!(
+                "build context {build:?} must be a folder inside the challenge folder (e.g. \".\")"
+            ),
+        );
+        return;
+    }
+    let context = ch.dir.join(build);
+    if !context.is_dir() {
+        out.error(
+            AT,
+            format!("build context {build:?} does not exist in the challenge folder"),
+        );
+    } else if !context.join("Dockerfile").is_file() {
+        out.error(AT, format!("build context {build:?} has no Dockerfile"));
+    }
+}
+
+fn ports(ch: &Challenge, out: &mut Findings<'_>) {
+    let ports = &ch.container.ports;
+    if ports.is_empty() {
+        out.warning(
+            "/container/ports",
+            "no ports are exposed; players will have no way to reach this challenge",
+        );
+    }
+    let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+    for (i, port) in ports.iter().enumerate() {
+        let at = format!("/container/ports/{i}/container");
+        if !(1..=65535).contains(&port.container) {
+            out.error(
+                &at,
+                format!(
+                    "container port {} is out of range (1-65535)",
+                    port.container
+                ),
+            );
+        } else if let Some(first) = seen.get(&port.container) {
+            out.error(
+                &at,
+                format!(
+                    "container port {} is listed twice (first as ports[{first}])",
+                    port.container
+                ),
+            );
+        } else {
+            seen.insert(port.container, i);
+        }
+    }
+}
+
+/// Why `user` is refused, if it is. Accepted: numeric `uid` or `uid:gid`, non-zero uid unless
+/// the admin allows root.
+pub(super) fn user_problem(user: &str, allow_root: bool) -> Option<String> {
+    let (uid, gid) = match user.split_once(':') {
+        Some((uid, gid)) => (uid, Some(gid)),
+        None => (user, None),
+    };
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let is_root = uid == "root" || uid.is_empty() || (numeric(uid) && uid.bytes().all(|b| b == b'0'));
+    if is_root && !allow_root {
+        return Some(format!(
+            "container.user {user:?} runs the challenge as root, which the admin does not allow; use a non-root numeric uid such as \"1000:1000\""
+        ));
+    }
+    if !numeric(uid) || gid.is_some_and(|g| !numeric(g)) {
+        return Some(format!(
+            "container.user {user:?} must be a numeric uid or uid:gid (e.g. \"1000:1000\")"
+        ));
+    }
+    if uid.parse::<u32>().is_err() || gid.is_some_and(|g| g.parse::<u32>().is_err()) {
+        return Some(format!(
+            "container.user {user:?} is out of range for a uid/gid"
+        ));
+    }
+    None
+}
+
+fn resources(ch: &Challenge, ceilings: &Ceilings, out: &mut Findings<'_>) {
+    let r = &ch.container.resources;
+    if let Some(memory) = &r.memory {
+        const AT: &str = "/container/resources/memory";
+        match parse_memory(memory) {
+            None => out.error(
+                AT,
+                format!(
+                    "container.resources.memory {memory:?} is not a size (use e.g. \"256m\" or \"1g\")"
+                ),
+            ),
+            Some(bytes) => {
+                if ceilings.max_memory_bytes().is_none_or(|max| bytes > max) {
+                    out.error(
+                        AT,
+                        format!(
+                            "container.resources.memory {memory:?} is above the admin ceiling of {:?}",
+                            ceilings.max_memory
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(cpus) = r.cpus {
+        const AT: &str = "/container/resources/cpus";
+        if !cpus.is_finite() || cpus <= 0.0 {
+            out.error(
+                AT,
+                format!("container.resources.cpus must be greater than 0 (got {cpus})"),
+            );
+        } else if cpus > ceilings.max_cpus {
+            out.error(
+                AT,
+                format!(
+                    "container.resources.cpus {cpus} is above the admin ceiling of {}",
+                    ceilings.max_cpus
+                ),
+            );
+        }
+    }
+    if let Some(pids) = r.pids {
+        const AT: &str = "/container/resources/pids";
+        if pids <= 0 {
+            out.error(
+                AT,
+                format!(
+                    "container.resources.pids must be greater than 0 (got {pids}); unlimited pids is refused"
+                ),
+            );
+        } else if pids > ceilings.max_pids {
+            out.error(
+                AT,
+                format!(
+                    "container.resources.pids {pids} is above the admin ceiling of {}",
+                    ceilings.max_pids
+                ),
+            );
+        }
+    }
+}
+
+fn lifetime(ch: &Challenge, out: &mut Findings<'_>) {
+    let l = &ch.lifetime;
+    if l.default.is_some_and(|d| d.is_zero()) {
+        out.error(
+            "/lifetime/default",
+            "lifetime.default must be greater than zero",
+        );
+    }
+    if l.extend_by.is_some_and(|d| d.is_zero()) {
+        out.error(
+            "/lifetime/extend_by",
+            "lifetime.extend_by must be greater than zero",
+        );
+    }
+    if let Some(max_total) = l.max_total {
+        if max_total.is_zero() {
+            out.error(
+                "/lifetime/max_total",
+                "lifetime.max_total must be greater than zero",
+            );
+        } else if let Some(default) = l.default
+            && max_total < default
+        {
+            out.error(
+                "/lifetime/max_total",
+                format!(
+                    "lifetime.max_total ({}) is shorter than lifetime.default ({})",
+                    humantime::format_duration(max_total),
+                    humantime::format_duration(default)
+                ),
+            );
+        }
+    }
+}
+
+fn smoke(ch: &Challenge, out: &mut Findings<'_>) {
+    let Some(smoke) = &ch.smoke else {
+        return;
+    };
+    if !is_inside_relative(&smoke.check) {
+        out.error(
+            "/smoke/check",
+            format!(
+                "smoke.check {:?} must be a path inside the challenge folder",
+                smoke.check
+            ),
+        );
+    } else if !ch.dir.join(&smoke.check).is_file() {
+        out.error(
+            "/smoke/check",
+            format!(
+                "smoke.check {:?} does not exist in the challenge folder",
+                smoke.check
+            ),
+        );
+    }
+    if smoke.timeout.is_some_and(|t| t.is_zero()) {
+        out.error("/smoke/timeout", "smoke.timeout must be greater than zero");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{Case, base};
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_follow_the_pattern() {
+        assert!(is_valid_id("web-robots"));
+        assert!(is_valid_id("0day"));
+        assert!(!is_valid_id("a"));
+        assert!(!is_valid_id("-web"));
+        assert!(!is_valid_id("Web"));
+        assert!(!is_valid_id("web_robots"));
+        assert!(is_valid_id(&"a".repeat(63)));
+        assert!(!is_valid_id(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn a_valid_challenge_has_no_diagnostics() {
+        let case = Case::new(base());
+        assert_eq!(case.lines(), Vec::<String>::new());
+        assert!(case.challenge.is_some());
+    }
+
+    #[test]
+    fn schema_version_must_be_supported() {
+        let case = Case::with(|v| v["schema_version"] = json!(2));
+        case.expect_error("/schema_version", "schema_version 2 is not supported");
+    }
+
+    #[test]
+    fn invalid_ids_are_errors() {
+        let case = Case::in_folder("Bad_Id", |v| v["id"] = json!("Bad_Id"));
+        case.expect_error("/id", "id \"Bad_Id\" is not valid");
+    }
+
+    #[test]
+    fn id_differing_from_folder_is_a_warning_only() {
+        let case = Case::in_folder("other", |_| {});
+        case.expect_warning("/id", "differs from its folder name \"other\"");
+        assert!(case.challenge.is_some());
+    }
+
+    #[test]
+    fn empty_name_and_image_are_errors() {
+        let case = Case::with(|v| {
+            v["name"] = json!(" ");
+            v["container"]["image"] = json!("");
+        });
+        case.expect_error("/name", "name must not be empty");
+        case.expect_error("/container/image", "container.image must not be empty");
+    }
+
+    #[test]
+    fn ports_out_of_range_and_duplicates_are_errors() {
+        let case = Case::with(|v| {
+            v["container"]["ports"] =
+                json!([{"container": 80}, {"container": 0}, {"container": 80}, {"container": 70000}]);
+        });
+        case.expect_error("/container/ports/1/container", "container port 0 is out of range");
+        case.expect_error(
+            "/container/ports/2/container",
+            "container port 80 is listed twice (first as ports[0])",
+        );
+        case.expect_error("/container/ports/3/container", "70000 is out of range (1-65535)");
+    }
+
+    #[test]
+    fn no_ports_is_a_warning() {
+        let case = Case::with(|v| v["container"]["ports"] = json!([]));
+        case.expect_warning("/container/ports", "no ports are exposed");
+        assert!(case.challenge.is_some());
+    }
+
+    #[test]
+    fn build_context_must_exist_and_hold_a_dockerfile() {
+        let missing = Case::with(|v| v["container"]["build"] = json!("app"));
+        missing.expect_error("/container/build", "build context \"app\" does not exist");
+
+        let no_dockerfile = Case::with(|v| v["container"]["build"] = json!("."));
+        no_dockerfile.expect_error("/container/build", "build context \".\" has no Dockerfile");
+
+        let escapes = Case::with(|v| v["container"]["build"] = json!("../elsewhere"));
+        escapes.expect_error("/container/build", "must be a folder inside the challenge folder");
+
+        let good = Case::with_files(
+            |v| v["container"]["build"] = json!("."),
+            &[("Dockerfile", "FROM scratch\n")],
+        );
+        assert_eq!(good.lines(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn env_names_must_be_valid() {
+        let case = Case::with(|v| v["container"]["env"] = json!({"OK_1": "x", "1BAD": "y"}));
+        case.expect_error_at_key("/container/env/1BAD", "\"1BAD\" is not valid");
+        assert_eq!(case.errors(), 1);
+    }
+
+    #[test]
+    fn empty_command_and_healthcheck_are_errors() {
+        let case = Case::with(|v| {
+            v["container"]["command"] = json!([]);
+            v["container"]["healthcheck"] = json!({"test": []});
+        });
+        case.expect_error("/container/command", "container.command must not be empty");
+        case.expect_error("/container/healthcheck/test", "must name a command");
+    }
+
+    #[test]
+    fn user_must_be_numeric_and_not_root() {
+        for root in ["0", "0:0", "root", ":1000", "00"] {
+            assert!(
+                user_problem(root, false).is_some_and(|m| m.contains("as root")),
+                "{root}"
+            );
+        }
+        assert_eq!(user_problem("1000", false), None);
+        assert_eq!(user_problem("1000:1000", false), None);
+        assert_eq!(user_problem("0:0", true), None);
+        assert!(user_problem("ctf", false).is_some_and(|m| m.contains("numeric")));
+        assert!(user_problem("1000:ctf", false).is_some_and(|m| m.contains("numeric")));
+        assert!(user_problem("99999999999", false).is_some_and(|m| m.contains("out of range")));
+
+        let case = Case::with(|v| v["container"]["user"] = json!("0:0"));
+        case.expect_error("/container/user", "container.user \"0:0\" runs the challenge as root");
+    }
+
+    #[test]
+    fn resources_are_checked_against_ceilings() {
+        let case = Case::with(|v| {
+            v["container"]["resources"] = json!({"memory": "4g", "cpus": 8.0, "pids": 5000});
+        });
+        case.expect_error(
+            "/container/resources/memory",
+            "memory \"4g\" is above the admin ceiling of \"2g\"",
+        );
+        case.expect_error("/container/resources/cpus", "cpus 8 is above the admin ceiling of 2");
+        case.expect_error("/container/resources/pids", "pids 5000 is above the admin ceiling of 1024");
+
+        let bad = Case::with(|v| {
+            v["container"]["resources"] = json!({"memory": "lots", "cpus": 0.0, "pids": -1});
+        });
+        bad.expect_error("/container/resources/memory", "\"lots\" is not a size");
+        bad.expect_error("/container/resources/cpus", "must be greater than 0");
+        bad.expect_error("/container/resources/pids", "unlimited pids is refused");
+
+        let fine = Case::with(|v| {
+            v["container"]["resources"] = json!({"memory": "256m", "cpus": 0.5, "pids": 128});
+        });
+        assert_eq!(fine.lines(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn lifetime_values_must_be_consistent() {
+        let zero = Case::with(|v| v["lifetime"] = json!({"default": "0s", "extend_by": "0s"}));
+        zero.expect_error("/lifetime/default", "lifetime.default must be greater than zero");
+        zero.expect_error("/lifetime/extend_by", "lifetime.extend_by must be greater than zero");
+
+        let short = Case::with(|v| v["lifetime"] = json!({"default": "1h", "max_total": "30m"}));
+        short.expect_error(
+            "/lifetime/max_total",
+            "lifetime.max_total (30m) is shorter than lifetime.default (1h)",
+        );
+
+        let fine = Case::with(|v| {
+            v["lifetime"] = json!({"default": "45m", "extend_by": "15m", "max_renewals": 2, "max_total": "2h"});
+        });
+        assert_eq!(fine.lines(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn smoke_check_must_exist_in_the_folder() {
+        let missing = Case::with(|v| v["smoke"] = json!({"check": "check.sh"}));
+        missing.expect_error("/smoke/check", "smoke.check \"check.sh\" does not exist");
+
+        let escapes = Case::with(|v| v["smoke"] = json!({"check": "/bin/true"}));
+        escapes.expect_error("/smoke/check", "must be a path inside the challenge folder");
+
+        let good = Case::with_files(
+            |v| v["smoke"] = json!({"check": "check.sh", "timeout": "30s"}),
+            &[("check.sh", "#!/bin/sh\n")],
+        );
+        assert_eq!(good.lines(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn all_problems_of_a_file_are_reported() {
+        let case = Case::with(|v| {
+            v["schema_version"] = json!(3);
+            v["container"]["ports"] = json!([{"container": 70000}]);
+            v["container"]["security"] = json!({"privileged": true});
+            v["flag"] = json!({});
+        });
+        assert_eq!(case.errors(), 4, "{:#?}", case.lines());
+    }
+}

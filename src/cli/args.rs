@@ -1,0 +1,159 @@
+//! The command line, as clap sees it. Names here are the product's interface.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ctfdeck",
+    version,
+    about = "Run CTF challenge instances on a real container engine",
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Catalog folder [default: ./challenges]
+    #[arg(long, global = true, env = "CTFDECK_CATALOG", value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// Store file [default: the user data folder's ctfdeck.db]
+    #[arg(long, global = true, env = "CTFDECK_STORE", value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// Engine URL or socket (unix://, tcp://) [default: $DOCKER_HOST, else the local socket]
+    #[arg(long, global = true, env = "CTFDECK_ENGINE", value_name = "URL")]
+    pub engine: Option<String>,
+    /// Extra config file, applied over /etc/ctfdeck/config.toml and the user config
+    #[arg(long, global = true, env = "CTFDECK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Console theme
+    #[arg(long, global = true, env = "CTFDECK_THEME", value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Refuse every mutating operation
+    #[arg(long, global = true)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate or list the challenge catalog
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Build challenge images from their build contexts
+    Build {
+        /// Challenge ids [default: every challenge with a build context]
+        challenges: Vec<String>,
+    },
+    /// Start an instance of a challenge for an owner
+    Spawn {
+        challenge: String,
+        /// team:NAME or user:NAME
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List instances (live ones unless --all)
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        challenge: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        /// Include stopped, failed and lost instances
+        #[arg(long)]
+        all: bool,
+    },
+    /// Push an instance's expiry, within the renewal rules
+    Extend {
+        instance: String,
+        /// How much [default: the challenge's extend_by]
+        #[arg(long, value_parser = humantime::parse_duration)]
+        by: Option<Duration>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop and remove instances (container and network)
+    Stop {
+        #[arg(required = true)]
+        instances: Vec<String>,
+    },
+    /// Replace an instance with a fresh one
+    Reset {
+        instance: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop many instances at once
+    Purge(PurgeArgs),
+    /// Show an instance's container logs
+    Logs {
+        instance: String,
+        #[arg(long, short)]
+        follow: bool,
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
+    },
+    /// Stop expired instances (once, or continuously with --watch)
+    Reap {
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Who did what, from where
+    Audit {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Check the engine, the store and the catalog
+    Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Report every problem as path:line:col: message; exit 1 on any error
+    Check { dir: Option<PathBuf> },
+    /// The challenges
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "selector")]
+pub struct PurgeSelectorArgs {
+    /// Instances whose expiry has passed
+    #[arg(long)]
+    pub expired: bool,
+    /// Every live instance of this challenge
+    #[arg(long, value_name = "CHALLENGE")]
+    pub challenge: Option<String>,
+    /// Every live instance of this owner
+    #[arg(long, value_name = "OWNER")]
+    pub owner: Option<String>,
+    /// Every live instance
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    #[command(flatten)]
+    pub selector: PurgeSelectorArgs,
+    /// Show what would be stopped, stop nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short)]
+    pub yes: bool,
+}

@@ -1,0 +1,54 @@
+use std::io::Write;
+
+use color_eyre::eyre::{Result, bail};
+
+use crate::cli::context::Context;
+use crate::engine::Engine;
+
+/// `build [CHALLENGE…]`: build each challenge's image from its context, streaming the engine's
+/// output prefixed with the challenge id.
+pub async fn run(ctx: &Context, ids: &[String]) -> Result<()> {
+    ctx.require_write("build")?;
+    let catalog = ctx.catalog()?;
+    let engine = ctx.engine().await?;
+    let selected: Vec<_> = if ids.is_empty() {
+        catalog
+            .challenges
+            .iter()
+            .filter(|c| c.container.build.is_some())
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for id in ids {
+            match catalog.get(id) {
+                Some(c) => v.push(c),
+                None => bail!("unknown challenge {id:?}"),
+            }
+        }
+        v
+    };
+    let mut failed = Vec::new();
+    for c in selected {
+        let Some(context) = c.build_context() else {
+            eprintln!("{}: no build context, uses {} as is", c.id, c.container.image);
+            continue;
+        };
+        eprintln!("{}: building {} from {}", c.id, c.container.image, context.display());
+        let id = c.id.clone();
+        let progress = move |line: &str| {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "  {id} | {line}");
+        };
+        match engine.build_image(&context, &c.container.image, &progress).await {
+            Ok(()) => println!("{}: built {}", c.id, c.container.image),
+            Err(e) => {
+                eprintln!("{}: {e}", c.id);
+                failed.push(c.id.clone());
+            }
+        }
+    }
+    if !failed.is_empty() {
+        bail!("build failed for {}", failed.join(", "));
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! `doctor`: is everything ctfdeck needs there? Each check prints ok/FAIL with what it found.
+
+use color_eyre::eyre::Result;
+
+use crate::cli::context::Context;
+use crate::cli::exit::Reported;
+use crate::engine::Engine;
+
+pub async fn run(ctx: &Context) -> Result<()> {
+    let mut failures = 0;
+    let mut report = |ok: bool, what: &str, detail: String| {
+        if !ok {
+            failures += 1;
+        }
+        println!("{:<5} {what:<10} {detail}", if ok { "ok" } else { "FAIL" });
+    };
+
+    let engine = ctx.engine().await;
+    match &engine {
+        Ok(e) => {
+            let i = e.info();
+            report(
+                true,
+                "engine",
+                format!("{} (version {}, API {}, {})", i.target, i.version, i.api_version, i.os),
+            );
+        }
+        Err(e) => report(false, "engine", format!("{e:#}")),
+    }
+
+    let store_path = ctx.store_path();
+    match ctx.open_store() {
+        Ok(s) => report(
+            true,
+            "store",
+            format!("{} (schema {}, writable)", store_path.display(), s.schema_version()?),
+        ),
+        Err(e) => report(false, "store", format!("{e:#}")),
+    }
+
+    let catalog_dir = ctx.catalog_dir();
+    let catalog = match ctx.load_catalog() {
+        Ok(r) => {
+            let errors = r.errors();
+            report(
+                errors == 0,
+                "catalog",
+                format!(
+                    "{} ({} challenge(s), {errors} error(s){})",
+                    catalog_dir.display(),
+                    r.catalog.challenges.len(),
+                    if errors > 0 { "; run `ctfdeck catalog check`" } else { "" }
+                ),
+            );
+            Some(r.catalog)
+        }
+        Err(e) => {
+            report(false, "catalog", format!("{e:#}"));
+            None
+        }
+    };
+
+    if let (Ok(engine), Some(catalog)) = (&engine, &catalog) {
+        for c in &catalog.challenges {
+            match engine.image_present(&c.container.image).await {
+                Ok(true) => report(true, "image", c.container.image.clone()),
+                Ok(false) => report(
+                    false,
+                    "image",
+                    format!("{} missing; run `ctfdeck build {}`", c.container.image, c.id),
+                ),
+                Err(e) => report(false, "image", format!("{}: {e}", c.container.image)),
+            }
+        }
+    }
+
+    if failures > 0 {
+        return Err(Reported(format!("{failures} check(s) failed")).into());
+    }
+    Ok(())
+}

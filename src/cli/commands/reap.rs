@@ -1,0 +1,63 @@
+//! `reap`: stop what expired. `--watch` is the daemon: it keeps going through engine restarts.
+
+use std::time::Duration;
+
+use color_eyre::eyre::Result;
+
+use crate::cli::context::Context;
+use crate::domain::{Lifecycle, StopOutcome};
+
+/// How often the daemon looks for expired rows (one indexed query; cheap).
+const TICK: Duration = Duration::from_millis(250);
+/// How often it reconciles with the engine.
+const RECONCILE_EVERY: Duration = Duration::from_secs(30);
+
+pub async fn run(ctx: &Context, watch: bool) -> Result<()> {
+    ctx.require_write("reap")?;
+    if !watch {
+        let lifecycle = ctx.lifecycle().await?;
+        let n = reap(&lifecycle).await?;
+        println!("reaped {n} instance(s)");
+        return Ok(());
+    }
+    loop {
+        match ctx.lifecycle().await {
+            Ok(lifecycle) => {
+                tracing::info!("reaper running");
+                if let Err(e) = watch_loop(&lifecycle).await {
+                    tracing::warn!("reaper lost the engine: {e:#}; reconnecting");
+                }
+            }
+            Err(e) => tracing::warn!("reaper cannot start: {e:#}; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn watch_loop(lifecycle: &Lifecycle) -> Result<()> {
+    let mut last_reconcile = tokio::time::Instant::now();
+    loop {
+        reap(lifecycle).await?;
+        if last_reconcile.elapsed() >= RECONCILE_EVERY {
+            lifecycle.reconcile().await?;
+            last_reconcile = tokio::time::Instant::now();
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
+
+async fn reap(lifecycle: &Lifecycle) -> Result<usize> {
+    let mut n = 0;
+    for (id, outcome) in lifecycle.reap_once().await? {
+        match outcome {
+            Ok(StopOutcome::Stopped) => {
+                n += 1;
+                tracing::info!("reaped {id}");
+            }
+            Ok(StopOutcome::AlreadyDone(_)) => {}
+            Err(e) if e.is_unreachable() => return Err(e.into()),
+            Err(e) => tracing::warn!("reaping {id}: {e}"),
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,91 @@
+//! Opening what a command needs: config, catalog, store, engine — and reconciling them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use color_eyre::eyre::{Result, WrapErr, bail};
+
+use crate::catalog::{Catalog, CatalogReport};
+use crate::config::{Config, default_store_path};
+use crate::domain::{Actor, Lifecycle};
+use crate::engine::DockerEngine;
+use crate::store::Store;
+
+use super::args::GlobalArgs;
+
+pub struct Context {
+    pub global: GlobalArgs,
+    pub config: Config,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs) -> Result<Context> {
+        let config = Config::load(global.config.as_deref())?;
+        Ok(Context { global, config })
+    }
+
+    pub fn catalog_dir(&self) -> PathBuf {
+        self.global
+            .catalog
+            .clone()
+            .or_else(|| self.config.catalog.clone())
+            .unwrap_or_else(|| PathBuf::from("challenges"))
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.global
+            .store
+            .clone()
+            .or_else(|| self.config.store.clone())
+            .unwrap_or_else(default_store_path)
+    }
+
+    pub fn load_catalog(&self) -> Result<CatalogReport> {
+        let dir = self.catalog_dir();
+        Ok(Catalog::load(&dir, &self.config.ceilings)
+            .wrap_err_with(|| format!("cannot load catalog {}", dir.display()))?)
+    }
+
+    /// The catalog's valid challenges; problems are logged as warnings (`catalog check` shows them).
+    pub fn catalog(&self) -> Result<Catalog> {
+        let report = self.load_catalog()?;
+        for d in &report.diagnostics {
+            tracing::warn!("{d}");
+        }
+        Ok(report.catalog)
+    }
+
+    pub fn open_store(&self) -> Result<Store> {
+        Ok(Store::open(&self.store_path())?)
+    }
+
+    pub async fn engine(&self) -> Result<DockerEngine> {
+        let explicit = self.global.engine.clone().or_else(|| self.config.engine.clone());
+        Ok(DockerEngine::connect(explicit.as_deref()).await?)
+    }
+
+    /// Everything an instance command needs, reconciled with the engine first.
+    pub async fn lifecycle(&self) -> Result<Lifecycle> {
+        let engine = self.engine().await?;
+        let lifecycle = Lifecycle::new(
+            Arc::new(engine),
+            self.open_store()?,
+            Arc::new(self.catalog()?),
+            self.config.policy(),
+            Actor::from_env(),
+        )?;
+        let report = lifecycle.reconcile().await.wrap_err("reconciling store and engine")?;
+        if !report.is_empty() {
+            tracing::info!(?report, "reconciled");
+        }
+        Ok(lifecycle)
+    }
+
+    /// Refuse a mutating command in read-only mode.
+    pub fn require_write(&self, what: &str) -> Result<()> {
+        if self.global.read_only {
+            bail!("{what} refused: ctfdeck runs read-only (--read-only)");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,46 @@
+//! The command line: clap definitions, dispatch, and plain/JSON printers.
+
+pub mod args;
+mod commands;
+pub mod context;
+pub mod exit;
+pub mod output;
+
+pub use args::Cli;
+pub use commands::purge::describe as describe_selection;
+
+use color_eyre::eyre::Result;
+
+use args::{CatalogCommand, Command};
+use context::Context;
+
+/// Run one parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let ctx = Context::new(cli.global)?;
+    let Some(command) = cli.command else {
+        return commands::instances::list_print(&ctx).await;
+    };
+    match command {
+        Command::Catalog(CatalogCommand::Check { dir }) => commands::catalog::check(&ctx, dir.as_deref()),
+        Command::Catalog(CatalogCommand::List { json }) => commands::catalog::list(&ctx, json),
+        Command::Build { challenges } => commands::build::run(&ctx, &challenges).await,
+        Command::Spawn { challenge, owner, json } => {
+            commands::instances::spawn(&ctx, &challenge, &owner, json).await
+        }
+        Command::List { json, challenge, owner, all } => {
+            commands::instances::list(&ctx, json, challenge.as_deref(), owner.as_deref(), all).await
+        }
+        Command::Extend { instance, by, json } => {
+            commands::instances::extend(&ctx, &instance, by, json).await
+        }
+        Command::Stop { instances } => commands::instances::stop(&ctx, &instances).await,
+        Command::Reset { instance, json } => commands::instances::reset(&ctx, &instance, json).await,
+        Command::Purge(args) => commands::purge::run(&ctx, &args).await,
+        Command::Logs { instance, follow, tail } => {
+            commands::logs::run(&ctx, &instance, follow, tail).await
+        }
+        Command::Reap { watch } => commands::reap::run(&ctx, watch).await,
+        Command::Audit { json, limit } => commands::audit::run(&ctx, json, limit),
+        Command::Doctor => commands::doctor::run(&ctx).await,
+    }
+}

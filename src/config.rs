@@ -1,0 +1,111 @@
+//! Configuration: `/etc/ctfdeck/config.toml` (shared by all staff on an event host), then the
+//! user's `~/.config/ctfdeck/config.toml`, then `--config FILE`; later files override earlier
+//! ones key by key. Command-line options and `CTFDECK_*` variables override all files.
+
+use std::path::{Path, PathBuf};
+
+use color_eyre::eyre::{Result, WrapErr};
+use serde::Deserialize;
+
+use crate::catalog::Ceilings;
+use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy};
+
+pub const SYSTEM_CONFIG: &str = "/etc/ctfdeck/config.toml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Catalog folder.
+    pub catalog: Option<PathBuf>,
+    /// Store file.
+    pub store: Option<PathBuf>,
+    /// Engine URL or socket path.
+    pub engine: Option<String>,
+    pub theme: Option<String>,
+    pub lifetime: LifetimeDefaults,
+    pub container: ContainerDefaults,
+    pub ceilings: Ceilings,
+}
+
+impl Config {
+    /// Load and merge the config files that exist. `explicit` (from `--config`) must exist.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        let mut layers: Vec<PathBuf> = vec![PathBuf::from(SYSTEM_CONFIG)];
+        if let Some(dirs) = project_dirs() {
+            layers.push(dirs.config_dir().join("config.toml"));
+        }
+        let mut merged = toml::Table::new();
+        for path in layers.iter().filter(|p| p.is_file()) {
+            merge(&mut merged, read_table(path)?);
+        }
+        if let Some(path) = explicit {
+            merge(&mut merged, read_table(path)?);
+        }
+        let source = explicit.map_or_else(|| "configuration".to_string(), |p| p.display().to_string());
+        Config::deserialize(toml::Value::Table(merged))
+            .wrap_err_with(|| format!("invalid {source}"))
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy {
+            lifetime: self.lifetime.clone(),
+            container: self.container.clone(),
+            ceilings: self.ceilings.clone(),
+        }
+    }
+}
+
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("org", "ctfdeck", "ctfdeck")
+}
+
+/// The default store location: the per-user data folder.
+pub fn default_store_path() -> PathBuf {
+    project_dirs()
+        .map(|d| d.data_dir().join("ctfdeck.db"))
+        .unwrap_or_else(|| PathBuf::from("ctfdeck.db"))
+}
+
+fn read_table(path: &Path) -> Result<toml::Table> {
+    let text = std::fs::read_to_string(path)
+        .wrap_err_with(|| format!("cannot read config {}", path.display()))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| color_eyre::eyre::eyre!("{}: {e}", path.display()))
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            (_, v) => {
+                into.insert(key, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_layers_override_key_by_key() {
+        let mut a: toml::Table = "[lifetime]\ndefault = \"45m\"\nmax_renewals = 3".parse().unwrap();
+        let b: toml::Table = "[lifetime]\nmax_renewals = 1".parse().unwrap();
+        merge(&mut a, b);
+        let cfg = Config::deserialize(toml::Value::Table(a)).unwrap();
+        assert_eq!(cfg.lifetime.max_renewals, 1);
+        assert_eq!(cfg.lifetime.default, std::time::Duration::from_secs(45 * 60));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_durations_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[lifetime]\ndefault = \"soon\"\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&p)).unwrap_err());
+        assert!(err.contains("c.toml"), "{err}");
+        std::fs::write(&p, "colour = 1\n").unwrap();
+        assert!(Config::load(Some(&p)).is_err());
+    }
+}

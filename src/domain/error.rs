@@ -1,0 +1,41 @@
+use crate::engine::EngineError;
+use crate::store::{InstanceStatus, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("unknown challenge {id:?}; known: {known}")]
+    UnknownChallenge { id: String, known: String },
+    #[error("challenge {id} cannot be spawned: {reason}")]
+    Unspawnable { id: String, reason: String },
+    #[error("spawn of {challenge} for {owner} failed: {source}")]
+    SpawnFailed {
+        challenge: String,
+        owner: String,
+        #[source]
+        source: EngineError,
+    },
+    #[error("instance {id} is {status}; only running instances can be extended")]
+    NotRunning { id: String, status: InstanceStatus },
+    #[error("instance {id} cannot be extended: all {max} renewals used")]
+    RenewalsExhausted { id: String, max: u32 },
+    #[error("instance {id} cannot be extended: it already runs until its maximum lifetime ({until})")]
+    AtMaxTotal { id: String, until: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl DomainError {
+    /// True when the engine could not be reached at all (the CLI exits 3 for it).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            DomainError::Engine(EngineError::Unreachable { .. })
+                | DomainError::SpawnFailed {
+                    source: EngineError::Unreachable { .. },
+                    ..
+                }
+        )
+    }
+}

@@ -1,0 +1,503 @@
+//! The operations both the CLI and the console call: spawn, stop, extend, reset, purge, reap.
+//! Every rule lives here; callers only choose what to ask for.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{StreamExt, stream};
+
+use crate::catalog::{Catalog, Challenge};
+use crate::engine::Engine;
+use crate::store::{
+    ExtendOutcome, InstanceFilter, InstanceRecord, InstanceStatus, NewAuditEntry, Store,
+    StoreError, now_millis,
+};
+
+use super::plan::{PlanInput, container_name, network_name, plan_for};
+use super::{Actor, DomainError, Owner, Policy, flags, ids};
+
+/// How many engine operations a bulk action runs at once: enough to hide engine latency,
+/// few enough not to starve a busy daemon.
+pub const BULK_CONCURRENCY: usize = 16;
+
+/// Settings key of the store's identity label.
+const STORE_ID_KEY: &str = "store_id";
+/// Settings key of the flag HMAC secret.
+const FLAG_SECRET_KEY: &str = "flag_secret";
+
+pub struct Lifecycle {
+    pub(super) engine: Arc<dyn Engine>,
+    pub(super) store: Store,
+    pub(super) catalog: Arc<Catalog>,
+    pub(super) policy: Policy,
+    pub(super) actor: Actor,
+    pub(super) store_id: String,
+    flag_secret: String,
+}
+
+/// What `spawn` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spawned {
+    pub instance: InstanceRecord,
+    /// True when the owner already had a live instance of this challenge and got it back.
+    pub existing: bool,
+}
+
+/// Result of stopping one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    Stopped,
+    /// Already finished (or being stopped by someone else): nothing to do.
+    AlreadyDone(InstanceStatus),
+}
+
+/// Which instances a purge takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurgeSelector {
+    Expired,
+    Challenge(String),
+    Owner(String),
+    Ids(Vec<String>),
+    All,
+}
+
+impl Lifecycle {
+    pub fn new(
+        engine: Arc<dyn Engine>,
+        store: Store,
+        catalog: Arc<Catalog>,
+        policy: Policy,
+        actor: Actor,
+    ) -> Result<Lifecycle, DomainError> {
+        let store_id = store.setting_or_init(STORE_ID_KEY, || {
+            format!("{}{}", ids::new_instance_id(), ids::new_instance_id())
+        })?;
+        let flag_secret = store.setting_or_init(FLAG_SECRET_KEY, flags::new_secret)?;
+        Ok(Lifecycle {
+            engine,
+            store,
+            catalog,
+            policy,
+            actor,
+            store_id,
+            flag_secret,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn engine(&self) -> &Arc<dyn Engine> {
+        &self.engine
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn store_id(&self) -> &str {
+        &self.store_id
+    }
+
+    pub(super) fn audit(&self, action: &str, instance: Option<&str>, detail: &str, outcome: &str) {
+        let entry = NewAuditEntry {
+            actor: &self.actor.name,
+            origin: &self.actor.origin,
+            action,
+            instance,
+            detail,
+            outcome,
+        };
+        // The audit must never turn a successful operation into a failure; a write error is
+        // logged instead.
+        if let Err(e) = self.store.append_audit(&entry) {
+            tracing::warn!("audit write failed: {e}");
+        }
+    }
+
+    fn challenge(&self, id: &str) -> Result<&Challenge, DomainError> {
+        self.catalog
+            .get(id)
+            .ok_or_else(|| DomainError::UnknownChallenge {
+                id: id.to_string(),
+                known: self
+                    .catalog
+                    .challenges
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Start one instance of `challenge_id` for `owner`. An owner who already has a live
+    /// instance of the challenge gets that one back.
+    pub async fn spawn(&self, challenge_id: &str, owner: &Owner) -> Result<Spawned, DomainError> {
+        let challenge = self.challenge(challenge_id)?;
+        let owner_text = owner.to_string();
+        let live = self.store.list_instances(&InstanceFilter {
+            challenge: Some(challenge_id),
+            owner: Some(&owner_text),
+            all: false,
+        })?;
+        if let Some(existing) = live.into_iter().find(|r| r.status == InstanceStatus::Running) {
+            return Ok(Spawned {
+                instance: existing,
+                existing: true,
+            });
+        }
+        let instance = self.spawn_new(challenge, &owner_text).await?;
+        Ok(Spawned {
+            instance,
+            existing: false,
+        })
+    }
+
+    async fn spawn_new(
+        &self,
+        challenge: &Challenge,
+        owner: &str,
+    ) -> Result<InstanceRecord, DomainError> {
+        let lifetime = self.policy.lifetime_for(challenge);
+        let now = now_millis();
+        let mut record = InstanceRecord {
+            id: String::new(),
+            challenge: challenge.id.clone(),
+            owner: owner.to_string(),
+            status: InstanceStatus::Starting,
+            container_id: None,
+            network_id: None,
+            ports: Vec::new(),
+            flag: None,
+            created_at: now,
+            expires_at: now + millis(lifetime.default),
+            stopped_at: None,
+            renewals: 0,
+            max_renewals: lifetime.max_renewals,
+            max_total_at: now + millis(lifetime.max_total),
+            stop_reason: None,
+            updated_at: now,
+        };
+        // The row exists before any engine object does: a crash from here on leaves a
+        // `starting` row that reconcile repairs.
+        self.insert_with_fresh_id(&mut record, challenge)?;
+        let id = record.id.clone();
+
+        match self.start_on_engine(challenge, &record).await {
+            Ok(running) => {
+                self.audit("spawn", Some(&id), &format!("{} for {owner}", challenge.id), "ok");
+                Ok(running)
+            }
+            Err(err) => {
+                // Leave nothing behind: no container, no network, a `failed` row with the reason.
+                self.remove_engine_objects(&record).await;
+                let reason = err.to_string();
+                self.store.finish(&id, InstanceStatus::Failed, &reason)?;
+                self.audit(
+                    "spawn",
+                    Some(&id),
+                    &format!("{} for {owner}", challenge.id),
+                    &format!("failed: {reason}"),
+                );
+                Err(err)
+            }
+        }
+    }
+
+    fn insert_with_fresh_id(
+        &self,
+        record: &mut InstanceRecord,
+        challenge: &Challenge,
+    ) -> Result<(), DomainError> {
+        let mut last = None;
+        for _ in 0..8 {
+            record.id = ids::new_instance_id();
+            record.flag = self.flag_for(challenge, &record.id);
+            match self.store.insert_instance(record) {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Sql(e))
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+                {
+                    last = Some(e);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Sql(last.unwrap_or(rusqlite::Error::QueryReturnedNoRows)).into())
+    }
+
+    /// The instance's flag: rendered from the template, or the static one.
+    pub fn flag_for(&self, challenge: &Challenge, instance_id: &str) -> Option<String> {
+        match (&challenge.flag.template, &challenge.flag.static_value) {
+            (Some(template), _) => Some(flags::render(
+                template,
+                self.flag_secret.as_bytes(),
+                instance_id,
+            )),
+            (None, Some(value)) => Some(value.clone()),
+            (None, None) => None,
+        }
+    }
+
+    async fn start_on_engine(
+        &self,
+        challenge: &Challenge,
+        record: &InstanceRecord,
+    ) -> Result<InstanceRecord, DomainError> {
+        let spawn_failed = |source| DomainError::SpawnFailed {
+            challenge: challenge.id.clone(),
+            owner: record.owner.clone(),
+            source,
+        };
+        let mut env = Vec::new();
+        let mut flag_file = None;
+        if let Some(flag) = &record.flag {
+            match challenge.flag.inject.split_once(':') {
+                Some(("env", name)) => env.push((name.to_string(), flag.clone())),
+                Some(("file", path)) => flag_file = Some(path.to_string()),
+                _ => {
+                    return Err(DomainError::Unspawnable {
+                        id: challenge.id.clone(),
+                        reason: format!("flag.inject {:?} is not env:NAME or file:/path", challenge.flag.inject),
+                    });
+                }
+            }
+        }
+        let input = PlanInput {
+            instance_id: &record.id,
+            owner: &record.owner,
+            store_id: &self.store_id,
+            expires_at: record.expires_at,
+            env,
+        };
+        let plan = plan_for(challenge, &self.policy, input).map_err(|reason| {
+            DomainError::Unspawnable {
+                id: challenge.id.clone(),
+                reason,
+            }
+        })?;
+        let network_id = self
+            .engine
+            .create_network(&plan.network, &plan.labels)
+            .await
+            .map_err(spawn_failed)?;
+        self.store
+            .record_engine_ids(&record.id, None, Some(&network_id))?;
+        let container_id = self
+            .engine
+            .create_container(&plan)
+            .await
+            .map_err(spawn_failed)?;
+        self.store
+            .record_engine_ids(&record.id, Some(&container_id), None)?;
+        self.engine
+            .start_container(&container_id)
+            .await
+            .map_err(spawn_failed)?;
+        if let (Some(path), Some(flag)) = (flag_file, &record.flag) {
+            self.write_flag_file(&container_id, &path, flag)
+                .await
+                .map_err(spawn_failed)?;
+        }
+        let protocols: BTreeMap<u16, String> = plan
+            .ports
+            .iter()
+            .map(|p| (p.container, p.protocol.clone()))
+            .collect();
+        let ports = self
+            .engine
+            .published_ports(&container_id, &protocols)
+            .await
+            .map_err(spawn_failed)?;
+        self.store
+            .mark_running(&record.id, &container_id, &network_id, &ports)?;
+        Ok(self
+            .store
+            .instance(&record.id)?
+            .ok_or_else(|| StoreError::NotFound(record.id.clone()))?)
+    }
+
+    /// Write the flag into a tmpfs file inside the container. The flag travels in the exec's
+    /// own environment, not on a command line that `ps` would show.
+    async fn write_flag_file(
+        &self,
+        container_id: &str,
+        path: &str,
+        flag: &str,
+    ) -> Result<(), crate::engine::EngineError> {
+        let script = format!("umask 077; printf '%s' \"$CTFDECK_FLAG\" > '{path}'");
+        let out = self
+            .engine
+            .exec_with_env(container_id, &["sh", "-c", &script], &[("CTFDECK_FLAG", flag)])
+            .await?;
+        if out.exit_code != 0 {
+            return Err(crate::engine::EngineError::Unexpected(format!(
+                "writing the flag file {path} failed ({}): {}",
+                out.exit_code,
+                out.output.trim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Remove whatever the engine may hold for this instance. Idempotent.
+    pub(super) async fn remove_engine_objects(&self, record: &InstanceRecord) {
+        let container = record
+            .container_id
+            .clone()
+            .unwrap_or_else(|| container_name(&record.challenge, &record.id));
+        if let Err(e) = self.engine.remove_container(&container).await {
+            tracing::warn!("removing container of {}: {e}", record.id);
+        }
+        let network = record
+            .network_id
+            .clone()
+            .unwrap_or_else(|| network_name(&record.id));
+        if let Err(e) = self.engine.remove_network(&network).await {
+            tracing::warn!("removing network of {}: {e}", record.id);
+        }
+    }
+
+    /// Stop one instance: remove its container and network, keep the row as `stopped`.
+    pub async fn stop(&self, id_or_prefix: &str, reason: &str) -> Result<StopOutcome, DomainError> {
+        let record = self.store.resolve(id_or_prefix)?;
+        self.stop_record(record, reason).await
+    }
+
+    pub(super) async fn stop_record(
+        &self,
+        record: InstanceRecord,
+        reason: &str,
+    ) -> Result<StopOutcome, DomainError> {
+        let claimed = self.store.claim_stop(&record.id, reason)?;
+        if !claimed {
+            // Another process claimed it first, or it is already final.
+            let now = self.store.instance(&record.id)?.map(|r| r.status);
+            return Ok(StopOutcome::AlreadyDone(now.unwrap_or(record.status)));
+        }
+        let container = record
+            .container_id
+            .clone()
+            .unwrap_or_else(|| container_name(&record.challenge, &record.id));
+        self.engine.remove_container(&container).await?;
+        let network = record
+            .network_id
+            .clone()
+            .unwrap_or_else(|| network_name(&record.id));
+        self.engine.remove_network(&network).await?;
+        self.store
+            .finish(&record.id, InstanceStatus::Stopped, reason)?;
+        self.audit("stop", Some(&record.id), reason, "ok");
+        Ok(StopOutcome::Stopped)
+    }
+
+    /// Push an instance's expiry by `by` (else the challenge's `extend_by`), within its
+    /// renewal count and maximum total lifetime.
+    pub async fn extend(
+        &self,
+        id_or_prefix: &str,
+        by: Option<Duration>,
+    ) -> Result<InstanceRecord, DomainError> {
+        let record = self.store.resolve(id_or_prefix)?;
+        let by = match by {
+            Some(by) => by,
+            None => match self.catalog.get(&record.challenge) {
+                Some(ch) => self.policy.lifetime_for(ch).extend_by,
+                None => self.policy.lifetime.extend_by,
+            },
+        };
+        let outcome = self.store.extend(&record.id, millis(by))?;
+        let result = match outcome {
+            ExtendOutcome::Extended(rec) => Ok(rec),
+            ExtendOutcome::NotLive(status) => Err(DomainError::NotRunning {
+                id: record.id.clone(),
+                status,
+            }),
+            ExtendOutcome::RenewalsExhausted { max, .. } => Err(DomainError::RenewalsExhausted {
+                id: record.id.clone(),
+                max,
+            }),
+            ExtendOutcome::AtMaxTotal { max_total_at } => Err(DomainError::AtMaxTotal {
+                id: record.id.clone(),
+                until: super::view::rfc3339(max_total_at),
+            }),
+        };
+        let detail = format!("by {}", humantime::format_duration(by));
+        match &result {
+            Ok(_) => self.audit("extend", Some(&record.id), &detail, "ok"),
+            Err(e) => self.audit("extend", Some(&record.id), &detail, &format!("refused: {e}")),
+        }
+        result
+    }
+
+    /// Replace an instance with a fresh one of the same challenge for the same owner.
+    pub async fn reset(&self, id_or_prefix: &str) -> Result<InstanceRecord, DomainError> {
+        let record = self.store.resolve(id_or_prefix)?;
+        let challenge = self.challenge(&record.challenge)?;
+        self.stop_record(record.clone(), "reset").await?;
+        let fresh = self.spawn_new(challenge, &record.owner).await?;
+        self.audit(
+            "reset",
+            Some(&record.id),
+            &format!("replaced by {}", fresh.id),
+            "ok",
+        );
+        Ok(fresh)
+    }
+
+    /// The live instances a purge would take.
+    pub fn select(&self, selector: &PurgeSelector) -> Result<Vec<InstanceRecord>, DomainError> {
+        let live = |challenge: Option<&str>, owner: Option<&str>| {
+            self.store.list_instances(&InstanceFilter {
+                challenge,
+                owner,
+                all: false,
+            })
+        };
+        Ok(match selector {
+            PurgeSelector::Expired => self.store.expired(now_millis())?,
+            PurgeSelector::Challenge(c) => live(Some(c), None)?,
+            PurgeSelector::Owner(o) => live(None, Some(o))?,
+            PurgeSelector::All => live(None, None)?,
+            PurgeSelector::Ids(ids) => {
+                let mut out = Vec::new();
+                for id in ids {
+                    out.push(self.store.resolve(id)?);
+                }
+                out
+            }
+        })
+    }
+
+    /// Stop many instances concurrently. Returns each id with its outcome.
+    pub async fn stop_many(
+        &self,
+        records: Vec<InstanceRecord>,
+        reason: &str,
+    ) -> Vec<(String, Result<StopOutcome, DomainError>)> {
+        stream::iter(records)
+            .map(|r| async move {
+                let id = r.id.clone();
+                (id, self.stop_record(r, reason).await)
+            })
+            .buffer_unordered(BULK_CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// Stop every running instance whose expiry has passed.
+    pub async fn reap_once(&self) -> Result<Vec<(String, Result<StopOutcome, DomainError>)>, DomainError> {
+        let expired = self.store.expired(now_millis())?;
+        Ok(self.stop_many(expired, "expired").await)
+    }
+}
+
+pub(super) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}

@@ -1,0 +1,76 @@
+//! Who an instance belongs to: `team:NAME` or `user:NAME`.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OwnerKind {
+    Team,
+    User,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Owner {
+    pub kind: OwnerKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid owner {given:?}: expected team:NAME or user:NAME (NAME: 1-64 of letters, digits, . _ -)")]
+pub struct OwnerParseError {
+    pub given: String,
+}
+
+impl FromStr for Owner {
+    type Err = OwnerParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || OwnerParseError {
+            given: s.to_string(),
+        };
+        let (kind, name) = s.split_once(':').ok_or_else(err)?;
+        let kind = match kind {
+            "team" => OwnerKind::Team,
+            "user" => OwnerKind::User,
+            _ => return Err(err()),
+        };
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid {
+            return Err(err());
+        }
+        Ok(Owner {
+            kind,
+            name: name.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            OwnerKind::Team => "team",
+            OwnerKind::User => "user",
+        };
+        write!(f, "{kind}:{}", self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_teams_and_users_and_rejects_the_rest() {
+        let o: Owner = "team:red-1".parse().unwrap();
+        assert_eq!(o.kind, OwnerKind::Team);
+        assert_eq!(o.to_string(), "team:red-1");
+        assert_eq!("user:alice".parse::<Owner>().unwrap().kind, OwnerKind::User);
+        for bad in ["red", "group:x", "team:", "team:a b", "team:$(id)", ""] {
+            assert!(bad.parse::<Owner>().is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Bringing the store and the engine back into agreement after a crash, a restart or someone
+//! removing containers by hand. The engine is the truth for what runs; the store for who owns
+//! it and until when.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::engine::{ManagedContainer, labels};
+use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
+
+use super::{DomainError, Lifecycle};
+
+/// A `starting` row younger than this may belong to a spawn in progress in another process;
+/// reconcile leaves it alone.
+pub const SPAWN_GRACE_MS: i64 = 60_000;
+
+/// What reconcile changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Rows whose container is gone, now `lost`.
+    pub lost: Vec<String>,
+    /// Containers without a row, rebuilt from their labels.
+    pub adopted: Vec<String>,
+    /// Containers or networks removed because nothing could own them.
+    pub removed: Vec<String>,
+    /// Interrupted spawns completed (`running`) or cleaned up (`failed`).
+    pub repaired: Vec<String>,
+}
+
+impl ReconcileReport {
+    pub fn is_empty(&self) -> bool {
+        self.lost.is_empty()
+            && self.adopted.is_empty()
+            && self.removed.is_empty()
+            && self.repaired.is_empty()
+    }
+}
+
+impl Lifecycle {
+    pub async fn reconcile(&self) -> Result<ReconcileReport, DomainError> {
+        let mut report = ReconcileReport::default();
+        let containers = self.engine.managed_containers(&self.store_id).await?;
+        let by_instance: HashMap<&str, &ManagedContainer> = containers
+            .iter()
+            .filter_map(|c| c.labels.get(labels::INSTANCE).map(|i| (i.as_str(), c)))
+            .collect();
+        let live = self.store.list_instances(&InstanceFilter {
+            all: false,
+            ..Default::default()
+        })?;
+        let now = now_millis();
+        let mut accounted: HashSet<String> = HashSet::new();
+
+        for row in &live {
+            let container = by_instance.get(row.id.as_str()).copied();
+            if let Some(c) = container {
+                accounted.insert(c.id.clone());
+            }
+            match row.status {
+                InstanceStatus::Starting if now - row.updated_at < SPAWN_GRACE_MS => {}
+                InstanceStatus::Starting => {
+                    self.repair_interrupted_spawn(row, container).await?;
+                    report.repaired.push(row.id.clone());
+                }
+                InstanceStatus::Stopping if now - row.updated_at >= SPAWN_GRACE_MS => {
+                    // A stop that crashed half way: finish it.
+                    self.remove_engine_objects(row).await;
+                    self.store.finish(&row.id, InstanceStatus::Stopped, "stop completed by reconcile")?;
+                    report.repaired.push(row.id.clone());
+                }
+                InstanceStatus::Running if container.is_none() => {
+                    self.remove_engine_objects(row).await;
+                    self.store.finish(
+                        &row.id,
+                        InstanceStatus::Lost,
+                        "container disappeared from the engine",
+                    )?;
+                    self.audit("reconcile", Some(&row.id), "container gone", "lost");
+                    report.lost.push(row.id.clone());
+                }
+                _ => {}
+            }
+        }
+
+        for c in &containers {
+            if accounted.contains(&c.id) {
+                continue;
+            }
+            let instance = c.labels.get(labels::INSTANCE).cloned().unwrap_or_default();
+            let known = if instance.is_empty() {
+                None
+            } else {
+                self.store.instance(&instance)?
+            };
+            match known {
+                // A row exists but is final: the container is a leftover.
+                Some(_) => {
+                    self.engine.remove_container(&c.id).await?;
+                    report.removed.push(c.name.clone());
+                }
+                None => match self.adopt(c)? {
+                    true => report.adopted.push(instance),
+                    false => {
+                        self.engine.remove_container(&c.id).await?;
+                        self.audit("reconcile", None, &format!("removed unowned {}", c.name), "ok");
+                        report.removed.push(c.name.clone());
+                    }
+                },
+            }
+        }
+
+        // Networks whose instance is not live and has no container left.
+        let live_ids: HashSet<String> = self
+            .store
+            .list_instances(&InstanceFilter::default())?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let container_instances: HashSet<&str> = by_instance.keys().copied().collect();
+        for n in self.engine.managed_networks(&self.store_id).await? {
+            let inst = n.labels.get(labels::INSTANCE).map(String::as_str).unwrap_or("");
+            if !live_ids.contains(inst) && !container_instances.contains(inst) {
+                self.engine.remove_network(&n.id).await?;
+                report.removed.push(n.name.clone());
+            }
+        }
+        Ok(report)
+    }
+
+    /// A `starting` row past its grace period: the process that spawned it died.
+    async fn repair_interrupted_spawn(
+        &self,
+        row: &InstanceRecord,
+        container: Option<&ManagedContainer>,
+    ) -> Result<(), DomainError> {
+        if let Some(c) = container.filter(|c| c.state == "running") {
+            let network = row
+                .network_id
+                .clone()
+                .unwrap_or_else(|| super::plan::network_name(&row.id));
+            let protocols = self
+                .catalog
+                .get(&row.challenge)
+                .map(|ch| {
+                    ch.container
+                        .ports
+                        .iter()
+                        .filter_map(|p| Some((u16::try_from(p.container).ok()?, p.protocol.as_str().to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let ports = self.engine.published_ports(&c.id, &protocols).await?;
+            self.store.mark_running(&row.id, &c.id, &network, &ports)?;
+            self.audit("reconcile", Some(&row.id), "interrupted spawn adopted", "running");
+        } else {
+            self.remove_engine_objects(row).await;
+            self.store
+                .finish(&row.id, InstanceStatus::Failed, "spawn interrupted")?;
+            self.audit("reconcile", Some(&row.id), "interrupted spawn cleaned up", "failed");
+        }
+        Ok(())
+    }
+
+    /// Rebuild a row from a container's labels. False when the labels are not enough.
+    fn adopt(&self, c: &ManagedContainer) -> Result<bool, DomainError> {
+        let get = |k: &str| c.labels.get(k).filter(|v| !v.is_empty());
+        let (Some(id), Some(challenge), Some(owner), Some(expires)) = (
+            get(labels::INSTANCE),
+            get(labels::CHALLENGE),
+            get(labels::OWNER),
+            get(labels::EXPIRES).and_then(|e| e.parse::<i64>().ok()),
+        ) else {
+            return Ok(false);
+        };
+        if c.state != "running" || owner.parse::<super::Owner>().is_err() {
+            return Ok(false);
+        }
+        let Some(ch) = self.catalog.get(challenge) else {
+            return Ok(false);
+        };
+        let lifetime = self.policy.lifetime_for(ch);
+        let created = c.created.saturating_mul(1000);
+        let network = super::plan::network_name(id);
+        let record = InstanceRecord {
+            id: id.clone(),
+            challenge: challenge.clone(),
+            owner: owner.clone(),
+            status: InstanceStatus::Running,
+            container_id: Some(c.id.clone()),
+            network_id: Some(network),
+            ports: c
+                .ports
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    if let Some(spec) = ch.container.ports.iter().find(|s| s.container == u32::from(p.container)) {
+                        p.protocol = spec.protocol.as_str().to_string();
+                    }
+                    p
+                })
+                .collect(),
+            flag: self.flag_for(ch, id),
+            created_at: created,
+            expires_at: expires,
+            stopped_at: None,
+            renewals: 0,
+            max_renewals: lifetime.max_renewals,
+            max_total_at: created + super::lifecycle::millis(lifetime.max_total),
+            stop_reason: None,
+            updated_at: now_millis(),
+        };
+        self.store.insert_instance(&record)?;
+        self.audit("reconcile", Some(id), "adopted from container labels", "running");
+        Ok(true)
+    }
+}

@@ -1,0 +1,132 @@
+//! The Docker implementation of [`Engine`](super::Engine), over bollard. Podman's
+//! Docker-compatible socket is served by the same code.
+
+mod connect;
+mod containers;
+mod images;
+mod logs;
+mod networks;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bollard::Docker;
+use futures_util::stream::BoxStream;
+
+use super::{
+    BuildProgress, ContainerPlan, Engine, EngineError, EngineInfo, ExecOutput, ManagedContainer,
+    ManagedNetwork,
+};
+use crate::store::PublishedPort;
+
+/// A connected Docker (or Podman) engine.
+#[derive(Clone)]
+pub struct DockerEngine {
+    client: Docker,
+    info: EngineInfo,
+}
+
+impl std::fmt::Debug for DockerEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerEngine").field("info", &self.info).finish()
+    }
+}
+
+impl DockerEngine {
+    /// The underlying client, for tests that inspect what the engine really did.
+    pub fn client(&self) -> &Docker {
+        &self.client
+    }
+}
+
+#[async_trait::async_trait]
+impl Engine for DockerEngine {
+    fn info(&self) -> &EngineInfo {
+        &self.info
+    }
+
+    async fn image_present(&self, image: &str) -> Result<bool, EngineError> {
+        images::present(&self.client, image).await
+    }
+
+    async fn build_image(
+        &self,
+        context: &Path,
+        tag: &str,
+        progress: BuildProgress<'_>,
+    ) -> Result<(), EngineError> {
+        images::build(&self.client, context, tag, progress).await
+    }
+
+    async fn create_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        networks::create(&self.client, name, labels).await
+    }
+
+    async fn create_container(&self, plan: &ContainerPlan) -> Result<String, EngineError> {
+        containers::create(&self.client, plan).await
+    }
+
+    async fn start_container(&self, id: &str) -> Result<(), EngineError> {
+        containers::start(&self.client, id).await
+    }
+
+    async fn published_ports(
+        &self,
+        id: &str,
+        protocols: &BTreeMap<u16, String>,
+    ) -> Result<Vec<PublishedPort>, EngineError> {
+        containers::published_ports(&self.client, id, protocols).await
+    }
+
+    async fn remove_container(&self, id_or_name: &str) -> Result<(), EngineError> {
+        containers::remove(&self.client, id_or_name).await
+    }
+
+    async fn remove_network(&self, id_or_name: &str) -> Result<(), EngineError> {
+        networks::remove(&self.client, id_or_name).await
+    }
+
+    async fn managed_containers(
+        &self,
+        store_id: &str,
+    ) -> Result<Vec<ManagedContainer>, EngineError> {
+        containers::managed(&self.client, store_id).await
+    }
+
+    async fn managed_networks(&self, store_id: &str) -> Result<Vec<ManagedNetwork>, EngineError> {
+        networks::managed(&self.client, store_id).await
+    }
+
+    fn logs(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> BoxStream<'static, Result<String, EngineError>> {
+        logs::stream(self.client.clone(), id.to_string(), follow, tail)
+    }
+
+    async fn exec_with_env(
+        &self,
+        id: &str,
+        cmd: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<ExecOutput, EngineError> {
+        containers::exec(&self.client, id, cmd, env).await
+    }
+}
+
+/// Label filter selecting what one store manages.
+fn managed_filter(store_id: &str) -> std::collections::HashMap<String, Vec<String>> {
+    std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![
+            format!("{}=true", super::labels::MANAGED),
+            format!("{}={store_id}", super::labels::STORE),
+        ],
+    )])
+}

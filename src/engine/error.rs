@@ -1,0 +1,41 @@
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("container engine unreachable at {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+    #[error("image {image} is not present on the engine; run `ctfdeck build` for its challenge")]
+    ImageMissing { image: String },
+    #[error("building {tag} failed: {message}")]
+    Build { tag: String, message: String },
+    #[error("cannot read build context {path}: {source}")]
+    Context {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{action}: {source}")]
+    Api {
+        action: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+impl EngineError {
+    pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Self {
+        let action = action.into();
+        move |source| EngineError::Api { action, source }
+    }
+}
+
+/// True for the engine's "no such object" answer.
+pub(crate) fn is_not_found(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}

@@ -1,0 +1,128 @@
+//! The only code that speaks to the container engine. It knows labels, hardening, networks,
+//! ports, logs and exec; it knows nothing of teams, quotas or flags.
+
+mod docker;
+mod error;
+pub mod labels;
+mod plan;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use futures_util::stream::BoxStream;
+
+pub use docker::DockerEngine;
+pub use error::EngineError;
+pub use plan::{ContainerPlan, Hardening, PortRequest};
+
+use crate::store::PublishedPort;
+
+/// Who answered, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineInfo {
+    /// What was connected to (socket path or URL), for messages and the status bar.
+    pub target: String,
+    pub version: String,
+    pub api_version: String,
+    pub os: String,
+}
+
+/// A container carrying ctfdeck's labels, as the engine reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedContainer {
+    pub id: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// Engine state: `created`, `running`, `exited`, …
+    pub state: String,
+    pub ports: Vec<PublishedPort>,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedNetwork {
+    pub id: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Output of a command run inside a container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub output: String,
+}
+
+/// One line of build output, forwarded as it arrives.
+pub type BuildProgress<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// The container engine as ctfdeck needs it. One Docker implementation (which also serves
+/// Podman's compatible socket); a Swarm one can implement the same operations.
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync {
+    fn info(&self) -> &EngineInfo;
+
+    async fn image_present(&self, image: &str) -> Result<bool, EngineError>;
+
+    /// Build `tag` from the folder `context` (holding a Dockerfile), reporting progress lines.
+    async fn build_image(
+        &self,
+        context: &Path,
+        tag: &str,
+        progress: BuildProgress<'_>,
+    ) -> Result<(), EngineError>;
+
+    /// A per-instance bridge network. Not `internal`: an internal network gets no published
+    /// ports. Isolation between instances comes from each having its own bridge.
+    async fn create_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError>;
+
+    /// Create (not start) a hardened container from the plan; returns its id.
+    async fn create_container(&self, plan: &ContainerPlan) -> Result<String, EngineError>;
+
+    async fn start_container(&self, id: &str) -> Result<(), EngineError>;
+
+    /// Where the engine published the container's ports.
+    async fn published_ports(
+        &self,
+        id: &str,
+        protocols: &BTreeMap<u16, String>,
+    ) -> Result<Vec<PublishedPort>, EngineError>;
+
+    /// Force-remove; succeeds when the container is already gone.
+    async fn remove_container(&self, id_or_name: &str) -> Result<(), EngineError>;
+
+    /// Remove; succeeds when the network is already gone.
+    async fn remove_network(&self, id_or_name: &str) -> Result<(), EngineError>;
+
+    /// Every container (running or not) carrying `org.ctfdeck.managed=true` and the given store label.
+    async fn managed_containers(&self, store_id: &str)
+    -> Result<Vec<ManagedContainer>, EngineError>;
+
+    async fn managed_networks(&self, store_id: &str) -> Result<Vec<ManagedNetwork>, EngineError>;
+
+    /// Container logs as text lines (stdout and stderr interleaved).
+    fn logs(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> BoxStream<'static, Result<String, EngineError>>;
+
+    /// Run a command inside a running container and collect its output.
+    async fn exec(&self, id: &str, cmd: &[&str]) -> Result<ExecOutput, EngineError> {
+        self.exec_with_env(id, cmd, &[]).await
+    }
+
+    /// As [`Engine::exec`], with extra environment for that process only.
+    async fn exec_with_env(
+        &self,
+        id: &str,
+        cmd: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<ExecOutput, EngineError>;
+}

@@ -1,0 +1,8 @@
+//! ctfdeck: run CTF challenge instances on a real container engine, from a console or the CLI.
+
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod store;

@@ -1,0 +1,39 @@
+use clap::Parser;
+
+use ctfdeck::cli::{self, Cli, exit};
+
+fn main() {
+    let cli = Cli::parse();
+    // color-eyre for readable error chains; it cannot fail unless installed twice.
+    let _ = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CTFDECK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(exit::FAILED);
+        }
+    };
+    if let Err(report) = runtime.block_on(cli::run(cli)) {
+        let code = exit::code_for(&report);
+        if report.downcast_ref::<exit::Reported>().is_some() {
+            eprintln!("{report}");
+        } else {
+            eprintln!("error: {report:#}");
+        }
+        std::process::exit(code);
+    }
+}

@@ -1,0 +1,373 @@
+//! Instance rows: insert before the container exists, complete after, conditional updates for
+//! everything several processes may race on (extend, stop).
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{InstanceRecord, InstanceStatus, Millis, PublishedPort, Store, StoreError, now_millis};
+
+const COLUMNS: &str = "id, challenge, owner, status, container_id, network_id, ports, flag, \
+     created_at, expires_at, stopped_at, renewals, max_renewals, max_total_at, stop_reason, updated_at";
+
+/// What an extend attempt did. The refusals are decided by SQLite in the same statement that
+/// would have written, so concurrent extenders can never overshoot a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtendOutcome {
+    Extended(InstanceRecord),
+    NotLive(InstanceStatus),
+    RenewalsExhausted { renewals: u32, max: u32 },
+    AtMaxTotal { max_total_at: Millis },
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
+    let status: String = r.get(3)?;
+    let ports: String = r.get(6)?;
+    Ok(InstanceRecord {
+        id: r.get(0)?,
+        challenge: r.get(1)?,
+        owner: r.get(2)?,
+        status: InstanceStatus::parse(&status).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Text,
+                format!("unknown status {status:?}").into(),
+            )
+        })?,
+        container_id: r.get(4)?,
+        network_id: r.get(5)?,
+        ports: serde_json::from_str(&ports).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into())
+        })?,
+        flag: r.get(7)?,
+        created_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        stopped_at: r.get(10)?,
+        renewals: r.get(11)?,
+        max_renewals: r.get(12)?,
+        max_total_at: r.get(13)?,
+        stop_reason: r.get(14)?,
+        updated_at: r.get(15)?,
+    })
+}
+
+fn ports_json(ports: &[PublishedPort]) -> Result<String, StoreError> {
+    serde_json::to_string(ports).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Filters for listing instances; empty means "any".
+#[derive(Debug, Clone, Default)]
+pub struct InstanceFilter<'a> {
+    pub challenge: Option<&'a str>,
+    pub owner: Option<&'a str>,
+    /// Only live rows (starting/running/stopping) unless `all`.
+    pub all: bool,
+}
+
+impl Store {
+    /// Insert a new row. Fails with a constraint error if the id is taken (the caller retries
+    /// with a fresh id).
+    pub fn insert_instance(&self, rec: &InstanceRecord) -> Result<(), StoreError> {
+        self.conn().execute(
+            &format!(
+                "INSERT INTO instances ({COLUMNS}) VALUES \
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+            ),
+            params![
+                rec.id,
+                rec.challenge,
+                rec.owner,
+                rec.status.as_str(),
+                rec.container_id,
+                rec.network_id,
+                ports_json(&rec.ports)?,
+                rec.flag,
+                rec.created_at,
+                rec.expires_at,
+                rec.stopped_at,
+                rec.renewals,
+                rec.max_renewals,
+                rec.max_total_at,
+                rec.stop_reason,
+                rec.updated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM instances WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// Find one instance by its id or a unique prefix of it. Live instances win over finished
+    /// ones sharing the prefix, because that is what an operator typing an id means.
+    pub fn resolve(&self, prefix: &str) -> Result<InstanceRecord, StoreError> {
+        if let Some(rec) = self.instance(prefix)? {
+            return Ok(rec);
+        }
+        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM instances WHERE id LIKE ?1 || '%' ESCAPE '\\' ORDER BY id LIMIT 20"
+        ))?;
+        let found: Vec<InstanceRecord> = stmt
+            .query_map([escaped], from_row)?
+            .collect::<Result<_, _>>()?;
+        let live: Vec<&InstanceRecord> = found.iter().filter(|r| r.status.is_live()).collect();
+        match (found.len(), live.len()) {
+            (0, _) => Err(StoreError::NotFound(prefix.to_string())),
+            (1, _) => Ok(found[0].clone()),
+            (_, 1) => Ok(live[0].clone()),
+            _ => Err(StoreError::Ambiguous {
+                prefix: prefix.to_string(),
+                candidates: found
+                    .iter()
+                    .map(|r| format!("{} ({}, {})", r.id, r.challenge, r.status))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    pub fn list_instances(
+        &self,
+        filter: &InstanceFilter<'_>,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM instances
+             WHERE (?1 IS NULL OR challenge = ?1)
+               AND (?2 IS NULL OR owner = ?2)
+               AND (?3 OR status IN ('starting', 'running', 'stopping'))
+             ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map(params![filter.challenge, filter.owner, filter.all], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Live rows whose expiry has passed at `now`.
+    pub fn expired(&self, now: Millis) -> Result<Vec<InstanceRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM instances
+             WHERE status = 'running' AND expires_at <= ?1 ORDER BY expires_at"
+        ))?;
+        let rows = stmt.query_map([now], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The earliest expiry among running instances, for sleeping until the next reap.
+    pub fn next_expiry(&self) -> Result<Option<Millis>, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT MIN(expires_at) FROM instances WHERE status = 'running'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Complete a spawn: the container runs, record where.
+    pub fn mark_running(
+        &self,
+        id: &str,
+        container_id: &str,
+        network_id: &str,
+        ports: &[PublishedPort],
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE instances SET status = 'running', container_id = ?2, network_id = ?3,
+                 ports = ?4, updated_at = ?5 WHERE id = ?1",
+            params![id, container_id, network_id, ports_json(ports)?, now_millis()],
+        )?;
+        Ok(())
+    }
+
+    /// Record the engine objects as soon as they exist, so a crash between create and start
+    /// still leaves enough to clean up.
+    pub fn record_engine_ids(
+        &self,
+        id: &str,
+        container_id: Option<&str>,
+        network_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE instances SET container_id = COALESCE(?2, container_id),
+                 network_id = COALESCE(?3, network_id), updated_at = ?4 WHERE id = ?1",
+            params![id, container_id, network_id, now_millis()],
+        )?;
+        Ok(())
+    }
+
+    /// Atomically claim a live instance for teardown. Returns false when another process
+    /// already claimed or finished it, so two stoppers never both act.
+    pub fn claim_stop(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE instances SET status = 'stopping', stop_reason = ?2, updated_at = ?3
+             WHERE id = ?1 AND status IN ('starting', 'running')",
+            params![id, reason, now_millis()],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Move a row to a final state (stopped / failed / lost).
+    pub fn finish(
+        &self,
+        id: &str,
+        status: InstanceStatus,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_millis();
+        self.conn().execute(
+            "UPDATE instances SET status = ?2, stop_reason = COALESCE(?3, stop_reason),
+                 stopped_at = ?4, updated_at = ?4 WHERE id = ?1",
+            params![id, status.as_str(), Some(reason), now],
+        )?;
+        Ok(())
+    }
+
+    /// Push expiry by `by_ms`, capped at the row's `max_total_at`, only if renewals remain and
+    /// the cap is not yet reached. One statement: atomic against concurrent extenders.
+    pub fn extend(&self, id: &str, by_ms: Millis) -> Result<ExtendOutcome, StoreError> {
+        let now = now_millis();
+        let changed = self.conn().execute(
+            "UPDATE instances
+             SET expires_at = MIN(MAX(expires_at, ?3) + ?2, max_total_at),
+                 renewals = renewals + 1, updated_at = ?3
+             WHERE id = ?1 AND status = 'running'
+               AND renewals < max_renewals AND expires_at < max_total_at",
+            params![id, by_ms, now],
+        )?;
+        let rec = self
+            .instance(id)?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        if changed == 1 {
+            return Ok(ExtendOutcome::Extended(rec));
+        }
+        Ok(if rec.status != InstanceStatus::Running {
+            ExtendOutcome::NotLive(rec.status)
+        } else if rec.renewals >= rec.max_renewals {
+            ExtendOutcome::RenewalsExhausted {
+                renewals: rec.renewals,
+                max: rec.max_renewals,
+            }
+        } else {
+            ExtendOutcome::AtMaxTotal {
+                max_total_at: rec.max_total_at,
+            }
+        })
+    }
+
+    /// Test and repair helper: move a row's clock (e.g. to make it expired or old).
+    pub fn set_times(
+        &self,
+        id: &str,
+        created_at: Millis,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE instances SET created_at = ?2, expires_at = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, created_at, expires_at, now_millis()],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(id: &str, now: Millis) -> InstanceRecord {
+        InstanceRecord {
+            id: id.to_string(),
+            challenge: "web-robots".into(),
+            owner: "team:red".into(),
+            status: InstanceStatus::Running,
+            container_id: Some("c".into()),
+            network_id: Some("n".into()),
+            ports: vec![PublishedPort {
+                container: 8080,
+                host_ip: "0.0.0.0".into(),
+                host_port: 32768,
+                protocol: "http".into(),
+            }],
+            flag: Some("flag{x}".into()),
+            created_at: now,
+            expires_at: now + 60_000,
+            stopped_at: None,
+            renewals: 0,
+            max_renewals: 2,
+            max_total_at: now + 150_000,
+            stop_reason: None,
+            updated_at: now,
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn round_trips_a_row_and_resolves_prefixes() {
+        let (_d, s) = store();
+        let now = now_millis();
+        s.insert_instance(&sample("abc234", now)).unwrap();
+        s.insert_instance(&sample("abd567", now)).unwrap();
+        assert_eq!(s.resolve("abc").unwrap(), sample("abc234", now));
+        assert!(matches!(s.resolve("ab"), Err(StoreError::Ambiguous { .. })));
+        assert!(matches!(s.resolve("zz"), Err(StoreError::NotFound(_))));
+        assert!(matches!(s.resolve("a%"), Err(StoreError::NotFound(_))));
+    }
+
+    #[test]
+    fn extend_stops_at_renewals_and_total_cap() {
+        let (_d, s) = store();
+        let now = now_millis();
+        s.insert_instance(&sample("ext234", now)).unwrap();
+        let ExtendOutcome::Extended(r) = s.extend("ext234", 60_000).unwrap() else {
+            panic!("first extend refused")
+        };
+        assert_eq!(r.renewals, 1);
+        assert_eq!(r.expires_at, now + 120_000);
+        let ExtendOutcome::Extended(r) = s.extend("ext234", 60_000).unwrap() else {
+            panic!("second extend refused")
+        };
+        assert_eq!(r.expires_at, now + 150_000, "capped at max_total_at");
+        assert_eq!(
+            s.extend("ext234", 60_000).unwrap(),
+            ExtendOutcome::RenewalsExhausted { renewals: 2, max: 2 }
+        );
+    }
+
+    #[test]
+    fn claim_stop_is_won_once() {
+        let (_d, s) = store();
+        s.insert_instance(&sample("stp234", now_millis())).unwrap();
+        assert!(s.claim_stop("stp234", "test").unwrap());
+        assert!(!s.claim_stop("stp234", "test").unwrap());
+        s.finish("stp234", InstanceStatus::Stopped, "test").unwrap();
+        let r = s.instance("stp234").unwrap().unwrap();
+        assert_eq!(r.status, InstanceStatus::Stopped);
+        assert!(r.stopped_at.is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn store_file_is_private_and_in_wal_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let (d, s) = store();
+        let mode = std::fs::metadata(d.path().join("s.db")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let journal: String = s
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(journal, "wal");
+        assert_eq!(s.schema_version().unwrap(), super::super::migrations::LATEST);
+    }
+}

@@ -1,0 +1,27 @@
+//! The only code that speaks SQL. One SQLite file in WAL mode: the truth for who owns which
+//! instance until when, and the audit log.
+
+mod audit;
+mod error;
+mod instances;
+mod migrations;
+mod open;
+mod record;
+mod settings;
+
+pub use audit::{AuditEntry, NewAuditEntry};
+pub use error::StoreError;
+pub use instances::{ExtendOutcome, InstanceFilter};
+pub use open::Store;
+pub use record::{InstanceRecord, InstanceStatus, PublishedPort};
+
+/// Milliseconds since the Unix epoch: the store's one time unit.
+pub type Millis = i64;
+
+/// The current time in store units.
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,92 @@
+//! What the store keeps about one instance.
+
+use serde::{Deserialize, Serialize};
+
+use super::Millis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceStatus {
+    /// Row written, container being created. Nothing may assume a container exists yet.
+    Starting,
+    Running,
+    /// Being torn down.
+    Stopping,
+    Stopped,
+    /// Spawn failed; nothing is left on the engine.
+    Failed,
+    /// The store thought it ran, but the engine no longer has it.
+    Lost,
+}
+
+impl InstanceStatus {
+    pub const LIVE: [InstanceStatus; 3] = [
+        InstanceStatus::Starting,
+        InstanceStatus::Running,
+        InstanceStatus::Stopping,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Starting => "starting",
+            InstanceStatus::Running => "running",
+            InstanceStatus::Stopping => "stopping",
+            InstanceStatus::Stopped => "stopped",
+            InstanceStatus::Failed => "failed",
+            InstanceStatus::Lost => "lost",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "starting" => InstanceStatus::Starting,
+            "running" => InstanceStatus::Running,
+            "stopping" => InstanceStatus::Stopping,
+            "stopped" => InstanceStatus::Stopped,
+            "failed" => InstanceStatus::Failed,
+            "lost" => InstanceStatus::Lost,
+            _ => return None,
+        })
+    }
+
+    pub fn is_live(self) -> bool {
+        Self::LIVE.contains(&self)
+    }
+}
+
+impl std::fmt::Display for InstanceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One published port: the container port, where the engine published it, and what speaks on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedPort {
+    pub container: u16,
+    pub host_ip: String,
+    pub host_port: u16,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRecord {
+    pub id: String,
+    pub challenge: String,
+    pub owner: String,
+    pub status: InstanceStatus,
+    pub container_id: Option<String>,
+    pub network_id: Option<String>,
+    pub ports: Vec<PublishedPort>,
+    /// The instance's flag. Never printed in logs or the audit.
+    pub flag: Option<String>,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub stopped_at: Option<Millis>,
+    pub renewals: u32,
+    pub max_renewals: u32,
+    /// Hard cap: expiry can never be pushed past this instant.
+    pub max_total_at: Millis,
+    pub stop_reason: Option<String>,
+    pub updated_at: Millis,
+}
