@@ -47,7 +47,9 @@ impl Ceilings {
     /// Whether capability `name` (with or without `CAP_`, any case) is on the allowlist.
     pub fn allows_cap(&self, name: &str) -> bool {
         let wanted = normalize_cap(name);
-        self.cap_allowlist.iter().any(|c| normalize_cap(c) == wanted)
+        self.cap_allowlist
+            .iter()
+            .any(|c| normalize_cap(c) == wanted)
     }
 
     /// The allowlist, normalised, for messages: `CHOWN, KILL, …` (or `none`).

@@ -9,6 +9,15 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem in one file. `line` and `column` are 1-based; columns count characters.
 ///
 /// Displays as `path:line:column: message`, with `warning: ` in front of the message for

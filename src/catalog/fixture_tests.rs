@@ -54,7 +54,10 @@ fn every_fixture_reports_exactly_its_expected_diagnostics() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     for required in REQUIRED_CASES {
-        assert!(names.iter().any(|n| n == required), "fixture {required} is missing");
+        assert!(
+            names.iter().any(|n| n == required),
+            "fixture {required} is missing"
+        );
     }
 
     let mut failures = Vec::new();
@@ -86,5 +89,26 @@ fn the_shipped_challenges_load_without_errors() {
         report.catalog.challenges.len() >= 3,
         "expected at least 3 challenges in {CHALLENGES}, found {}",
         report.catalog.challenges.len()
+    );
+}
+
+#[test]
+fn the_every_field_sample_loads_cleanly() {
+    // The same file `tests/catalog_schema.rs` validates against the schema.
+    let sample = fs::read_to_string(format!("{FIXTURES}/valid.challenge.json")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("full-sample");
+    fs::create_dir_all(&folder).unwrap();
+    fs::write(folder.join("challenge.json"), sample).unwrap();
+    fs::write(folder.join("Dockerfile"), "FROM scratch\n").unwrap();
+    fs::write(folder.join("solve.sh"), "#!/bin/sh\n").unwrap();
+    let report = Catalog::load(&folder, &Ceilings::default()).unwrap();
+    let lines: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+    assert!(lines.is_empty(), "{lines:#?}");
+    let challenge = report.catalog.get("full-sample").unwrap();
+    assert_eq!(challenge.container.ports.len(), 2);
+    assert_eq!(
+        challenge.lifetime.max_total,
+        Some(std::time::Duration::from_secs(3 * 3600))
     );
 }

@@ -168,7 +168,10 @@ mod tests {
                 TemplatePart::Literal("}"),
             ])
         );
-        assert_eq!(parse_flag_template("<hex:64>"), Ok(vec![TemplatePart::Hex(64)]));
+        assert_eq!(
+            parse_flag_template("<hex:64>"),
+            Ok(vec![TemplatePart::Hex(64)])
+        );
         // everything from a `<` to the next `>` is a placeholder; a `<` with no `>` is literal
         assert!(parse_flag_template("a<b").is_err_and(|p| p[0].contains("no <hex:N>")));
         assert_eq!(
@@ -198,7 +201,10 @@ mod tests {
 
     #[test]
     fn inject_targets_parse() {
-        assert_eq!(parse_flag_inject("env:FLAG"), Ok(FlagInjection::Env("FLAG".into())));
+        assert_eq!(
+            parse_flag_inject("env:FLAG"),
+            Ok(FlagInjection::Env("FLAG".into()))
+        );
         assert_eq!(
             parse_flag_inject("file:/tmp/flag.txt"),
             Ok(FlagInjection::File("/tmp/flag.txt".into()))
@@ -211,7 +217,8 @@ mod tests {
 
     #[test]
     fn exactly_one_of_template_and_static() {
-        let both = Case::with(|v| v["flag"] = json!({"template": "flag{<hex:8>}", "static": "flag{x}"}));
+        let both =
+            Case::with(|v| v["flag"] = json!({"template": "flag{<hex:8>}", "static": "flag{x}"}));
         both.expect_error_at_key("/flag/static", "sets both \"template\" and \"static\"");
         let neither = Case::with(|v| v["flag"] = json!({"inject": "env:FLAG"}));
         neither.expect_error("/flag", "flag needs exactly one of");

@@ -139,6 +139,7 @@ fn serde_message(err: &serde_json::Error) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::testutil::{base, write_challenge};
     use super::*;
@@ -169,7 +170,12 @@ mod tests {
 
         let report = Catalog::load(tmp.path(), &Ceilings::default()).unwrap();
         assert_eq!(relative_lines(&report, tmp.path()), Vec::<String>::new());
-        let ids: Vec<_> = report.catalog.challenges.iter().map(|c| c.id.as_str()).collect();
+        let ids: Vec<_> = report
+            .catalog
+            .challenges
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
         assert_eq!(ids, ["a-first", "bee"]);
         assert_eq!(report.catalog.root, tmp.path());
         let a = report.catalog.get("a-first").unwrap();
@@ -195,7 +201,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let missing = tmp.path().join("nope");
         let err = Catalog::load(&missing, &Ceilings::default()).unwrap_err();
-        assert!(err.to_string().contains(&missing.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&missing.display().to_string()),
+            "{err}"
+        );
 
         let file = tmp.path().join("file.txt");
         fs::write(&file, "x").unwrap();
@@ -243,7 +252,11 @@ mod tests {
         fs::write(folder.join(CHALLENGE_FILE), [0xff, 0xfe, 0x00]).unwrap();
         let report = Catalog::load(tmp.path(), &Ceilings::default()).unwrap();
         assert_eq!(report.errors(), 1);
-        assert!(report.diagnostics[0].message.starts_with("cannot read challenge.json"));
+        assert!(
+            report.diagnostics[0]
+                .message
+                .starts_with("cannot read challenge.json")
+        );
     }
 
     #[test]
@@ -259,7 +272,11 @@ mod tests {
         assert!(ch.is_none());
         assert_eq!(diags.len(), 1);
         assert_eq!((diags[0].line, diags[0].column), (3, 3));
-        assert!(diags[0].message.starts_with("unknown field `memroy`, expected one of"));
+        assert!(
+            diags[0]
+                .message
+                .starts_with("unknown field `memroy`, expected one of")
+        );
         assert!(!diags[0].message.contains(" at line "));
 
         let (_, diags) = check_file(
@@ -272,6 +289,43 @@ mod tests {
         assert_eq!(
             diags[0].to_string(),
             "demo/challenge.json:2:13: invalid JSON: key must be a string"
+        );
+    }
+
+    #[test]
+    fn serde_positions_land_on_the_offending_key_or_value() {
+        let check = |text: &str| {
+            let mut seen = BTreeMap::new();
+            let (_, diags) = check_file(
+                Path::new("demo"),
+                Path::new("demo/challenge.json"),
+                text,
+                &Ceilings::default(),
+                &mut seen,
+            );
+            diags.iter().map(ToString::to_string).collect::<Vec<_>>()
+        };
+        let mut doc = base();
+        doc["difficulty"] = json!("extreme");
+        let text = serde_json::to_string_pretty(&doc).unwrap();
+        let line = text.lines().position(|l| l.contains("extreme")).unwrap() + 1;
+        assert_eq!(
+            check(&text),
+            [format!(
+                "demo/challenge.json:{line}:17: unknown variant `extreme`, expected one of `easy`, `medium`, `hard`, `insane`"
+            )]
+        );
+        assert_eq!(
+            check("{\n  \"id\": \"a\",\n  \"id\": \"b\"\n}"),
+            ["demo/challenge.json:3:3: duplicate field `id`"]
+        );
+        assert_eq!(
+            check("{\"schema_version\": 99999999999}"),
+            ["demo/challenge.json:1:20: invalid value: integer `99999999999`, expected u32"]
+        );
+        assert_eq!(
+            check(""),
+            ["demo/challenge.json:1:1: invalid JSON: EOF while parsing a value"]
         );
     }
 

@@ -93,8 +93,7 @@ impl<'a> Locator<'a> {
         let mut offset = consumed_end.saturating_sub(1);
         // An unconsumed `[` / `{` of the wrong type: serde stops before it.
         let bytes = self.text.as_bytes();
-        while offset < bytes.len() && matches!(bytes[offset], b' ' | b'\t' | b'\r' | b'\n' | b':')
-        {
+        while offset < bytes.len() && matches!(bytes[offset], b' ' | b'\t' | b'\r' | b'\n' | b':') {
             offset += 1;
         }
         self.position_of(innermost_start(root, offset).unwrap_or(offset))

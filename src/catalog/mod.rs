@@ -65,7 +65,10 @@ impl CatalogReport {
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("cannot read catalog folder {}: {error}", path.display())]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("catalog path {} is not a folder", path.display())]
     NotAFolder { path: PathBuf },
     #[error("invalid admin ceilings: {0}")]

@@ -153,7 +153,8 @@ mod tests {
 
     #[test]
     fn host_namespaces_are_refused() {
-        let case = security(json!({"network_mode": "host", "pid_mode": "host", "ipc_mode": "host"}));
+        let case =
+            security(json!({"network_mode": "host", "pid_mode": "host", "ipc_mode": "host"}));
         case.expect_error(
             "/container/security/network_mode",
             "\"host\" would put the container on the host's network stack",
@@ -171,8 +172,14 @@ mod tests {
     #[test]
     fn any_network_mode_and_foreign_namespaces_are_refused() {
         let case = security(json!({"network_mode": "bridge", "pid_mode": "container:db"}));
-        case.expect_error("/container/security/network_mode", "\"bridge\" is not allowed");
-        case.expect_error("/container/security/pid_mode", "another container's process namespace");
+        case.expect_error(
+            "/container/security/network_mode",
+            "\"bridge\" is not allowed",
+        );
+        case.expect_error(
+            "/container/security/pid_mode",
+            "another container's process namespace",
+        );
         assert_eq!(security(json!({"ipc_mode": "private"})).errors(), 0);
     }
 
@@ -183,7 +190,10 @@ mod tests {
             "devices": ["/dev/kmsg"]
         }));
         case.expect_error("/container/security/volumes/0", "mounts the Docker socket");
-        case.expect_error("/container/security/volumes/1", "bind mounts and volumes expose host paths");
+        case.expect_error(
+            "/container/security/volumes/1",
+            "bind mounts and volumes expose host paths",
+        );
         case.expect_error("/container/security/devices/0", "\"/dev/kmsg\" is refused");
     }
 

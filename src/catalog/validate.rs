@@ -194,7 +194,8 @@ pub(super) fn user_problem(user: &str, allow_root: bool) -> Option<String> {
         None => (user, None),
     };
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let is_root = uid == "root" || uid.is_empty() || (numeric(uid) && uid.bytes().all(|b| b == b'0'));
+    let is_root =
+        uid == "root" || uid.is_empty() || (numeric(uid) && uid.bytes().all(|b| b == b'0'));
     if is_root && !allow_root {
         return Some(format!(
             "container.user {user:?} runs the challenge as root, which the admin does not allow; use a non-root numeric uid such as \"1000:1000\""
@@ -393,15 +394,20 @@ mod tests {
     #[test]
     fn ports_out_of_range_and_duplicates_are_errors() {
         let case = Case::with(|v| {
-            v["container"]["ports"] =
-                json!([{"container": 80}, {"container": 0}, {"container": 80}, {"container": 70000}]);
+            v["container"]["ports"] = json!([{"container": 80}, {"container": 0}, {"container": 80}, {"container": 70000}]);
         });
-        case.expect_error("/container/ports/1/container", "container port 0 is out of range");
+        case.expect_error(
+            "/container/ports/1/container",
+            "container port 0 is out of range",
+        );
         case.expect_error(
             "/container/ports/2/container",
             "container port 80 is listed twice (first as ports[0])",
         );
-        case.expect_error("/container/ports/3/container", "70000 is out of range (1-65535)");
+        case.expect_error(
+            "/container/ports/3/container",
+            "70000 is out of range (1-65535)",
+        );
     }
 
     #[test]
@@ -420,7 +426,10 @@ mod tests {
         no_dockerfile.expect_error("/container/build", "build context \".\" has no Dockerfile");
 
         let escapes = Case::with(|v| v["container"]["build"] = json!("../elsewhere"));
-        escapes.expect_error("/container/build", "must be a folder inside the challenge folder");
+        escapes.expect_error(
+            "/container/build",
+            "must be a folder inside the challenge folder",
+        );
 
         let good = Case::with_files(
             |v| v["container"]["build"] = json!("."),
@@ -462,7 +471,10 @@ mod tests {
         assert!(user_problem("99999999999", false).is_some_and(|m| m.contains("out of range")));
 
         let case = Case::with(|v| v["container"]["user"] = json!("0:0"));
-        case.expect_error("/container/user", "container.user \"0:0\" runs the challenge as root");
+        case.expect_error(
+            "/container/user",
+            "container.user \"0:0\" runs the challenge as root",
+        );
     }
 
     #[test]
@@ -474,8 +486,14 @@ mod tests {
             "/container/resources/memory",
             "memory \"4g\" is above the admin ceiling of \"2g\"",
         );
-        case.expect_error("/container/resources/cpus", "cpus 8 is above the admin ceiling of 2");
-        case.expect_error("/container/resources/pids", "pids 5000 is above the admin ceiling of 1024");
+        case.expect_error(
+            "/container/resources/cpus",
+            "cpus 8 is above the admin ceiling of 2",
+        );
+        case.expect_error(
+            "/container/resources/pids",
+            "pids 5000 is above the admin ceiling of 1024",
+        );
 
         let bad = Case::with(|v| {
             v["container"]["resources"] = json!({"memory": "lots", "cpus": 0.0, "pids": -1});
@@ -493,8 +511,14 @@ mod tests {
     #[test]
     fn lifetime_values_must_be_consistent() {
         let zero = Case::with(|v| v["lifetime"] = json!({"default": "0s", "extend_by": "0s"}));
-        zero.expect_error("/lifetime/default", "lifetime.default must be greater than zero");
-        zero.expect_error("/lifetime/extend_by", "lifetime.extend_by must be greater than zero");
+        zero.expect_error(
+            "/lifetime/default",
+            "lifetime.default must be greater than zero",
+        );
+        zero.expect_error(
+            "/lifetime/extend_by",
+            "lifetime.extend_by must be greater than zero",
+        );
 
         let short = Case::with(|v| v["lifetime"] = json!({"default": "1h", "max_total": "30m"}));
         short.expect_error(
@@ -503,7 +527,8 @@ mod tests {
         );
 
         let fine = Case::with(|v| {
-            v["lifetime"] = json!({"default": "45m", "extend_by": "15m", "max_renewals": 2, "max_total": "2h"});
+            v["lifetime"] =
+                json!({"default": "45m", "extend_by": "15m", "max_renewals": 2, "max_total": "2h"});
         });
         assert_eq!(fine.lines(), Vec::<String>::new());
     }

@@ -1,0 +1,168 @@
+//! Shared set-up for tests that need the real engine: connect (failing loudly when there is
+//! none), make sure the example images exist, and give each test its own store.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use ctfdeck::catalog::{Catalog, Ceilings};
+use ctfdeck::config::Config;
+use ctfdeck::domain::{Actor, Lifecycle};
+use ctfdeck::engine::{DockerEngine, Engine};
+use ctfdeck::store::Store;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ctfdeck"))
+}
+
+/// Connect to the engine. There is no skipping: a test that needs the engine fails without it.
+pub async fn engine() -> DockerEngine {
+    DockerEngine::connect(None).await.unwrap_or_else(|e| {
+        panic!(
+            "these tests need a container engine ({e}); start dockerd or set DOCKER_HOST (CI={:?})",
+            std::env::var("CI").ok()
+        )
+    })
+}
+
+/// Build the base image and the example challenge images once per test binary, through the
+/// real `ctfdeck build`.
+pub fn ensure_images() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let base = Command::new(repo().join("scripts/busybox-base"))
+            .status()
+            .expect("run scripts/busybox-base");
+        assert!(base.success(), "scripts/busybox-base failed");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new(bin())
+            .args(["--store"])
+            .arg(dir.path().join("build.db"))
+            .arg("--catalog")
+            .arg(repo().join("challenges"))
+            .arg("build")
+            .output()
+            .expect("run ctfdeck build");
+        assert!(
+            out.status.success(),
+            "ctfdeck build failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+pub fn load_catalog(dir: &Path) -> Catalog {
+    let report = Catalog::load(dir, &Ceilings::default()).expect("load catalog");
+    assert!(
+        !report.has_errors(),
+        "catalog {} has errors: {:?}",
+        dir.display(),
+        report.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>()
+    );
+    report.catalog
+}
+
+/// A lifecycle on a fresh temporary store and the given catalog.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub lifecycle: Lifecycle,
+    pub engine: DockerEngine,
+}
+
+impl Fixture {
+    pub async fn new() -> Fixture {
+        Self::with_catalog(&repo().join("challenges")).await
+    }
+
+    pub async fn with_catalog(catalog_dir: &Path) -> Fixture {
+        ensure_images();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine().await;
+        let store = Store::open(&dir.path().join("ctfdeck.db")).expect("open store");
+        let mut policy = Config::default().policy();
+        // Tests run on loopback; nothing needs to be reachable from elsewhere.
+        policy.container.bind_address = "127.0.0.1".to_string();
+        let lifecycle = Lifecycle::new(
+            Arc::new(engine.clone()) as Arc<dyn Engine>,
+            store,
+            Arc::new(load_catalog(catalog_dir)),
+            policy,
+            Actor {
+                name: "tester".into(),
+                origin: "local".into(),
+            },
+        )
+        .expect("lifecycle");
+        Fixture {
+            dir,
+            lifecycle,
+            engine,
+        }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("ctfdeck.db")
+    }
+
+    /// Containers and networks this fixture's store still has on the engine.
+    pub async fn leftovers(&self) -> (usize, usize) {
+        let id = self.lifecycle.store_id();
+        (
+            self.engine.managed_containers(id).await.expect("list").len(),
+            self.engine.managed_networks(id).await.expect("list").len(),
+        )
+    }
+
+    /// Stop everything this fixture started (best effort, for test cleanup).
+    pub async fn cleanup(&self) {
+        let id = self.lifecycle.store_id();
+        for c in self.engine.managed_containers(id).await.unwrap_or_default() {
+            let _ = self.engine.remove_container(&c.id).await;
+        }
+        for n in self.engine.managed_networks(id).await.unwrap_or_default() {
+            let _ = self.engine.remove_network(&n.id).await;
+        }
+    }
+}
+
+/// First line an HTTP GET of `/` answers with, e.g. `HTTP/1.1 200 OK`.
+pub fn http_status_line(port: u16) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let mut last = String::new();
+    // The server may need a moment after start; retry briefly.
+    for _ in 0..50 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
+            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut line = String::new();
+            if BufReader::new(s).read_line(&mut line).is_ok() && !line.is_empty() {
+                return line.trim_end().to_string();
+            }
+            last = "empty answer".into();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no HTTP answer on 127.0.0.1:{port} ({last})")
+}
+
+/// The first line a TCP service sends on connect.
+pub fn tcp_banner(port: u16) -> String {
+    use std::io::{BufRead, BufReader};
+    for _ in 0..50 {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
+            let mut line = String::new();
+            if BufReader::new(s).read_line(&mut line).is_ok() && !line.is_empty() {
+                return line.trim_end().to_string();
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no banner on 127.0.0.1:{port}")
+}
