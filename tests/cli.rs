@@ -1,0 +1,170 @@
+//! The real binary: exit codes, JSON shapes, messages.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{bin, ensure_images, repo};
+
+fn ctfdeck(store: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--store")
+        .arg(store)
+        .arg("--catalog")
+        .arg(repo().join("challenges"))
+        .args(args)
+        .env_remove("CTFDECK_CONFIG")
+        .output()
+        .expect("run ctfdeck")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn an_unreachable_engine_exits_3_naming_the_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ctfdeck(
+        &dir.path().join("s.db"),
+        &["--engine", "unix:///nonexistent/docker.sock", "list"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/nonexistent/docker.sock"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ctfdeck(&dir.path().join("s.db"), &["spawn", "web-robots"]);
+    assert_eq!(o.status.code(), Some(2), "missing --owner: {}", stderr(&o));
+    let o = ctfdeck(&dir.path().join("s.db"), &["extend", "x", "--by", "soonish"]);
+    assert_eq!(o.status.code(), Some(2), "bad duration: {}", stderr(&o));
+}
+
+#[test]
+fn catalog_check_prints_each_fixture_problem_and_exits_1() {
+    let fixtures = repo().join("tests/fixtures/catalog");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let case = entry.unwrap().path();
+        if !case.join("expected.txt").is_file() {
+            continue;
+        }
+        let o = Command::new(bin())
+            .args(["catalog", "check"])
+            .arg(&case)
+            .output()
+            .unwrap();
+        let prefix = format!("{}/", case.display());
+        assert_eq!(o.status.code(), Some(1), "{}: {}", case.display(), stderr(&o));
+        let expected = std::fs::read_to_string(case.join("expected.txt")).unwrap();
+        let got: Vec<String> = stdout(&o)
+            .lines()
+            .map(|l| l.replace(&prefix, ""))
+            .collect();
+        let want: Vec<&str> = expected.lines().collect();
+        assert_eq!(got, want, "{}", case.display());
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} fixture cases found");
+}
+
+#[test]
+fn the_bundled_catalog_checks_clean() {
+    let o = Command::new(bin())
+        .args(["catalog", "check"])
+        .arg(repo().join("challenges"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let list = Command::new(bin())
+        .args(["--catalog"])
+        .arg(repo().join("challenges"))
+        .args(["catalog", "list", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let ids: Vec<&str> = v.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["nc-calc", "web-cmdinject", "web-robots"]);
+}
+
+#[test]
+fn spawn_list_extend_purge_through_the_binary() {
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+
+    let o = ctfdeck(&store, &["spawn", "web-robots", "--owner", "team:cli", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let inst: serde_json::Value = serde_json::from_slice(&o.stdout).expect("spawn --json is one object");
+    for key in ["id", "challenge", "owner", "status", "container_id", "ports", "created_at", "expires_at", "renewals", "max_renewals"] {
+        assert!(inst.get(key).is_some(), "spawn --json has {key}: {inst}");
+    }
+    assert_eq!(inst["status"], "running");
+    assert_eq!(inst["ports"][0]["container"], 8080);
+    assert_eq!(inst["ports"][0]["protocol"], "http");
+    assert!(inst["ports"][0]["host_port"].as_u64().unwrap() > 0);
+    assert!(inst["expires_at"].as_str().unwrap().ends_with('Z'));
+    let id = inst["id"].as_str().unwrap().to_string();
+
+    let o = ctfdeck(&store, &["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).expect("list --json is an array");
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], id.as_str());
+
+    let o = ctfdeck(&store, &["extend", &id[..3], "--by", "10m", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ext: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(ext["renewals"], 1);
+
+    // Read-only refuses, and changes nothing.
+    let o = ctfdeck(&store, &["--read-only", "stop", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("read-only"), "{}", stderr(&o));
+
+    // Without --yes and without a terminal, purge refuses and says what it would do.
+    let o = ctfdeck(&store, &["purge", "--challenge", "web-robots"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("1 instance of web-robots owned by team:cli"), "{}", stderr(&o));
+    let o = ctfdeck(&store, &["purge", "--all", "--dry-run"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("would stop 1 instance"), "{}", stdout(&o));
+    let o = ctfdeck(&store, &["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "dry run stopped nothing");
+
+    let o = ctfdeck(&store, &["purge", "--challenge", "web-robots", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("purged 1"), "{}", stdout(&o));
+    let o = ctfdeck(&store, &["list", "--json"]);
+    assert_eq!(stdout(&o).trim(), "[]");
+
+    let o = ctfdeck(&store, &["audit", "--json"]);
+    let audit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["spawn", "extend", "stop"]);
+}
+
+#[test]
+fn unknown_challenge_and_bad_owner_are_clear_errors() {
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let o = ctfdeck(&store, &["spawn", "nope", "--owner", "team:x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown challenge \"nope\""), "{}", stderr(&o));
+    assert!(stderr(&o).contains("web-robots"), "lists the known ones: {}", stderr(&o));
+    let o = ctfdeck(&store, &["spawn", "web-robots", "--owner", "red"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("team:NAME or user:NAME"), "{}", stderr(&o));
+    let o = ctfdeck(&store, &["stop", "zzzzzz"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no instance matches"), "{}", stderr(&o));
+}
