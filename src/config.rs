@@ -41,7 +41,8 @@ impl Config {
         if let Some(path) = explicit {
             merge(&mut merged, read_table(path)?);
         }
-        let source = explicit.map_or_else(|| "configuration".to_string(), |p| p.display().to_string());
+        let source =
+            explicit.map_or_else(|| "configuration".to_string(), |p| p.display().to_string());
         Config::deserialize(toml::Value::Table(merged))
             .wrap_err_with(|| format!("invalid {source}"))
     }
@@ -90,12 +91,17 @@ mod tests {
 
     #[test]
     fn later_layers_override_key_by_key() {
-        let mut a: toml::Table = "[lifetime]\ndefault = \"45m\"\nmax_renewals = 3".parse().unwrap();
+        let mut a: toml::Table = "[lifetime]\ndefault = \"45m\"\nmax_renewals = 3"
+            .parse()
+            .unwrap();
         let b: toml::Table = "[lifetime]\nmax_renewals = 1".parse().unwrap();
         merge(&mut a, b);
         let cfg = Config::deserialize(toml::Value::Table(a)).unwrap();
         assert_eq!(cfg.lifetime.max_renewals, 1);
-        assert_eq!(cfg.lifetime.default, std::time::Duration::from_secs(45 * 60));
+        assert_eq!(
+            cfg.lifetime.default,
+            std::time::Duration::from_secs(45 * 60)
+        );
     }
 
     #[test]

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The real binary: exit codes, JSON shapes, messages.
 
 mod common;
@@ -35,7 +36,11 @@ fn an_unreachable_engine_exits_3_naming_the_socket() {
         &["--engine", "unix:///nonexistent/docker.sock", "list"],
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("/nonexistent/docker.sock"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/docker.sock"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stdout(&o).is_empty());
 }
 
@@ -44,7 +49,10 @@ fn usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let o = ctfdeck(&dir.path().join("s.db"), &["spawn", "web-robots"]);
     assert_eq!(o.status.code(), Some(2), "missing --owner: {}", stderr(&o));
-    let o = ctfdeck(&dir.path().join("s.db"), &["extend", "x", "--by", "soonish"]);
+    let o = ctfdeck(
+        &dir.path().join("s.db"),
+        &["extend", "x", "--by", "soonish"],
+    );
     assert_eq!(o.status.code(), Some(2), "bad duration: {}", stderr(&o));
 }
 
@@ -63,12 +71,15 @@ fn catalog_check_prints_each_fixture_problem_and_exits_1() {
             .output()
             .unwrap();
         let prefix = format!("{}/", case.display());
-        assert_eq!(o.status.code(), Some(1), "{}: {}", case.display(), stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}: {}",
+            case.display(),
+            stderr(&o)
+        );
         let expected = std::fs::read_to_string(case.join("expected.txt")).unwrap();
-        let got: Vec<String> = stdout(&o)
-            .lines()
-            .map(|l| l.replace(&prefix, ""))
-            .collect();
+        let got: Vec<String> = stdout(&o).lines().map(|l| l.replace(&prefix, "")).collect();
         let want: Vec<&str> = expected.lines().collect();
         assert_eq!(got, want, "{}", case.display());
         checked += 1;
@@ -91,7 +102,12 @@ fn the_bundled_catalog_checks_clean() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let ids: Vec<&str> = v.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["nc-calc", "web-cmdinject", "web-robots"]);
 }
 
@@ -101,10 +117,25 @@ fn spawn_list_extend_purge_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.db");
 
-    let o = ctfdeck(&store, &["spawn", "web-robots", "--owner", "team:cli", "--json"]);
+    let o = ctfdeck(
+        &store,
+        &["spawn", "web-robots", "--owner", "team:cli", "--json"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    let inst: serde_json::Value = serde_json::from_slice(&o.stdout).expect("spawn --json is one object");
-    for key in ["id", "challenge", "owner", "status", "container_id", "ports", "created_at", "expires_at", "renewals", "max_renewals"] {
+    let inst: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("spawn --json is one object");
+    for key in [
+        "id",
+        "challenge",
+        "owner",
+        "status",
+        "container_id",
+        "ports",
+        "created_at",
+        "expires_at",
+        "renewals",
+        "max_renewals",
+    ] {
         assert!(inst.get(key).is_some(), "spawn --json has {key}: {inst}");
     }
     assert_eq!(inst["status"], "running");
@@ -115,7 +146,8 @@ fn spawn_list_extend_purge_through_the_binary() {
     let id = inst["id"].as_str().unwrap().to_string();
 
     let o = ctfdeck(&store, &["list", "--json"]);
-    let list: serde_json::Value = serde_json::from_slice(&o.stdout).expect("list --json is an array");
+    let list: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("list --json is an array");
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], id.as_str());
 
@@ -132,10 +164,18 @@ fn spawn_list_extend_purge_through_the_binary() {
     // Without --yes and without a terminal, purge refuses and says what it would do.
     let o = ctfdeck(&store, &["purge", "--challenge", "web-robots"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("1 instance of web-robots owned by team:cli"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 instance of web-robots owned by team:cli"),
+        "{}",
+        stderr(&o)
+    );
     let o = ctfdeck(&store, &["purge", "--all", "--dry-run"]);
     assert!(o.status.success());
-    assert!(stdout(&o).contains("would stop 1 instance"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("would stop 1 instance"),
+        "{}",
+        stdout(&o)
+    );
     let o = ctfdeck(&store, &["list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1, "dry run stopped nothing");
@@ -148,7 +188,12 @@ fn spawn_list_extend_purge_through_the_binary() {
 
     let o = ctfdeck(&store, &["audit", "--json"]);
     let audit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["spawn", "extend", "stop"]);
 }
 
@@ -159,11 +204,23 @@ fn unknown_challenge_and_bad_owner_are_clear_errors() {
     let store = dir.path().join("s.db");
     let o = ctfdeck(&store, &["spawn", "nope", "--owner", "team:x"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("unknown challenge \"nope\""), "{}", stderr(&o));
-    assert!(stderr(&o).contains("web-robots"), "lists the known ones: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown challenge \"nope\""),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("web-robots"),
+        "lists the known ones: {}",
+        stderr(&o)
+    );
     let o = ctfdeck(&store, &["spawn", "web-robots", "--owner", "red"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("team:NAME or user:NAME"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("team:NAME or user:NAME"),
+        "{}",
+        stderr(&o)
+    );
     let o = ctfdeck(&store, &["stop", "zzzzzz"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no instance matches"), "{}", stderr(&o));

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Reconcile after crashes: interrupted spawns, containers without rows, rows without
 //! containers — all against the real engine.
 
@@ -44,7 +45,10 @@ async fn half_spawn(f: &Fixture, id: &str, start: bool) -> String {
         },
     )
     .unwrap();
-    f.engine.create_network(&plan.network, &plan.labels).await.unwrap();
+    f.engine
+        .create_network(&plan.network, &plan.labels)
+        .await
+        .unwrap();
     let cid = f.engine.create_container(&plan).await.unwrap();
     if start {
         f.engine.start_container(&cid).await.unwrap();
@@ -85,7 +89,11 @@ async fn a_killed_spawn_is_repaired_by_reconcile() {
     let failed = f.lifecycle.store().instance("crash3").unwrap().unwrap();
     assert_eq!(failed.status, InstanceStatus::Failed);
     assert_eq!(failed.stop_reason.as_deref(), Some("spawn interrupted"));
-    assert_eq!(f.leftovers().await, (1, 1), "only the adopted instance remains");
+    assert_eq!(
+        f.leftovers().await,
+        (1, 1),
+        "only the adopted instance remains"
+    );
 
     f.lifecycle.stop("crash2", "test").await.unwrap();
     assert_eq!(f.leftovers().await, (0, 0));
@@ -94,13 +102,27 @@ async fn a_killed_spawn_is_repaired_by_reconcile() {
 #[tokio::test(flavor = "multi_thread")]
 async fn containers_without_rows_are_adopted_and_rows_without_containers_are_lost() {
     let f = Fixture::new().await;
-    let a = f.lifecycle.spawn("web-robots", &"team:a".parse().unwrap()).await.unwrap().instance;
-    let b = f.lifecycle.spawn("nc-calc", &"team:b".parse().unwrap()).await.unwrap().instance;
+    let a = f
+        .lifecycle
+        .spawn("web-robots", &"team:a".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
+    let b = f
+        .lifecycle
+        .spawn("nc-calc", &"team:b".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
 
     // Someone removes B's container by hand; A's row vanishes from the store.
-    f.engine.remove_container(b.container_id.as_deref().unwrap()).await.unwrap();
+    f.engine
+        .remove_container(b.container_id.as_deref().unwrap())
+        .await
+        .unwrap();
     let conn = rusqlite::Connection::open(f.store_path()).unwrap();
-    conn.execute("DELETE FROM instances WHERE id = ?1", [&a.id]).unwrap();
+    conn.execute("DELETE FROM instances WHERE id = ?1", [&a.id])
+        .unwrap();
 
     let report = f.lifecycle.reconcile().await.unwrap();
     assert_eq!(report.lost, vec![b.id.clone()]);
@@ -110,8 +132,14 @@ async fn containers_without_rows_are_adopted_and_rows_without_containers_are_los
     let adopted = f.lifecycle.store().instance(&a.id).unwrap().unwrap();
     assert_eq!(adopted.status, InstanceStatus::Running);
     assert_eq!(adopted.owner, "team:a");
-    assert_eq!(adopted.expires_at, a.expires_at, "expiry rebuilt from the label");
-    assert_eq!(adopted.flag, a.flag, "flag re-derived from the store secret");
+    assert_eq!(
+        adopted.expires_at, a.expires_at,
+        "expiry rebuilt from the label"
+    );
+    assert_eq!(
+        adopted.flag, a.flag,
+        "flag re-derived from the store secret"
+    );
     // B's network went with it.
     assert_eq!(f.leftovers().await, (1, 1));
 
@@ -125,7 +153,12 @@ async fn containers_without_rows_are_adopted_and_rows_without_containers_are_los
 async fn another_stores_instances_are_never_touched() {
     let mine = Fixture::new().await;
     let theirs = Fixture::new().await;
-    let rec = theirs.lifecycle.spawn("web-robots", &"team:other".parse().unwrap()).await.unwrap().instance;
+    let rec = theirs
+        .lifecycle
+        .spawn("web-robots", &"team:other".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
     let report = mine.lifecycle.reconcile().await.unwrap();
     assert!(report.is_empty(), "{report:?}");
     assert_eq!(theirs.leftovers().await, (1, 1));

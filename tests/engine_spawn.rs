@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Spawning the example challenges on the real engine: hardened, reachable, solvable, and
 //! gone without a trace when stopped.
 
@@ -14,7 +15,10 @@ use ctfdeck::store::InstanceStatus;
 async fn inspect(f: &Fixture, id: &str) -> bollard::models::ContainerInspectResponse {
     f.engine
         .client()
-        .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
         .await
         .expect("inspect container")
 }
@@ -43,19 +47,33 @@ async fn assert_hardened(f: &Fixture, container_id: &str, instance: &str, challe
     assert_eq!(h.memory_swap, Some(64 << 20), "no swap");
     assert_eq!(h.pids_limit, Some(64), "pids limit");
     assert_eq!(h.nano_cpus, Some(500_000_000), "cpus 0.5");
-    assert_eq!(h.network_mode.as_deref(), Some(format!("ctfdeck-{instance}").as_str()));
+    assert_eq!(
+        h.network_mode.as_deref(),
+        Some(format!("ctfdeck-{instance}").as_str())
+    );
     assert!(h.binds.unwrap_or_default().is_empty(), "no bind mounts");
     assert!(h.devices.unwrap_or_default().is_empty(), "no devices");
-    assert!(h.pid_mode.unwrap_or_default().is_empty(), "own pid namespace");
+    assert!(
+        h.pid_mode.unwrap_or_default().is_empty(),
+        "own pid namespace"
+    );
     assert_ne!(h.ipc_mode.as_deref(), Some("host"), "own ipc namespace");
-    assert!(c.mounts.unwrap_or_default().iter().all(|m| m.typ
-        .as_deref() != Some("bind")), "no bind mounts at all");
+    assert!(
+        c.mounts
+            .unwrap_or_default()
+            .iter()
+            .all(|m| m.typ.as_deref() != Some("bind")),
+        "no bind mounts at all"
+    );
     let cfg = c.config.expect("config");
     assert_eq!(cfg.user.as_deref(), Some("1000:1000"), "non-root user");
     let l: HashMap<String, String> = cfg.labels.unwrap_or_default();
     assert_eq!(l.get(labels::MANAGED).map(String::as_str), Some("true"));
     assert_eq!(l.get(labels::INSTANCE).map(String::as_str), Some(instance));
-    assert_eq!(l.get(labels::CHALLENGE).map(String::as_str), Some(challenge));
+    assert_eq!(
+        l.get(labels::CHALLENGE).map(String::as_str),
+        Some(challenge)
+    );
     assert!(l.contains_key(labels::OWNER) && l.contains_key(labels::STORE));
 }
 
@@ -80,7 +98,11 @@ fn solve(challenge: &str, connection_info: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn each_example_spawns_hardened_answers_is_solvable_and_stops_clean() {
     let f = Fixture::new().await;
-    for (challenge, kind) in [("web-robots", "http"), ("nc-calc", "tcp"), ("web-cmdinject", "http")] {
+    for (challenge, kind) in [
+        ("web-robots", "http"),
+        ("nc-calc", "tcp"),
+        ("web-cmdinject", "http"),
+    ] {
         let owner: Owner = "team:alpha".parse().unwrap();
         let spawned = f.lifecycle.spawn(challenge, &owner).await.expect("spawn");
         assert!(!spawned.existing);
@@ -93,24 +115,57 @@ async fn each_example_spawns_hardened_answers_is_solvable_and_stops_clean() {
         assert_eq!(port.protocol, kind);
         let flag = rec.flag.clone().expect("a flag");
         if kind == "http" {
-            assert!(http_status_line(port.host_port).contains(" 200"), "{challenge} answers 200");
+            assert!(
+                http_status_line(port.host_port).contains(" 200"),
+                "{challenge} answers 200"
+            );
             let got = solve(challenge, &format!("http://127.0.0.1:{}", port.host_port));
-            assert_eq!(got, flag, "{challenge}: the solve script extracts this instance's flag");
+            assert_eq!(
+                got, flag,
+                "{challenge}: the solve script extracts this instance's flag"
+            );
         } else {
-            assert!(tcp_banner(port.host_port).contains("nc-calc"), "{challenge} banner");
+            assert!(
+                tcp_banner(port.host_port).contains("nc-calc"),
+                "{challenge} banner"
+            );
             let got = solve(challenge, &format!("nc 127.0.0.1 {}", port.host_port));
-            assert_eq!(got, flag, "{challenge}: the solve script extracts this instance's flag");
+            assert_eq!(
+                got, flag,
+                "{challenge}: the solve script extracts this instance's flag"
+            );
         }
 
         // The same owner asking again gets the same instance back.
-        let again = f.lifecycle.spawn(challenge, &owner).await.expect("spawn again");
+        let again = f
+            .lifecycle
+            .spawn(challenge, &owner)
+            .await
+            .expect("spawn again");
         assert!(again.existing);
         assert_eq!(again.instance.id, rec.id);
 
-        assert_eq!(f.lifecycle.stop(&rec.id, "test").await.unwrap(), StopOutcome::Stopped);
-        let gone = f.engine.client().inspect_container(&container, None::<bollard::query_parameters::InspectContainerOptions>).await;
+        assert_eq!(
+            f.lifecycle.stop(&rec.id, "test").await.unwrap(),
+            StopOutcome::Stopped
+        );
+        let gone = f
+            .engine
+            .client()
+            .inspect_container(
+                &container,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await;
         assert!(gone.is_err(), "container removed");
-        let net = f.engine.client().inspect_network(&format!("ctfdeck-{}", rec.id), None::<bollard::query_parameters::InspectNetworkOptions>).await;
+        let net = f
+            .engine
+            .client()
+            .inspect_network(
+                &format!("ctfdeck-{}", rec.id),
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await;
         assert!(net.is_err(), "network removed");
         let row = f.lifecycle.store().instance(&rec.id).unwrap().unwrap();
         assert_eq!(row.status, InstanceStatus::Stopped);
@@ -126,8 +181,18 @@ async fn each_example_spawns_hardened_answers_is_solvable_and_stops_clean() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_cannot_reach_each_other() {
     let f = Fixture::new().await;
-    let a = f.lifecycle.spawn("web-robots", &"team:a".parse().unwrap()).await.unwrap().instance;
-    let b = f.lifecycle.spawn("web-robots", &"team:b".parse().unwrap()).await.unwrap().instance;
+    let a = f
+        .lifecycle
+        .spawn("web-robots", &"team:a".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
+    let b = f
+        .lifecycle
+        .spawn("web-robots", &"team:b".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
     let a_id = a.container_id.clone().unwrap();
     let b_inspect = inspect(&f, b.container_id.as_deref().unwrap()).await;
     let b_ip = b_inspect
@@ -139,13 +204,23 @@ async fn two_instances_cannot_reach_each_other() {
 
     // The probe itself works: A reaches its own server. (busybox nc, not wget: the static
     // glibc busybox's wget crashes in the resolver.)
-    let probe = |host: &str| {
-        format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} 8080")
-    };
-    let own = f.engine.exec(&a_id, &["sh", "-c", &probe("127.0.0.1")]).await.unwrap();
-    assert!(own.output.contains("HTTP/1."), "A reaches itself: {}", own.output);
+    let probe = |host: &str| format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} 8080");
+    let own = f
+        .engine
+        .exec(&a_id, &["sh", "-c", &probe("127.0.0.1")])
+        .await
+        .unwrap();
+    assert!(
+        own.output.contains("HTTP/1."),
+        "A reaches itself: {}",
+        own.output
+    );
     // …but not B's container address.
-    let cross = f.engine.exec(&a_id, &["sh", "-c", &probe(&b_ip)]).await.unwrap();
+    let cross = f
+        .engine
+        .exec(&a_id, &["sh", "-c", &probe(&b_ip)])
+        .await
+        .unwrap();
     assert!(
         !cross.output.contains("HTTP/1."),
         "A must not reach B at {b_ip}: {}",
@@ -160,9 +235,20 @@ async fn two_instances_cannot_reach_each_other() {
 #[tokio::test(flavor = "multi_thread")]
 async fn stop_succeeds_when_the_container_is_already_gone() {
     let f = Fixture::new().await;
-    let rec = f.lifecycle.spawn("nc-calc", &"user:bob".parse().unwrap()).await.unwrap().instance;
-    f.engine.remove_container(rec.container_id.as_deref().unwrap()).await.unwrap();
-    assert_eq!(f.lifecycle.stop(&rec.id, "test").await.unwrap(), StopOutcome::Stopped);
+    let rec = f
+        .lifecycle
+        .spawn("nc-calc", &"user:bob".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
+    f.engine
+        .remove_container(rec.container_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.lifecycle.stop(&rec.id, "test").await.unwrap(),
+        StopOutcome::Stopped
+    );
     assert_eq!(f.leftovers().await, (0, 0));
 }
 
@@ -175,18 +261,41 @@ async fn a_spawn_whose_image_is_missing_fails_cleanly() {
     let text = std::fs::read_to_string(repo().join("challenges/web-robots/challenge.json"))
         .unwrap()
         .replace("\"web-robots\"", "\"ghost\"")
-        .replace("ctfdeck/web-robots:latest", "ctfdeck/never-built-ghost:nope")
+        .replace(
+            "ctfdeck/web-robots:latest",
+            "ctfdeck/never-built-ghost:nope",
+        )
         .replace("\"build\": \".\",", "")
-        .replace("\"smoke\": {\"check\": \"solve.sh\", \"timeout\": \"60s\"}", "\"smoke\": null");
+        .replace(
+            "\"smoke\": {\"check\": \"solve.sh\", \"timeout\": \"60s\"}",
+            "\"smoke\": null",
+        );
     std::fs::write(ch.join("challenge.json"), text).unwrap();
     let f = Fixture::with_catalog(dir.path()).await;
 
-    let err = f.lifecycle.spawn("ghost", &"team:x".parse().unwrap()).await.unwrap_err();
+    let err = f
+        .lifecycle
+        .spawn("ghost", &"team:x".parse().unwrap())
+        .await
+        .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("never-built-ghost"), "names the image: {msg}");
-    let rows = f.lifecycle.store().list_instances(&ctfdeck::store::InstanceFilter { all: true, ..Default::default() }).unwrap();
+    let rows = f
+        .lifecycle
+        .store()
+        .list_instances(&ctfdeck::store::InstanceFilter {
+            all: true,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, InstanceStatus::Failed);
-    assert!(rows[0].stop_reason.as_deref().unwrap_or_default().contains("never-built-ghost"));
+    assert!(
+        rows[0]
+            .stop_reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("never-built-ghost")
+    );
     assert_eq!(f.leftovers().await, (0, 0), "no container, no network left");
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Lifetime rules, purge and reap on the real engine.
 
 mod common;
@@ -12,33 +13,69 @@ use ctfdeck::store::{InstanceStatus, now_millis};
 async fn extend_respects_max_renewals_and_max_total() {
     let f = Fixture::new().await;
     // web-robots: 45m default, extend_by 30m, 3 renewals, 3h total.
-    let rec = f.lifecycle.spawn("web-robots", &"team:ext".parse().unwrap()).await.unwrap().instance;
+    let rec = f
+        .lifecycle
+        .spawn("web-robots", &"team:ext".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
     let mut last = rec.expires_at;
     for n in 1..=2 {
         let r = f.lifecycle.extend(&rec.id[..4], None).await.unwrap();
         assert_eq!(r.renewals, n);
-        assert!(r.expires_at >= last + 30 * 60_000 - 5_000, "pushed by extend_by");
+        assert!(
+            r.expires_at >= last + 30 * 60_000 - 5_000,
+            "pushed by extend_by"
+        );
         last = r.expires_at;
     }
     // A long extension is capped at created + 3h.
-    let r = f.lifecycle.extend(&rec.id, Some(Duration::from_secs(24 * 3600))).await.unwrap();
+    let r = f
+        .lifecycle
+        .extend(&rec.id, Some(Duration::from_secs(24 * 3600)))
+        .await
+        .unwrap();
     assert_eq!(r.expires_at, rec.created_at + 3 * 3600 * 1000);
     assert_eq!(r.renewals, 3);
     let err = f.lifecycle.extend(&rec.id, None).await.unwrap_err();
-    assert!(matches!(err, DomainError::RenewalsExhausted { max: 3, .. }), "{err}");
+    assert!(
+        matches!(err, DomainError::RenewalsExhausted { max: 3, .. }),
+        "{err}"
+    );
 
     // At the total cap with renewals left: refused for the cap, saying until when.
-    let other = f.lifecycle.spawn("nc-calc", &"team:ext".parse().unwrap()).await.unwrap().instance;
-    f.lifecycle.extend(&other.id, Some(Duration::from_secs(24 * 3600))).await.unwrap();
+    let other = f
+        .lifecycle
+        .spawn("nc-calc", &"team:ext".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
+    f.lifecycle
+        .extend(&other.id, Some(Duration::from_secs(24 * 3600)))
+        .await
+        .unwrap();
     let err = f.lifecycle.extend(&other.id, None).await.unwrap_err();
     assert!(matches!(err, DomainError::AtMaxTotal { .. }), "{err}");
     assert!(err.to_string().contains("maximum lifetime"), "{err}");
 
-    for r in f.lifecycle.stop_many(f.lifecycle.select(&PurgeSelector::All).unwrap(), "test").await {
+    for r in f
+        .lifecycle
+        .stop_many(f.lifecycle.select(&PurgeSelector::All).unwrap(), "test")
+        .await
+    {
         r.1.unwrap();
     }
     let err = f.lifecycle.extend(&rec.id, None).await.unwrap_err();
-    assert!(matches!(err, DomainError::NotRunning { status: InstanceStatus::Stopped, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            DomainError::NotRunning {
+                status: InstanceStatus::Stopped,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(f.leftovers().await, (0, 0));
 }
 
@@ -46,28 +83,63 @@ async fn extend_respects_max_renewals_and_max_total() {
 async fn purge_selects_by_challenge_and_owner_and_reap_takes_the_expired() {
     let f = Fixture::new().await;
     let mut ids = Vec::new();
-    for (ch, owner) in [("web-robots", "team:p1"), ("web-robots", "team:p2"), ("nc-calc", "team:p1")] {
-        ids.push(f.lifecycle.spawn(ch, &owner.parse().unwrap()).await.unwrap().instance.id);
+    for (ch, owner) in [
+        ("web-robots", "team:p1"),
+        ("web-robots", "team:p2"),
+        ("nc-calc", "team:p1"),
+    ] {
+        ids.push(
+            f.lifecycle
+                .spawn(ch, &owner.parse().unwrap())
+                .await
+                .unwrap()
+                .instance
+                .id,
+        );
     }
-    let by_challenge = f.lifecycle.select(&PurgeSelector::Challenge("web-robots".into())).unwrap();
+    let by_challenge = f
+        .lifecycle
+        .select(&PurgeSelector::Challenge("web-robots".into()))
+        .unwrap();
     assert_eq!(by_challenge.len(), 2);
-    let by_owner = f.lifecycle.select(&PurgeSelector::Owner("team:p1".into())).unwrap();
+    let by_owner = f
+        .lifecycle
+        .select(&PurgeSelector::Owner("team:p1".into()))
+        .unwrap();
     assert_eq!(by_owner.len(), 2);
-    assert!(f.lifecycle.select(&PurgeSelector::Expired).unwrap().is_empty());
+    assert!(
+        f.lifecycle
+            .select(&PurgeSelector::Expired)
+            .unwrap()
+            .is_empty()
+    );
 
     // The nc-calc instance expires.
     let past = now_millis() - 1_000;
-    f.lifecycle.store().set_times(&ids[2], past - 60_000, past).unwrap();
+    f.lifecycle
+        .store()
+        .set_times(&ids[2], past - 60_000, past)
+        .unwrap();
     let expired = f.lifecycle.select(&PurgeSelector::Expired).unwrap();
-    assert_eq!(expired.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), vec![ids[2].clone()]);
+    assert_eq!(
+        expired.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![ids[2].clone()]
+    );
     let reaped = f.lifecycle.reap_once().await.unwrap();
     assert_eq!(reaped.len(), 1);
     assert!(matches!(reaped[0].1, Ok(StopOutcome::Stopped)));
     let row = f.lifecycle.store().instance(&ids[2]).unwrap().unwrap();
-    assert_eq!((row.status, row.stop_reason.as_deref()), (InstanceStatus::Stopped, Some("expired")));
+    assert_eq!(
+        (row.status, row.stop_reason.as_deref()),
+        (InstanceStatus::Stopped, Some("expired"))
+    );
 
     let results = f.lifecycle.stop_many(by_challenge, "purged").await;
-    assert!(results.iter().all(|(_, r)| matches!(r, Ok(StopOutcome::Stopped))));
+    assert!(
+        results
+            .iter()
+            .all(|(_, r)| matches!(r, Ok(StopOutcome::Stopped)))
+    );
     assert_eq!(f.leftovers().await, (0, 0));
     // Every mutation is in the audit log.
     let audit = f.lifecycle.store().audit_tail(100).unwrap();

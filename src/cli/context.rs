@@ -42,8 +42,8 @@ impl Context {
 
     pub fn load_catalog(&self) -> Result<CatalogReport> {
         let dir = self.catalog_dir();
-        Ok(Catalog::load(&dir, &self.config.ceilings)
-            .wrap_err_with(|| format!("cannot load catalog {}", dir.display()))?)
+        Catalog::load(&dir, &self.config.ceilings)
+            .wrap_err_with(|| format!("cannot load catalog {}", dir.display()))
     }
 
     /// The catalog's valid challenges; problems are logged as warnings (`catalog check` shows them).
@@ -60,7 +60,11 @@ impl Context {
     }
 
     pub async fn engine(&self) -> Result<DockerEngine> {
-        let explicit = self.global.engine.clone().or_else(|| self.config.engine.clone());
+        let explicit = self
+            .global
+            .engine
+            .clone()
+            .or_else(|| self.config.engine.clone());
         Ok(DockerEngine::connect(explicit.as_deref()).await?)
     }
 
@@ -74,7 +78,10 @@ impl Context {
             self.config.policy(),
             Actor::from_env(),
         )?;
-        let report = lifecycle.reconcile().await.wrap_err("reconciling store and engine")?;
+        let report = lifecycle
+            .reconcile()
+            .await
+            .wrap_err("reconciling store and engine")?;
         if !report.is_empty() {
             tracing::info!(?report, "reconciled");
         }

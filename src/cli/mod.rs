@@ -21,24 +21,37 @@ pub async fn run(cli: Cli) -> Result<()> {
         return commands::instances::list_print(&ctx).await;
     };
     match command {
-        Command::Catalog(CatalogCommand::Check { dir }) => commands::catalog::check(&ctx, dir.as_deref()),
+        Command::Catalog(CatalogCommand::Check { dir }) => {
+            commands::catalog::check(&ctx, dir.as_deref())
+        }
         Command::Catalog(CatalogCommand::List { json }) => commands::catalog::list(&ctx, json),
         Command::Build { challenges } => commands::build::run(&ctx, &challenges).await,
-        Command::Spawn { challenge, owner, json } => {
-            commands::instances::spawn(&ctx, &challenge, &owner, json).await
-        }
-        Command::List { json, challenge, owner, all } => {
+        Command::Spawn {
+            challenge,
+            owner,
+            json,
+        } => commands::instances::spawn(&ctx, &challenge, &owner, json).await,
+        Command::List {
+            json,
+            challenge,
+            owner,
+            all,
+        } => {
             commands::instances::list(&ctx, json, challenge.as_deref(), owner.as_deref(), all).await
         }
         Command::Extend { instance, by, json } => {
             commands::instances::extend(&ctx, &instance, by, json).await
         }
         Command::Stop { instances } => commands::instances::stop(&ctx, &instances).await,
-        Command::Reset { instance, json } => commands::instances::reset(&ctx, &instance, json).await,
-        Command::Purge(args) => commands::purge::run(&ctx, &args).await,
-        Command::Logs { instance, follow, tail } => {
-            commands::logs::run(&ctx, &instance, follow, tail).await
+        Command::Reset { instance, json } => {
+            commands::instances::reset(&ctx, &instance, json).await
         }
+        Command::Purge(args) => commands::purge::run(&ctx, &args).await,
+        Command::Logs {
+            instance,
+            follow,
+            tail,
+        } => commands::logs::run(&ctx, &instance, follow, tail).await,
         Command::Reap { watch } => commands::reap::run(&ctx, watch).await,
         Command::Audit { json, limit } => commands::audit::run(&ctx, json, limit),
         Command::Doctor => commands::doctor::run(&ctx).await,

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::domain::view::{addresses, remaining};
 use crate::domain::InstanceView;
+use crate::domain::view::{addresses, remaining};
 use crate::store::{InstanceRecord, now_millis};
 
 /// Print rows as left-aligned columns separated by two spaces.
@@ -66,7 +66,15 @@ pub fn instances_table(records: &[InstanceRecord]) -> String {
         })
         .collect();
     table(
-        &["ID", "CHALLENGE", "OWNER", "STATUS", "ADDRESS", "EXPIRES IN", "RENEWALS"],
+        &[
+            "ID",
+            "CHALLENGE",
+            "OWNER",
+            "STATUS",
+            "ADDRESS",
+            "EXPIRES IN",
+            "RENEWALS",
+        ],
         &rows,
     )
 }

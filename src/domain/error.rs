@@ -18,7 +18,9 @@ pub enum DomainError {
     NotRunning { id: String, status: InstanceStatus },
     #[error("instance {id} cannot be extended: all {max} renewals used")]
     RenewalsExhausted { id: String, max: u32 },
-    #[error("instance {id} cannot be extended: it already runs until its maximum lifetime ({until})")]
+    #[error(
+        "instance {id} cannot be extended: it already runs until its maximum lifetime ({until})"
+    )]
     AtMaxTotal { id: String, until: String },
     #[error(transparent)]
     Engine(#[from] EngineError),

@@ -72,6 +72,9 @@ mod tests {
         let f = render("CTF{<hex:64>_<hex:8>}", b"k", "i");
         assert_eq!(f.len(), 4 + 64 + 1 + 8 + 1);
         assert_eq!(render("no placeholder", b"k", "i"), "no placeholder");
-        assert_eq!(render("bad <hex:0> <hex:x>", b"k", "i"), "bad <hex:0> <hex:x>");
+        assert_eq!(
+            render("bad <hex:0> <hex:x>", b"k", "i"),
+            "bad <hex:0> <hex:x>"
+        );
     }
 }

@@ -146,7 +146,10 @@ impl Lifecycle {
             owner: Some(&owner_text),
             all: false,
         })?;
-        if let Some(existing) = live.into_iter().find(|r| r.status == InstanceStatus::Running) {
+        if let Some(existing) = live
+            .into_iter()
+            .find(|r| r.status == InstanceStatus::Running)
+        {
             return Ok(Spawned {
                 instance: existing,
                 existing: true,
@@ -191,7 +194,12 @@ impl Lifecycle {
 
         match self.start_on_engine(challenge, &record).await {
             Ok(running) => {
-                self.audit("spawn", Some(&id), &format!("{} for {owner}", challenge.id), "ok");
+                self.audit(
+                    "spawn",
+                    Some(&id),
+                    &format!("{} for {owner}", challenge.id),
+                    "ok",
+                );
                 Ok(running)
             }
             Err(err) => {
@@ -264,7 +272,10 @@ impl Lifecycle {
                 _ => {
                     return Err(DomainError::Unspawnable {
                         id: challenge.id.clone(),
-                        reason: format!("flag.inject {:?} is not env:NAME or file:/path", challenge.flag.inject),
+                        reason: format!(
+                            "flag.inject {:?} is not env:NAME or file:/path",
+                            challenge.flag.inject
+                        ),
                     });
                 }
             }
@@ -334,7 +345,11 @@ impl Lifecycle {
         let script = format!("umask 077; printf '%s' \"$CTFDECK_FLAG\" > '{path}'");
         let out = self
             .engine
-            .exec_with_env(container_id, &["sh", "-c", &script], &[("CTFDECK_FLAG", flag)])
+            .exec_with_env(
+                container_id,
+                &["sh", "-c", &script],
+                &[("CTFDECK_FLAG", flag)],
+            )
             .await?;
         if out.exit_code != 0 {
             return Err(crate::engine::EngineError::Unexpected(format!(
@@ -414,7 +429,7 @@ impl Lifecycle {
         };
         let outcome = self.store.extend(&record.id, millis(by))?;
         let result = match outcome {
-            ExtendOutcome::Extended(rec) => Ok(rec),
+            ExtendOutcome::Extended(rec) => Ok(*rec),
             ExtendOutcome::NotLive(status) => Err(DomainError::NotRunning {
                 id: record.id.clone(),
                 status,
@@ -431,7 +446,12 @@ impl Lifecycle {
         let detail = format!("by {}", humantime::format_duration(by));
         match &result {
             Ok(_) => self.audit("extend", Some(&record.id), &detail, "ok"),
-            Err(e) => self.audit("extend", Some(&record.id), &detail, &format!("refused: {e}")),
+            Err(e) => self.audit(
+                "extend",
+                Some(&record.id),
+                &detail,
+                &format!("refused: {e}"),
+            ),
         }
         result
     }
@@ -492,7 +512,9 @@ impl Lifecycle {
     }
 
     /// Stop every running instance whose expiry has passed.
-    pub async fn reap_once(&self) -> Result<Vec<(String, Result<StopOutcome, DomainError>)>, DomainError> {
+    pub async fn reap_once(
+        &self,
+    ) -> Result<Vec<(String, Result<StopOutcome, DomainError>)>, DomainError> {
         let expired = self.store.expired(now_millis())?;
         Ok(self.stop_many(expired, "expired").await)
     }

@@ -16,7 +16,9 @@ pub struct Owner {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid owner {given:?}: expected team:NAME or user:NAME (NAME: 1-64 of letters, digits, . _ -)")]
+#[error(
+    "invalid owner {given:?}: expected team:NAME or user:NAME (NAME: 1-64 of letters, digits, . _ -)"
+)]
 pub struct OwnerParseError {
     pub given: String,
 }

@@ -63,11 +63,9 @@ pub fn plan_for(
     for cap in &s.cap_add {
         let norm = cap.trim().to_ascii_uppercase();
         let norm = norm.strip_prefix("CAP_").unwrap_or(&norm).to_string();
-        if !ceil
-            .cap_allowlist
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(&norm) || a.eq_ignore_ascii_case(&format!("CAP_{norm}")))
-        {
+        if !ceil.cap_allowlist.iter().any(|a| {
+            a.eq_ignore_ascii_case(&norm) || a.eq_ignore_ascii_case(&format!("CAP_{norm}"))
+        }) {
             return Err(format!(
                 "capability {cap} is outside the allowlist ({})",
                 ceil.cap_allowlist.join(", ")
@@ -75,7 +73,10 @@ pub fn plan_for(
         }
         cap_add.push(norm);
     }
-    let user = c.user.clone().unwrap_or_else(|| policy.container.user.clone());
+    let user = c
+        .user
+        .clone()
+        .unwrap_or_else(|| policy.container.user.clone());
     check_user(&user, ceil.allow_root)?;
 
     let memory_text = c
@@ -83,11 +84,14 @@ pub fn plan_for(
         .memory
         .clone()
         .unwrap_or_else(|| policy.container.memory.clone());
-    let memory_bytes =
-        parse_memory(&memory_text).ok_or_else(|| format!("memory {memory_text:?} is not a size"))?;
+    let memory_bytes = parse_memory(&memory_text)
+        .ok_or_else(|| format!("memory {memory_text:?} is not a size"))?;
     let max_memory = parse_memory(&ceil.max_memory).unwrap_or(i64::MAX);
     if memory_bytes > max_memory {
-        return Err(format!("memory {memory_text} exceeds the ceiling {}", ceil.max_memory));
+        return Err(format!(
+            "memory {memory_text} exceeds the ceiling {}",
+            ceil.max_memory
+        ));
     }
     let cpus = c.resources.cpus.unwrap_or(policy.container.cpus);
     if !(cpus > 0.0 && cpus <= ceil.max_cpus) {

@@ -64,7 +64,11 @@ impl Lifecycle {
                 InstanceStatus::Stopping if now - row.updated_at >= SPAWN_GRACE_MS => {
                     // A stop that crashed half way: finish it.
                     self.remove_engine_objects(row).await;
-                    self.store.finish(&row.id, InstanceStatus::Stopped, "stop completed by reconcile")?;
+                    self.store.finish(
+                        &row.id,
+                        InstanceStatus::Stopped,
+                        "stop completed by reconcile",
+                    )?;
                     report.repaired.push(row.id.clone());
                 }
                 InstanceStatus::Running if container.is_none() => {
@@ -101,7 +105,12 @@ impl Lifecycle {
                     true => report.adopted.push(instance),
                     false => {
                         self.engine.remove_container(&c.id).await?;
-                        self.audit("reconcile", None, &format!("removed unowned {}", c.name), "ok");
+                        self.audit(
+                            "reconcile",
+                            None,
+                            &format!("removed unowned {}", c.name),
+                            "ok",
+                        );
                         report.removed.push(c.name.clone());
                     }
                 },
@@ -117,7 +126,11 @@ impl Lifecycle {
             .collect();
         let container_instances: HashSet<&str> = by_instance.keys().copied().collect();
         for n in self.engine.managed_networks(&self.store_id).await? {
-            let inst = n.labels.get(labels::INSTANCE).map(String::as_str).unwrap_or("");
+            let inst = n
+                .labels
+                .get(labels::INSTANCE)
+                .map(String::as_str)
+                .unwrap_or("");
             if !live_ids.contains(inst) && !container_instances.contains(inst) {
                 self.engine.remove_network(&n.id).await?;
                 report.removed.push(n.name.clone());
@@ -144,18 +157,33 @@ impl Lifecycle {
                     ch.container
                         .ports
                         .iter()
-                        .filter_map(|p| Some((u16::try_from(p.container).ok()?, p.protocol.as_str().to_string())))
+                        .filter_map(|p| {
+                            Some((
+                                u16::try_from(p.container).ok()?,
+                                p.protocol.as_str().to_string(),
+                            ))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
             let ports = self.engine.published_ports(&c.id, &protocols).await?;
             self.store.mark_running(&row.id, &c.id, &network, &ports)?;
-            self.audit("reconcile", Some(&row.id), "interrupted spawn adopted", "running");
+            self.audit(
+                "reconcile",
+                Some(&row.id),
+                "interrupted spawn adopted",
+                "running",
+            );
         } else {
             self.remove_engine_objects(row).await;
             self.store
                 .finish(&row.id, InstanceStatus::Failed, "spawn interrupted")?;
-            self.audit("reconcile", Some(&row.id), "interrupted spawn cleaned up", "failed");
+            self.audit(
+                "reconcile",
+                Some(&row.id),
+                "interrupted spawn cleaned up",
+                "failed",
+            );
         }
         Ok(())
     }
@@ -192,7 +220,12 @@ impl Lifecycle {
                 .iter()
                 .map(|p| {
                     let mut p = p.clone();
-                    if let Some(spec) = ch.container.ports.iter().find(|s| s.container == u32::from(p.container)) {
+                    if let Some(spec) = ch
+                        .container
+                        .ports
+                        .iter()
+                        .find(|s| s.container == u32::from(p.container))
+                    {
                         p.protocol = spec.protocol.as_str().to_string();
                     }
                     p
@@ -209,7 +242,12 @@ impl Lifecycle {
             updated_at: now_millis(),
         };
         self.store.insert_instance(&record)?;
-        self.audit("reconcile", Some(id), "adopted from container labels", "running");
+        self.audit(
+            "reconcile",
+            Some(id),
+            "adopted from container labels",
+            "running",
+        );
         Ok(true)
     }
 }

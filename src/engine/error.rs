@@ -16,7 +16,7 @@ pub enum EngineError {
     Api {
         action: String,
         #[source]
-        source: bollard::errors::Error,
+        source: Box<bollard::errors::Error>,
     },
     #[error("{0}")]
     Unexpected(String),
@@ -25,7 +25,10 @@ pub enum EngineError {
 impl EngineError {
     pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Self {
         let action = action.into();
-        move |source| EngineError::Api { action, source }
+        move |source| EngineError::Api {
+            action,
+            source: Box::new(source),
+        }
     }
 }
 

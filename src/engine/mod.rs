@@ -100,8 +100,10 @@ pub trait Engine: Send + Sync {
     async fn remove_network(&self, id_or_name: &str) -> Result<(), EngineError>;
 
     /// Every container (running or not) carrying `org.ctfdeck.managed=true` and the given store label.
-    async fn managed_containers(&self, store_id: &str)
-    -> Result<Vec<ManagedContainer>, EngineError>;
+    async fn managed_containers(
+        &self,
+        store_id: &str,
+    ) -> Result<Vec<ManagedContainer>, EngineError>;
 
     async fn managed_networks(&self, store_id: &str) -> Result<Vec<ManagedNetwork>, EngineError>;
 

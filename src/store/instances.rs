@@ -12,7 +12,7 @@ const COLUMNS: &str = "id, challenge, owner, status, container_id, network_id, p
 /// would have written, so concurrent extenders can never overshoot a limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExtendOutcome {
-    Extended(InstanceRecord),
+    Extended(Box<InstanceRecord>),
     NotLive(InstanceStatus),
     RenewalsExhausted { renewals: u32, max: u32 },
     AtMaxTotal { max_total_at: Millis },
@@ -110,7 +110,10 @@ impl Store {
         if let Some(rec) = self.instance(prefix)? {
             return Ok(rec);
         }
-        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM instances WHERE id LIKE ?1 || '%' ESCAPE '\\' ORDER BY id LIMIT 20"
@@ -146,7 +149,10 @@ impl Store {
                AND (?3 OR status IN ('starting', 'running', 'stopping'))
              ORDER BY created_at, id"
         ))?;
-        let rows = stmt.query_map(params![filter.challenge, filter.owner, filter.all], from_row)?;
+        let rows = stmt.query_map(
+            params![filter.challenge, filter.owner, filter.all],
+            from_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -181,7 +187,13 @@ impl Store {
         self.conn().execute(
             "UPDATE instances SET status = 'running', container_id = ?2, network_id = ?3,
                  ports = ?4, updated_at = ?5 WHERE id = ?1",
-            params![id, container_id, network_id, ports_json(ports)?, now_millis()],
+            params![
+                id,
+                container_id,
+                network_id,
+                ports_json(ports)?,
+                now_millis()
+            ],
         )?;
         Ok(())
     }
@@ -214,12 +226,7 @@ impl Store {
     }
 
     /// Move a row to a final state (stopped / failed / lost).
-    pub fn finish(
-        &self,
-        id: &str,
-        status: InstanceStatus,
-        reason: &str,
-    ) -> Result<(), StoreError> {
+    pub fn finish(&self, id: &str, status: InstanceStatus, reason: &str) -> Result<(), StoreError> {
         let now = now_millis();
         self.conn().execute(
             "UPDATE instances SET status = ?2, stop_reason = COALESCE(?3, stop_reason),
@@ -245,7 +252,7 @@ impl Store {
             .instance(id)?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         if changed == 1 {
-            return Ok(ExtendOutcome::Extended(rec));
+            return Ok(ExtendOutcome::Extended(Box::new(rec)));
         }
         Ok(if rec.status != InstanceStatus::Running {
             ExtendOutcome::NotLive(rec.status)
@@ -340,7 +347,10 @@ mod tests {
         assert_eq!(r.expires_at, now + 150_000, "capped at max_total_at");
         assert_eq!(
             s.extend("ext234", 60_000).unwrap(),
-            ExtendOutcome::RenewalsExhausted { renewals: 2, max: 2 }
+            ExtendOutcome::RenewalsExhausted {
+                renewals: 2,
+                max: 2
+            }
         );
     }
 
@@ -361,13 +371,19 @@ mod tests {
     fn store_file_is_private_and_in_wal_mode() {
         use std::os::unix::fs::PermissionsExt;
         let (d, s) = store();
-        let mode = std::fs::metadata(d.path().join("s.db")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(d.path().join("s.db"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let journal: String = s
             .conn()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(journal, "wal");
-        assert_eq!(s.schema_version().unwrap(), super::super::migrations::LATEST);
+        assert_eq!(
+            s.schema_version().unwrap(),
+            super::super::migrations::LATEST
+        );
     }
 }

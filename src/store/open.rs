@@ -96,7 +96,9 @@ impl Store {
     pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A poisoned lock means a panic happened while holding it; SQLite's own transactions
         // keep the file consistent, so carrying on with the connection is safe.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

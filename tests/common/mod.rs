@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Shared set-up for tests that need the real engine: connect (failing loudly when there is
 //! none), make sure the example images exist, and give each test its own store.
 
@@ -63,7 +64,11 @@ pub fn load_catalog(dir: &Path) -> Catalog {
         !report.has_errors(),
         "catalog {} has errors: {:?}",
         dir.display(),
-        report.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>()
+        report
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
     );
     report.catalog
 }
@@ -114,7 +119,11 @@ impl Fixture {
     pub async fn leftovers(&self) -> (usize, usize) {
         let id = self.lifecycle.store_id();
         (
-            self.engine.managed_containers(id).await.expect("list").len(),
+            self.engine
+                .managed_containers(id)
+                .await
+                .expect("list")
+                .len(),
             self.engine.managed_networks(id).await.expect("list").len(),
         )
     }

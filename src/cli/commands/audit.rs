@@ -24,6 +24,14 @@ pub fn run(ctx: &Context, json: bool, limit: usize) -> Result<()> {
             ]
         })
         .collect();
-    print!("{}", table(&["TIME", "ACTOR", "ORIGIN", "ACTION", "INSTANCE", "OUTCOME", "DETAIL"], &rows));
+    print!(
+        "{}",
+        table(
+            &[
+                "TIME", "ACTOR", "ORIGIN", "ACTION", "INSTANCE", "OUTCOME", "DETAIL"
+            ],
+            &rows
+        )
+    );
     Ok(())
 }

@@ -30,16 +30,27 @@ pub async fn run(ctx: &Context, ids: &[String]) -> Result<()> {
     let mut failed = Vec::new();
     for c in selected {
         let Some(context) = c.build_context() else {
-            eprintln!("{}: no build context, uses {} as is", c.id, c.container.image);
+            eprintln!(
+                "{}: no build context, uses {} as is",
+                c.id, c.container.image
+            );
             continue;
         };
-        eprintln!("{}: building {} from {}", c.id, c.container.image, context.display());
+        eprintln!(
+            "{}: building {} from {}",
+            c.id,
+            c.container.image,
+            context.display()
+        );
         let id = c.id.clone();
         let progress = move |line: &str| {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "  {id} | {line}");
         };
-        match engine.build_image(&context, &c.container.image, &progress).await {
+        match engine
+            .build_image(&context, &c.container.image, &progress)
+            .await
+        {
             Ok(()) => println!("{}: built {}", c.id, c.container.image),
             Err(e) => {
                 eprintln!("{}: {e}", c.id);

@@ -77,6 +77,12 @@ pub fn list(ctx: &Context, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    print!("{}", table(&["ID", "CATEGORY", "DIFFICULTY", "POINTS", "PORTS", "NAME"], &rows));
+    print!(
+        "{}",
+        table(
+            &["ID", "CATEGORY", "DIFFICULTY", "POINTS", "PORTS", "NAME"],
+            &rows
+        )
+    );
     Ok(())
 }

@@ -22,7 +22,10 @@ pub async fn run(ctx: &Context) -> Result<()> {
             report(
                 true,
                 "engine",
-                format!("{} (version {}, API {}, {})", i.target, i.version, i.api_version, i.os),
+                format!(
+                    "{} (version {}, API {}, {})",
+                    i.target, i.version, i.api_version, i.os
+                ),
             );
         }
         Err(e) => report(false, "engine", format!("{e:#}")),
@@ -33,7 +36,11 @@ pub async fn run(ctx: &Context) -> Result<()> {
         Ok(s) => report(
             true,
             "store",
-            format!("{} (schema {}, writable)", store_path.display(), s.schema_version()?),
+            format!(
+                "{} (schema {}, writable)",
+                store_path.display(),
+                s.schema_version()?
+            ),
         ),
         Err(e) => report(false, "store", format!("{e:#}")),
     }
@@ -49,7 +56,11 @@ pub async fn run(ctx: &Context) -> Result<()> {
                     "{} ({} challenge(s), {errors} error(s){})",
                     catalog_dir.display(),
                     r.catalog.challenges.len(),
-                    if errors > 0 { "; run `ctfdeck catalog check`" } else { "" }
+                    if errors > 0 {
+                        "; run `ctfdeck catalog check`"
+                    } else {
+                        ""
+                    }
                 ),
             );
             Some(r.catalog)
@@ -67,7 +78,10 @@ pub async fn run(ctx: &Context) -> Result<()> {
                 Ok(false) => report(
                     false,
                     "image",
-                    format!("{} missing; run `ctfdeck build {}`", c.container.image, c.id),
+                    format!(
+                        "{} missing; run `ctfdeck build {}`",
+                        c.container.image, c.id
+                    ),
                 ),
                 Err(e) => report(false, "image", format!("{}: {e}", c.container.image)),
             }

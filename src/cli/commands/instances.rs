@@ -17,7 +17,11 @@ pub async fn spawn(ctx: &Context, challenge: &str, owner: &str, json: bool) -> R
     if json {
         return print_json(&InstanceView::from(&spawned.instance));
     }
-    let verb = if spawned.existing { "already running" } else { "spawned" };
+    let verb = if spawned.existing {
+        "already running"
+    } else {
+        "spawned"
+    };
     println!("{verb}: {}", instance_line(&spawned.instance));
     Ok(())
 }
@@ -72,7 +76,10 @@ pub async fn stop(ctx: &Context, instances: &[String]) -> Result<()> {
         }
     }
     if failures > 0 {
-        bail!("{failures} of {} instance(s) could not be stopped", instances.len());
+        bail!(
+            "{failures} of {} instance(s) could not be stopped",
+            instances.len()
+        );
     }
     Ok(())
 }

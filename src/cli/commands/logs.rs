@@ -9,7 +9,11 @@ pub async fn run(ctx: &Context, instance: &str, follow: bool, tail: Option<usize
     let lifecycle = ctx.lifecycle().await?;
     let rec = lifecycle.store().resolve(instance)?;
     let Some(container) = rec.container_id.clone().filter(|_| rec.status.is_live()) else {
-        bail!("instance {} is {}; its container is gone", rec.id, rec.status);
+        bail!(
+            "instance {} is {}; its container is gone",
+            rec.id,
+            rec.status
+        );
     };
     let mut stream = lifecycle.engine().logs(&container, follow, tail);
     let mut out = std::io::stdout().lock();

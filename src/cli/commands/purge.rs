@@ -75,14 +75,27 @@ pub fn describe(records: &[InstanceRecord]) -> String {
     let owners: BTreeSet<&str> = records.iter().map(|r| r.owner.as_str()).collect();
     let n = records.len();
     let of = if challenges.len() == 1 {
-        challenges.iter().next().copied().unwrap_or_default().to_string()
+        challenges
+            .iter()
+            .next()
+            .copied()
+            .unwrap_or_default()
+            .to_string()
     } else {
         format!("{} challenges", challenges.len())
     };
     let by = if owners.len() == 1 {
-        owners.iter().next().copied().unwrap_or_default().to_string()
+        owners
+            .iter()
+            .next()
+            .copied()
+            .unwrap_or_default()
+            .to_string()
     } else {
         format!("{} owners", owners.len())
     };
-    format!("{n} instance{} of {of} owned by {by}", if n == 1 { "" } else { "s" })
+    format!(
+        "{n} instance{} of {of} owned by {by}",
+        if n == 1 { "" } else { "s" }
+    )
 }

@@ -69,7 +69,10 @@ mod tests {
 
     #[test]
     fn bare_paths_become_unix_urls() {
-        assert_eq!(normalise("/run/podman/podman.sock"), "unix:///run/podman/podman.sock");
+        assert_eq!(
+            normalise("/run/podman/podman.sock"),
+            "unix:///run/podman/podman.sock"
+        );
         assert_eq!(normalise("tcp://10.0.0.2:2375"), "tcp://10.0.0.2:2375");
     }
 

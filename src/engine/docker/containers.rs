@@ -83,7 +83,9 @@ pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
 }
 
 pub async fn create(client: &Docker, plan: &ContainerPlan) -> Result<String, EngineError> {
-    let options = CreateContainerOptionsBuilder::new().name(&plan.name).build();
+    let options = CreateContainerOptionsBuilder::new()
+        .name(&plan.name)
+        .build();
     match client
         .create_container(Some(options), create_body(plan))
         .await
@@ -92,7 +94,10 @@ pub async fn create(client: &Docker, plan: &ContainerPlan) -> Result<String, Eng
         Err(e) if is_not_found(&e) => Err(EngineError::ImageMissing {
             image: plan.image.clone(),
         }),
-        Err(e) => Err(EngineError::api(format!("creating container {}", plan.name))(e)),
+        Err(e) => Err(EngineError::api(format!(
+            "creating container {}",
+            plan.name
+        ))(e)),
     }
 }
 
@@ -109,7 +114,10 @@ pub async fn published_ports(
     protocols: &BTreeMap<u16, String>,
 ) -> Result<Vec<PublishedPort>, EngineError> {
     let inspect = client
-        .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
         .await
         .map_err(EngineError::api(format!("inspecting container {id}")))?;
     let map = inspect
@@ -118,16 +126,11 @@ pub async fn published_ports(
         .unwrap_or_default();
     let mut ports = Vec::new();
     for (key, bindings) in map {
-        let Some(container) = key
-            .split('/')
-            .next()
-            .and_then(|p| p.parse::<u16>().ok())
-        else {
+        let Some(container) = key.split('/').next().and_then(|p| p.parse::<u16>().ok()) else {
             continue;
         };
         for b in bindings.unwrap_or_default() {
-            let Some(host_port) = b.host_port.as_deref().and_then(|p| p.parse::<u16>().ok())
-            else {
+            let Some(host_port) = b.host_port.as_deref().and_then(|p| p.parse::<u16>().ok()) else {
                 continue;
             };
             ports.push(PublishedPort {
@@ -142,13 +145,18 @@ pub async fn published_ports(
         }
     }
     // The engine may list an IPv6 twin of each binding; keep one per container port.
-    ports.sort_by(|a, b| (a.container, a.host_ip.contains(':')).cmp(&(b.container, b.host_ip.contains(':'))));
+    ports.sort_by(|a, b| {
+        (a.container, a.host_ip.contains(':')).cmp(&(b.container, b.host_ip.contains(':')))
+    });
     ports.dedup_by_key(|p| p.container);
     Ok(ports)
 }
 
 pub async fn remove(client: &Docker, id_or_name: &str) -> Result<(), EngineError> {
-    let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+    let options = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
     match client.remove_container(id_or_name, Some(options)).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
@@ -160,7 +168,10 @@ pub async fn remove(client: &Docker, id_or_name: &str) -> Result<(), EngineError
     }
 }
 
-pub async fn managed(client: &Docker, store_id: &str) -> Result<Vec<ManagedContainer>, EngineError> {
+pub async fn managed(
+    client: &Docker,
+    store_id: &str,
+) -> Result<Vec<ManagedContainer>, EngineError> {
     let options = ListContainersOptionsBuilder::new()
         .all(true)
         .filters(&super::managed_filter(store_id))
@@ -180,11 +191,7 @@ pub async fn managed(client: &Docker, store_id: &str) -> Result<Vec<ManagedConta
                 .trim_start_matches('/')
                 .to_string(),
             labels: c.labels.unwrap_or_default().into_iter().collect(),
-            state: c
-                .state
-                .map(state_name)
-                .unwrap_or("unknown")
-                .to_string(),
+            state: c.state.map(state_name).unwrap_or("unknown").to_string(),
             ports: c
                 .ports
                 .unwrap_or_default()
@@ -238,7 +245,9 @@ pub async fn exec(
         .await
         .map_err(EngineError::api(action.clone()))?;
     let mut output = String::new();
-    if let StartExecResults::Attached { output: mut out, .. } = client
+    if let StartExecResults::Attached {
+        output: mut out, ..
+    } = client
         .start_exec(&created.id, None::<StartExecOptions>)
         .await
         .map_err(EngineError::api(action.clone()))?

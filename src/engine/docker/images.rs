@@ -41,7 +41,9 @@ pub async fn build(
         if let Some(detail) = info.error_detail {
             return Err(EngineError::Build {
                 tag: tag.to_string(),
-                message: detail.message.unwrap_or_else(|| "unknown build error".into()),
+                message: detail
+                    .message
+                    .unwrap_or_else(|| "unknown build error".into()),
             });
         }
         if let Some(line) = info.stream.as_deref().or(info.status.as_deref()) {

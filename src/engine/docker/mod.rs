@@ -28,7 +28,9 @@ pub struct DockerEngine {
 
 impl std::fmt::Debug for DockerEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DockerEngine").field("info", &self.info).finish()
+        f.debug_struct("DockerEngine")
+            .field("info", &self.info)
+            .finish()
     }
 }
 

@@ -36,7 +36,9 @@ pub async fn remove(client: &Docker, id_or_name: &str) -> Result<(), EngineError
     match client.remove_network(id_or_name).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(EngineError::api(format!("removing network {id_or_name}"))(e)),
+        Err(e) => Err(EngineError::api(format!("removing network {id_or_name}"))(
+            e,
+        )),
     }
 }
 
