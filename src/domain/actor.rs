@@ -14,10 +14,22 @@ impl Actor {
         let name = var("SUDO_USER")
             .or_else(|| var("USER"))
             .or_else(|| var("LOGNAME"))
-            .unwrap_or_else(|| "unknown".to_string());
+            .unwrap_or_else(current_uid_name);
         let origin = var("SSH_CONNECTION")
             .and_then(|c| c.split_whitespace().next().map(|ip| format!("ssh:{ip}")))
             .unwrap_or_else(|| "local".to_string());
         Actor { name, origin }
     }
+}
+
+/// `uid:N` of this process, when no user name is in the environment (cron, systemd).
+fn current_uid_name() -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata("/proc/self") {
+            return format!("uid:{}", meta.uid());
+        }
+    }
+    "unknown".to_string()
 }

@@ -7,6 +7,8 @@ use std::str::FromStr;
 pub enum OwnerKind {
     Team,
     User,
+    /// A throwaway owner for an author's smoke test: never counts against quotas.
+    Smoke,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,6 +36,7 @@ impl FromStr for Owner {
         let kind = match kind {
             "team" => OwnerKind::Team,
             "user" => OwnerKind::User,
+            "smoke" => OwnerKind::Smoke,
             _ => return Err(err()),
         };
         let valid = !name.is_empty()
@@ -51,11 +54,22 @@ impl FromStr for Owner {
     }
 }
 
+impl Owner {
+    /// A fresh throwaway owner for one smoke run.
+    pub fn smoke() -> Owner {
+        Owner {
+            kind: OwnerKind::Smoke,
+            name: super::ids::new_instance_id(),
+        }
+    }
+}
+
 impl fmt::Display for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.kind {
             OwnerKind::Team => "team",
             OwnerKind::User => "user",
+            OwnerKind::Smoke => "smoke",
         };
         write!(f, "{kind}:{}", self.name)
     }
