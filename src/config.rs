@@ -8,7 +8,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use serde::Deserialize;
 
 use crate::catalog::Ceilings;
-use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy};
+use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig};
 
 pub const SYSTEM_CONFIG: &str = "/etc/ctfdeck/config.toml";
 
@@ -25,6 +25,8 @@ pub struct Config {
     pub lifetime: LifetimeDefaults,
     pub container: ContainerDefaults,
     pub ceilings: Ceilings,
+    pub quotas: Quotas,
+    pub roles: RolesConfig,
 }
 
 impl Config {
@@ -52,6 +54,7 @@ impl Config {
             lifetime: self.lifetime.clone(),
             container: self.container.clone(),
             ceilings: self.ceilings.clone(),
+            quotas: self.quotas.clone(),
         }
     }
 }

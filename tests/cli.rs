@@ -225,3 +225,42 @@ fn unknown_challenge_and_bad_owner_are_clear_errors() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no instance matches"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_monitor_gets_a_refusal_from_mutating_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[roles]\ndefault = \"monitor\"\n").unwrap();
+    let store = dir.path().join("s.db");
+    for args in [
+        vec!["spawn", "web-robots", "--owner", "team:m"],
+        vec!["stop", "abc"],
+        vec!["purge", "--all", "--yes"],
+        vec!["extend", "abc"],
+    ] {
+        let o = Command::new(bin())
+            .arg("--store")
+            .arg(&store)
+            .arg("--config")
+            .arg(&config)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("monitor role"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    // Reading still works for a monitor.
+    let o = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .arg("--config")
+        .arg(&config)
+        .args(["audit", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}

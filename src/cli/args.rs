@@ -107,10 +107,16 @@ pub enum Command {
         #[arg(long)]
         watch: bool,
     },
+    /// Flags: which instance a submitted flag belongs to
+    #[command(subcommand)]
+    Flag(FlagCommand),
     /// Who did what, from where
     Audit {
         #[arg(long)]
         json: bool,
+        /// Only entries about this instance
+        #[arg(long)]
+        instance: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
@@ -124,6 +130,16 @@ pub enum CatalogCommand {
     Check { dir: Option<PathBuf> },
     /// The challenges
     List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlagCommand {
+    /// Which instance, owner and challenge a flag belongs to (live or stopped)
+    Whose {
+        flag: String,
         #[arg(long)]
         json: bool,
     },

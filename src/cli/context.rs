@@ -7,7 +7,7 @@ use color_eyre::eyre::{Result, WrapErr, bail};
 
 use crate::catalog::{Catalog, CatalogReport};
 use crate::config::{Config, default_store_path};
-use crate::domain::{Actor, Lifecycle};
+use crate::domain::{Actor, Lifecycle, Role, current_user, origin_from_env};
 use crate::engine::DockerEngine;
 use crate::store::Store;
 
@@ -76,7 +76,7 @@ impl Context {
             self.open_store()?,
             Arc::new(self.catalog()?),
             self.config.policy(),
-            Actor::from_env(),
+            self.actor(),
         )?;
         let report = lifecycle
             .reconcile()
@@ -88,10 +88,34 @@ impl Context {
         Ok(lifecycle)
     }
 
-    /// Refuse a mutating command in read-only mode.
+    /// Who runs this command: the unix user, the SSH origin, the role from config. `--read-only`
+    /// makes anyone a monitor for this run.
+    pub fn actor(&self) -> Actor {
+        let user = current_user();
+        let role = if self.global.read_only {
+            Role::Monitor
+        } else {
+            self.config.roles.role_of(&user)
+        };
+        Actor {
+            name: user.name,
+            origin: origin_from_env(),
+            role,
+        }
+    }
+
+    /// Refuse a mutating command up front, before connecting to anything, in read-only mode
+    /// or for a monitor. (The domain refuses again; this only makes the message immediate.)
     pub fn require_write(&self, what: &str) -> Result<()> {
         if self.global.read_only {
             bail!("{what} refused: ctfdeck runs read-only (--read-only)");
+        }
+        let actor = self.actor();
+        if actor.role == Role::Monitor {
+            bail!(
+                "{what} refused: {} has the monitor role (read-only); ask an admin",
+                actor.name
+            );
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ pub use commands::purge::describe as describe_selection;
 
 use color_eyre::eyre::Result;
 
-use args::{CatalogCommand, Command};
+use args::{CatalogCommand, Command, FlagCommand};
 use context::Context;
 
 /// Run one parsed command line.
@@ -53,7 +53,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             tail,
         } => commands::logs::run(&ctx, &instance, follow, tail).await,
         Command::Reap { watch } => commands::reap::run(&ctx, watch).await,
-        Command::Audit { json, limit } => commands::audit::run(&ctx, json, limit),
+        Command::Flag(FlagCommand::Whose { flag, json }) => {
+            commands::flag::whose(&ctx, &flag, json).await
+        }
+        Command::Audit {
+            json,
+            instance,
+            limit,
+        } => commands::audit::run(&ctx, json, instance.as_deref(), limit),
         Command::Doctor => commands::doctor::run(&ctx).await,
     }
 }

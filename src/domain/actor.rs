@@ -1,35 +1,123 @@
-//! Who is acting, and from where, for the audit log.
+//! Who is acting, from where, and with which role — for the audit log and for refusing
+//! monitors. The identity comes from the process's real uid (looked up in /etc/passwd), not
+//! from `$USER`, which anyone can set; behind sudo, the human is `SUDO_USER`.
+
+use super::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub name: String,
     pub origin: String,
+    pub role: Role,
+}
+
+/// A unix account as the role rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixUser {
+    pub name: String,
+    pub uid: u32,
+    /// Names of the groups the user belongs to (primary and supplementary).
+    pub groups: Vec<String>,
 }
 
 impl Actor {
-    /// From the environment: `SUDO_USER` (the human behind sudo), else `USER`; the SSH client
-    /// address when the session came over SSH, else `local`.
-    pub fn from_env() -> Actor {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let name = var("SUDO_USER")
-            .or_else(|| var("USER"))
-            .or_else(|| var("LOGNAME"))
-            .unwrap_or_else(current_uid_name);
-        let origin = var("SSH_CONNECTION")
-            .and_then(|c| c.split_whitespace().next().map(|ip| format!("ssh:{ip}")))
-            .unwrap_or_else(|| "local".to_string());
-        Actor { name, origin }
+    /// An admin actor with this name, for tests and embedded use.
+    pub fn admin(name: &str) -> Actor {
+        Actor {
+            name: name.to_string(),
+            origin: "local".to_string(),
+            role: Role::Admin,
+        }
     }
 }
 
-/// `uid:N` of this process, when no user name is in the environment (cron, systemd).
-fn current_uid_name() -> String {
+/// The SSH client address when the session came over SSH, else `local`.
+pub fn origin_from_env() -> String {
+    std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|c| c.split_whitespace().next().map(|ip| format!("ssh:{ip}")))
+        .unwrap_or_else(|| "local".to_string())
+}
+
+/// The user this process acts for.
+pub fn current_user() -> UnixUser {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let uid = process_uid();
+    let sudo_user = std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty());
+    // Only root can have come through sudo; anyone else setting SUDO_USER is ignored.
+    let by_name = match (uid, sudo_user) {
+        (Some(0), Some(name)) => passwd_entry(&passwd, |n, _| n == name),
+        _ => None,
+    };
+    let entry = by_name.or_else(|| uid.and_then(|u| passwd_entry(&passwd, |_, id| id == u)));
+    match entry {
+        Some((name, uid, gid)) => UnixUser {
+            groups: groups_of(&group, &name, gid),
+            name,
+            uid,
+        },
+        None => UnixUser {
+            name: uid.map_or_else(|| "unknown".to_string(), |u| format!("uid:{u}")),
+            uid: uid.unwrap_or(u32::MAX),
+            groups: Vec::new(),
+        },
+    }
+}
+
+fn process_uid() -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        if let Ok(meta) = std::fs::metadata("/proc/self") {
-            return format!("uid:{}", meta.uid());
-        }
+        // /proc/self is owned by the process's effective uid.
+        std::fs::metadata("/proc/self").ok().map(|m| m.uid())
     }
-    "unknown".to_string()
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// (name, uid, primary gid) of the first passwd line matching.
+fn passwd_entry(passwd: &str, matches: impl Fn(&str, u32) -> bool) -> Option<(String, u32, u32)> {
+    passwd.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        let (name, uid, gid) = (f.first()?, f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?);
+        matches(name, uid).then(|| (name.to_string(), uid, gid))
+    })
+}
+
+fn groups_of(group: &str, user: &str, primary_gid: u32) -> Vec<String> {
+    group
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            let (name, gid, members) = (f.first()?, f.get(2)?.parse::<u32>().ok()?, f.get(3)?);
+            let member = gid == primary_gid || members.split(',').any(|m| m.trim() == user);
+            member.then(|| name.to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\n";
+    const GROUP: &str =
+        "root:x:0:\nalice:x:1000:\nbob:x:1001:\nctf-admins:x:2000:alice\nstaff:x:2001:alice,bob\n";
+
+    #[test]
+    fn passwd_and_group_lookups() {
+        assert_eq!(
+            passwd_entry(PASSWD, |_, uid| uid == 1001),
+            Some(("bob".to_string(), 1001, 1001))
+        );
+        assert_eq!(passwd_entry(PASSWD, |n, _| n == "nobody"), None);
+        assert_eq!(
+            groups_of(GROUP, "alice", 1000),
+            ["alice", "ctf-admins", "staff"]
+        );
+        assert_eq!(groups_of(GROUP, "bob", 1001), ["bob", "staff"]);
+    }
 }

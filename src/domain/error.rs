@@ -22,6 +22,12 @@ pub enum DomainError {
         "instance {id} cannot be extended: it already runs until its maximum lifetime ({until})"
     )]
     AtMaxTotal { id: String, until: String },
+    /// A quota, cooldown, assignment-mode or renewal rule said no. `rule` names it; the
+    /// message says when it frees up where that is known.
+    #[error("refused by {rule}: {message}")]
+    Refused { rule: &'static str, message: String },
+    #[error("{action} refused: {actor} has the monitor role (read-only); ask an admin")]
+    NotAllowed { action: String, actor: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]

@@ -10,12 +10,13 @@ use futures_util::{StreamExt, stream};
 use crate::catalog::{Catalog, Challenge};
 use crate::engine::Engine;
 use crate::store::{
-    ExtendOutcome, InstanceFilter, InstanceRecord, InstanceStatus, NewAuditEntry, Store,
+    Admission, ExtendOutcome, InstanceFilter, InstanceRecord, InstanceStatus, NewAuditEntry, Store,
     StoreError, now_millis,
 };
 
 use super::plan::{PlanInput, container_name, network_name, plan_for};
-use super::{Actor, DomainError, Owner, Policy, flags, ids};
+use super::quota::{admission_limits, refusal_message};
+use super::{Actor, DomainError, Owner, Policy, Role, flags, ids};
 
 /// How many engine operations a bulk action runs at once: enough to hide engine latency,
 /// few enough not to starve a busy daemon.
@@ -136,37 +137,55 @@ impl Lifecycle {
             })
     }
 
-    /// Start one instance of `challenge_id` for `owner`. An owner who already has a live
-    /// instance of the challenge gets that one back.
+    /// Refuse a mutating action for a monitor.
+    pub(super) fn require_admin(&self, action: &str) -> Result<(), DomainError> {
+        match self.actor.role {
+            Role::Admin => Ok(()),
+            Role::Monitor => Err(DomainError::NotAllowed {
+                action: action.to_string(),
+                actor: self.actor.name.clone(),
+            }),
+        }
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Start one instance of `challenge_id` for `owner`, within the quotas. In the one-per-owner
+    /// modes an owner who already has a live instance of the challenge gets that one back.
     pub async fn spawn(&self, challenge_id: &str, owner: &Owner) -> Result<Spawned, DomainError> {
+        self.require_admin("spawn")?;
         let challenge = self.challenge(challenge_id)?;
         let owner_text = owner.to_string();
-        let live = self.store.list_instances(&InstanceFilter {
-            challenge: Some(challenge_id),
-            owner: Some(&owner_text),
-            all: false,
-        })?;
-        if let Some(existing) = live
-            .into_iter()
-            .find(|r| r.status == InstanceStatus::Running)
-        {
-            return Ok(Spawned {
-                instance: existing,
+        match self.spawn_new(challenge, owner).await {
+            Ok(instance) => Ok(Spawned {
+                instance,
+                existing: false,
+            }),
+            Err(SpawnError::Existing(instance)) => Ok(Spawned {
+                instance: *instance,
                 existing: true,
-            });
+            }),
+            Err(SpawnError::Failed(e)) => {
+                if matches!(e, DomainError::Refused { .. }) {
+                    self.audit(
+                        "spawn",
+                        None,
+                        &format!("{challenge_id} for {owner_text}"),
+                        &format!("refused: {e}"),
+                    );
+                }
+                Err(e)
+            }
         }
-        let instance = self.spawn_new(challenge, &owner_text).await?;
-        Ok(Spawned {
-            instance,
-            existing: false,
-        })
     }
 
     async fn spawn_new(
         &self,
         challenge: &Challenge,
-        owner: &str,
-    ) -> Result<InstanceRecord, DomainError> {
+        owner: &Owner,
+    ) -> Result<InstanceRecord, SpawnError> {
         let lifetime = self.policy.lifetime_for(challenge);
         let now = now_millis();
         let mut record = InstanceRecord {
@@ -188,9 +207,10 @@ impl Lifecycle {
             updated_at: now,
         };
         // The row exists before any engine object does: a crash from here on leaves a
-        // `starting` row that reconcile repairs.
-        self.insert_with_fresh_id(&mut record, challenge)?;
+        // `starting` row that reconcile repairs. Quotas are checked in the same transaction.
+        self.admit_with_fresh_id(&mut record, challenge, owner)?;
         let id = record.id.clone();
+        let owner = &record.owner;
 
         match self.start_on_engine(challenge, &record).await {
             Ok(running) => {
@@ -213,31 +233,42 @@ impl Lifecycle {
                     &format!("{} for {owner}", challenge.id),
                     &format!("failed: {reason}"),
                 );
-                Err(err)
+                Err(err.into())
             }
         }
     }
 
-    fn insert_with_fresh_id(
+    fn admit_with_fresh_id(
         &self,
         record: &mut InstanceRecord,
         challenge: &Challenge,
-    ) -> Result<(), DomainError> {
+        owner: &Owner,
+    ) -> Result<(), SpawnError> {
+        let limits = admission_limits(&self.policy, &challenge.id, owner)?;
         let mut last = None;
         for _ in 0..8 {
             record.id = ids::new_instance_id();
             record.flag = self.flag_for(challenge, &record.id);
-            match self.store.insert_instance(record) {
-                Ok(()) => return Ok(()),
+            match self.store.admit(record, &limits) {
+                Ok(Admission::Admitted) => return Ok(()),
+                Ok(Admission::Existing(existing)) => return Err(SpawnError::Existing(existing)),
+                Ok(Admission::Refused(refusal)) => {
+                    let soonest = self.store.soonest_expiry_for(&refusal, record)?;
+                    let (rule, message) = refusal_message(&refusal, record, soonest);
+                    return Err(DomainError::Refused { rule, message }.into());
+                }
                 Err(StoreError::Sql(e))
                     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
                 {
                     last = Some(e);
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(DomainError::from(e).into()),
             }
         }
-        Err(StoreError::Sql(last.unwrap_or(rusqlite::Error::QueryReturnedNoRows)).into())
+        Err(DomainError::from(StoreError::Sql(
+            last.unwrap_or(rusqlite::Error::QueryReturnedNoRows),
+        ))
+        .into())
     }
 
     /// The instance's flag: rendered from the template, or the static one.
@@ -390,6 +421,7 @@ impl Lifecycle {
         record: InstanceRecord,
         reason: &str,
     ) -> Result<StopOutcome, DomainError> {
+        self.require_admin("stop")?;
         let claimed = self.store.claim_stop(&record.id, reason)?;
         if !claimed {
             // Another process claimed it first, or it is already final.
@@ -419,6 +451,7 @@ impl Lifecycle {
         id_or_prefix: &str,
         by: Option<Duration>,
     ) -> Result<InstanceRecord, DomainError> {
+        self.require_admin("extend")?;
         let record = self.store.resolve(id_or_prefix)?;
         let by = match by {
             Some(by) => by,
@@ -427,7 +460,8 @@ impl Lifecycle {
                 None => self.policy.lifetime.extend_by,
             },
         };
-        let outcome = self.store.extend(&record.id, millis(by))?;
+        let window = self.policy.lifetime.renew_window.map(millis);
+        let outcome = self.store.extend(&record.id, millis(by), window)?;
         let result = match outcome {
             ExtendOutcome::Extended(rec) => Ok(*rec),
             ExtendOutcome::NotLive(status) => Err(DomainError::NotRunning {
@@ -441,6 +475,18 @@ impl Lifecycle {
             ExtendOutcome::AtMaxTotal { max_total_at } => Err(DomainError::AtMaxTotal {
                 id: record.id.clone(),
                 until: super::view::rfc3339(max_total_at),
+            }),
+            ExtendOutcome::OutsideWindow { opens_at } => Err(DomainError::Refused {
+                rule: "the renewal window",
+                message: format!(
+                    "{} can be extended once at most {} remain, from {} (in {})",
+                    record.id,
+                    humantime::format_duration(std::time::Duration::from_millis(
+                        window.unwrap_or(0).max(0) as u64
+                    )),
+                    super::view::rfc3339(opens_at),
+                    super::view::remaining(opens_at, now_millis()),
+                ),
             }),
         };
         let detail = format!("by {}", humantime::format_duration(by));
@@ -458,10 +504,42 @@ impl Lifecycle {
 
     /// Replace an instance with a fresh one of the same challenge for the same owner.
     pub async fn reset(&self, id_or_prefix: &str) -> Result<InstanceRecord, DomainError> {
+        self.require_admin("reset")?;
         let record = self.store.resolve(id_or_prefix)?;
         let challenge = self.challenge(&record.challenge)?;
+        let owner: Owner =
+            record
+                .owner
+                .parse()
+                .map_err(|e: super::OwnerParseError| DomainError::Unspawnable {
+                    id: challenge.id.clone(),
+                    reason: e.to_string(),
+                })?;
+        // The cooldown is checked before anything is stopped: a refused reset changes nothing.
+        if let Some(cooldown) = self
+            .policy
+            .quotas
+            .cooldown
+            .filter(|_| owner.kind != super::OwnerKind::Smoke)
+        {
+            let wait = self
+                .store
+                .cooldown_wait(&record.owner, millis(cooldown), now_millis())?;
+            if wait > 0 {
+                let (rule, message) = refusal_message(
+                    &crate::store::Refusal::Cooldown { wait_ms: wait },
+                    &record,
+                    None,
+                );
+                return Err(DomainError::Refused { rule, message });
+            }
+        }
         self.stop_record(record.clone(), "reset").await?;
-        let fresh = self.spawn_new(challenge, &record.owner).await?;
+        let fresh = match self.spawn_new(challenge, &owner).await {
+            Ok(fresh) => fresh,
+            Err(SpawnError::Existing(existing)) => *existing,
+            Err(SpawnError::Failed(e)) => return Err(e),
+        };
         self.audit(
             "reset",
             Some(&record.id),
@@ -517,6 +595,19 @@ impl Lifecycle {
     ) -> Result<Vec<(String, Result<StopOutcome, DomainError>)>, DomainError> {
         let expired = self.store.expired(now_millis())?;
         Ok(self.stop_many(expired, "expired").await)
+    }
+}
+
+/// Why `spawn_new` did not start a new instance.
+enum SpawnError {
+    /// The owner already holds a live instance of the challenge.
+    Existing(Box<InstanceRecord>),
+    Failed(DomainError),
+}
+
+impl<E: Into<DomainError>> From<E> for SpawnError {
+    fn from(e: E) -> Self {
+        SpawnError::Failed(e.into())
     }
 }
 

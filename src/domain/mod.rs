@@ -9,13 +9,20 @@ mod lifecycle;
 mod owner;
 pub mod plan;
 mod policy;
+mod quota;
 mod reconcile;
+mod roles;
 pub mod view;
+mod whose;
 
-pub use actor::Actor;
+pub use actor::{Actor, UnixUser, current_user, origin_from_env};
 pub use error::DomainError;
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, PurgeSelector, Spawned, StopOutcome};
 pub use owner::{Owner, OwnerKind, OwnerParseError};
-pub use policy::{ContainerDefaults, Lifetime, LifetimeDefaults, Policy};
+pub use policy::{
+    AssignmentMode, ChallengeQuota, ContainerDefaults, Lifetime, LifetimeDefaults, Policy, Quotas,
+};
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
+pub use roles::{Role, RolesConfig};
 pub use view::InstanceView;
+pub use whose::FlagOwner;

@@ -1,5 +1,6 @@
 //! The event's rules as configured by admins: lifetimes, resource defaults and ceilings.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -17,6 +18,9 @@ pub struct LifetimeDefaults {
     pub max_renewals: u32,
     #[serde(with = "humantime_serde")]
     pub max_total: Duration,
+    /// Extending is only allowed once at most this much time remains (unset: any time).
+    #[serde(with = "humantime_serde")]
+    pub renew_window: Option<Duration>,
 }
 
 impl Default for LifetimeDefaults {
@@ -26,6 +30,7 @@ impl Default for LifetimeDefaults {
             extend_by: Duration::from_secs(30 * 60),
             max_renewals: 3,
             max_total: Duration::from_secs(3 * 3600),
+            renew_window: None,
         }
     }
 }
@@ -54,11 +59,76 @@ impl Default for ContainerDefaults {
     }
 }
 
+/// Who may hold instances, and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssignmentMode {
+    /// One live instance per owner (team or user) per challenge.
+    #[default]
+    Owner,
+    /// Only `team:` owners, one instance per team per challenge.
+    Team,
+    /// Only `user:` owners, one instance per user per challenge.
+    User,
+    /// Any owner, any number of instances of the same challenge.
+    Unlimited,
+}
+
+impl AssignmentMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentMode::Owner => "owner",
+            AssignmentMode::Team => "team",
+            AssignmentMode::User => "user",
+            AssignmentMode::Unlimited => "unlimited",
+        }
+    }
+}
+
+/// Quotas, global and per challenge. Unset limits do not apply.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Quotas {
+    pub mode: AssignmentMode,
+    /// Live instances one owner may hold across all challenges.
+    pub per_owner: Option<u32>,
+    /// Live instances of one challenge across all owners.
+    pub per_challenge: Option<u32>,
+    /// Live instances on this store: the capacity of the host.
+    pub global: Option<u32>,
+    /// Minimum time between two spawns or resets of the same owner.
+    #[serde(with = "humantime_serde")]
+    pub cooldown: Option<Duration>,
+    /// Overrides by challenge id.
+    pub challenges: BTreeMap<String, ChallengeQuota>,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            mode: AssignmentMode::Owner,
+            per_owner: None,
+            per_challenge: None,
+            global: Some(500),
+            cooldown: None,
+            challenges: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChallengeQuota {
+    pub mode: Option<AssignmentMode>,
+    pub per_challenge: Option<u32>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     pub lifetime: LifetimeDefaults,
     pub container: ContainerDefaults,
     pub ceilings: Ceilings,
+    pub quotas: Quotas,
 }
 
 /// The effective lifetime rules for one challenge.
@@ -71,6 +141,22 @@ pub struct Lifetime {
 }
 
 impl Policy {
+    pub fn mode_for(&self, challenge: &str) -> AssignmentMode {
+        self.quotas
+            .challenges
+            .get(challenge)
+            .and_then(|q| q.mode)
+            .unwrap_or(self.quotas.mode)
+    }
+
+    pub fn per_challenge_for(&self, challenge: &str) -> Option<u32> {
+        self.quotas
+            .challenges
+            .get(challenge)
+            .and_then(|q| q.per_challenge)
+            .or(self.quotas.per_challenge)
+    }
+
     pub fn lifetime_for(&self, challenge: &Challenge) -> Lifetime {
         let l = &challenge.lifetime;
         let d = &self.lifetime;

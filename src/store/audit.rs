@@ -45,14 +45,36 @@ impl Store {
         Ok(())
     }
 
+    /// The most recent `limit` entries about one instance, oldest first.
+    pub fn audit_for_instance(
+        &self,
+        instance: &str,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_query(
+            "SELECT seq, at, actor, origin, action, instance, detail, outcome FROM
+             (SELECT * FROM audit WHERE instance = ?2 ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
+            rusqlite::params![limit as i64, instance],
+        )
+    }
+
     /// The most recent `limit` entries, oldest first.
     pub fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        self.audit_query(
             "SELECT seq, at, actor, origin, action, instance, detail, outcome
              FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
+            rusqlite::params![limit as i64],
+        )
+    }
+
+    fn audit_query(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map(params, |r| {
             Ok(AuditEntry {
                 seq: r.get(0)?,
                 at: r.get(1)?,

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{InstanceRecord, InstanceStatus, Millis, PublishedPort, Store, StoreError, now_millis};
 
-const COLUMNS: &str = "id, challenge, owner, status, container_id, network_id, ports, flag, \
+pub(super) const COLUMNS: &str = "id, challenge, owner, status, container_id, network_id, ports, flag, \
      created_at, expires_at, stopped_at, renewals, max_renewals, max_total_at, stop_reason, updated_at";
 
 /// What an extend attempt did. The refusals are decided by SQLite in the same statement that
@@ -14,11 +14,20 @@ const COLUMNS: &str = "id, challenge, owner, status, container_id, network_id, p
 pub enum ExtendOutcome {
     Extended(Box<InstanceRecord>),
     NotLive(InstanceStatus),
-    RenewalsExhausted { renewals: u32, max: u32 },
-    AtMaxTotal { max_total_at: Millis },
+    RenewalsExhausted {
+        renewals: u32,
+        max: u32,
+    },
+    AtMaxTotal {
+        max_total_at: Millis,
+    },
+    /// Too early: renewals open when at most the window remains, i.e. from `opens_at`.
+    OutsideWindow {
+        opens_at: Millis,
+    },
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
     let status: String = r.get(3)?;
     let ports: String = r.get(6)?;
     Ok(InstanceRecord {
@@ -49,6 +58,38 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
     })
 }
 
+/// Insert a row on `conn` (a connection or a transaction).
+pub(super) fn insert_row(
+    conn: &rusqlite::Connection,
+    rec: &InstanceRecord,
+) -> Result<(), StoreError> {
+    conn.execute(
+        &format!(
+            "INSERT INTO instances ({COLUMNS}) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        ),
+        params![
+            rec.id,
+            rec.challenge,
+            rec.owner,
+            rec.status.as_str(),
+            rec.container_id,
+            rec.network_id,
+            ports_json(&rec.ports)?,
+            rec.flag,
+            rec.created_at,
+            rec.expires_at,
+            rec.stopped_at,
+            rec.renewals,
+            rec.max_renewals,
+            rec.max_total_at,
+            rec.stop_reason,
+            rec.updated_at,
+        ],
+    )?;
+    Ok(())
+}
+
 fn ports_json(ports: &[PublishedPort]) -> Result<String, StoreError> {
     serde_json::to_string(ports).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -66,31 +107,7 @@ impl Store {
     /// Insert a new row. Fails with a constraint error if the id is taken (the caller retries
     /// with a fresh id).
     pub fn insert_instance(&self, rec: &InstanceRecord) -> Result<(), StoreError> {
-        self.conn().execute(
-            &format!(
-                "INSERT INTO instances ({COLUMNS}) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
-            ),
-            params![
-                rec.id,
-                rec.challenge,
-                rec.owner,
-                rec.status.as_str(),
-                rec.container_id,
-                rec.network_id,
-                ports_json(&rec.ports)?,
-                rec.flag,
-                rec.created_at,
-                rec.expires_at,
-                rec.stopped_at,
-                rec.renewals,
-                rec.max_renewals,
-                rec.max_total_at,
-                rec.stop_reason,
-                rec.updated_at,
-            ],
-        )?;
-        Ok(())
+        insert_row(&self.conn(), rec)
     }
 
     pub fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
@@ -238,15 +255,23 @@ impl Store {
 
     /// Push expiry by `by_ms`, capped at the row's `max_total_at`, only if renewals remain and
     /// the cap is not yet reached. One statement: atomic against concurrent extenders.
-    pub fn extend(&self, id: &str, by_ms: Millis) -> Result<ExtendOutcome, StoreError> {
+    ///
+    /// With a renewal `window`, extending is only allowed once at most that much time remains.
+    pub fn extend(
+        &self,
+        id: &str,
+        by_ms: Millis,
+        window_ms: Option<Millis>,
+    ) -> Result<ExtendOutcome, StoreError> {
         let now = now_millis();
         let changed = self.conn().execute(
             "UPDATE instances
              SET expires_at = MIN(MAX(expires_at, ?3) + ?2, max_total_at),
                  renewals = renewals + 1, updated_at = ?3
              WHERE id = ?1 AND status = 'running'
-               AND renewals < max_renewals AND expires_at < max_total_at",
-            params![id, by_ms, now],
+               AND renewals < max_renewals AND expires_at < max_total_at
+               AND (?4 IS NULL OR expires_at - ?3 <= ?4)",
+            params![id, by_ms, now, window_ms],
         )?;
         let rec = self
             .instance(id)?
@@ -261,9 +286,13 @@ impl Store {
                 renewals: rec.renewals,
                 max: rec.max_renewals,
             }
-        } else {
+        } else if rec.expires_at >= rec.max_total_at {
             ExtendOutcome::AtMaxTotal {
                 max_total_at: rec.max_total_at,
+            }
+        } else {
+            ExtendOutcome::OutsideWindow {
+                opens_at: rec.expires_at - window_ms.unwrap_or(0),
             }
         })
     }
@@ -336,17 +365,17 @@ mod tests {
         let (_d, s) = store();
         let now = now_millis();
         s.insert_instance(&sample("ext234", now)).unwrap();
-        let ExtendOutcome::Extended(r) = s.extend("ext234", 60_000).unwrap() else {
+        let ExtendOutcome::Extended(r) = s.extend("ext234", 60_000, None).unwrap() else {
             panic!("first extend refused")
         };
         assert_eq!(r.renewals, 1);
         assert_eq!(r.expires_at, now + 120_000);
-        let ExtendOutcome::Extended(r) = s.extend("ext234", 60_000).unwrap() else {
+        let ExtendOutcome::Extended(r) = s.extend("ext234", 60_000, None).unwrap() else {
             panic!("second extend refused")
         };
         assert_eq!(r.expires_at, now + 150_000, "capped at max_total_at");
         assert_eq!(
-            s.extend("ext234", 60_000).unwrap(),
+            s.extend("ext234", 60_000, None).unwrap(),
             ExtendOutcome::RenewalsExhausted {
                 renewals: 2,
                 max: 2

@@ -41,6 +41,9 @@ const MIGRATIONS: &[&str] = &[
         key    TEXT PRIMARY KEY,
         value  TEXT NOT NULL
     );",
+    // 2: find an instance by its flag ("whose flag is this?") and audit by time.
+    "CREATE INDEX instances_by_flag ON instances(flag);
+    CREATE INDEX audit_by_time ON audit(at);",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -1,6 +1,7 @@
 //! The only code that speaks SQL. One SQLite file in WAL mode: the truth for who owns which
 //! instance until when, and the audit log.
 
+mod admission;
 mod audit;
 mod error;
 mod instances;
@@ -9,6 +10,7 @@ mod open;
 mod record;
 mod settings;
 
+pub use admission::{Admission, AdmissionLimits, Refusal};
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use error::StoreError;
 pub use instances::{ExtendOutcome, InstanceFilter};

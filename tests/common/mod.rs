@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use ctfdeck::catalog::{Catalog, Ceilings};
 use ctfdeck::config::Config;
-use ctfdeck::domain::{Actor, Lifecycle};
+use ctfdeck::domain::{Actor, Lifecycle, Policy};
 use ctfdeck::engine::{DockerEngine, Engine};
 use ctfdeck::store::Store;
 
@@ -86,29 +86,46 @@ impl Fixture {
     }
 
     pub async fn with_catalog(catalog_dir: &Path) -> Fixture {
+        Self::build(catalog_dir, |_| {}).await
+    }
+
+    /// A fixture on the bundled catalog with an adjusted policy.
+    pub async fn with_policy(adjust: impl FnOnce(&mut Policy)) -> Fixture {
+        Self::build(&repo().join("challenges"), adjust).await
+    }
+
+    async fn build(catalog_dir: &Path, adjust: impl FnOnce(&mut Policy)) -> Fixture {
         ensure_images();
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine().await;
-        let store = Store::open(&dir.path().join("ctfdeck.db")).expect("open store");
         let mut policy = Config::default().policy();
         // Tests run on loopback; nothing needs to be reachable from elsewhere.
         policy.container.bind_address = "127.0.0.1".to_string();
-        let lifecycle = Lifecycle::new(
-            Arc::new(engine.clone()) as Arc<dyn Engine>,
-            store,
-            Arc::new(load_catalog(catalog_dir)),
+        adjust(&mut policy);
+        let lifecycle = lifecycle_on(
+            &engine,
+            &dir.path().join("ctfdeck.db"),
+            catalog_dir,
             policy,
-            Actor {
-                name: "tester".into(),
-                origin: "local".into(),
-            },
-        )
-        .expect("lifecycle");
+            Actor::admin("tester"),
+        );
         Fixture {
             dir,
             lifecycle,
             engine,
         }
+    }
+
+    /// Another lifecycle on the same store file, through its own connection: what a second
+    /// console or CLI process would have.
+    pub fn second(&self, actor: Actor) -> Lifecycle {
+        lifecycle_on(
+            &self.engine,
+            &self.store_path(),
+            &self.lifecycle.catalog().root,
+            self.lifecycle.policy().clone(),
+            actor,
+        )
     }
 
     pub fn store_path(&self) -> PathBuf {
@@ -138,6 +155,23 @@ impl Fixture {
             let _ = self.engine.remove_network(&n.id).await;
         }
     }
+}
+
+fn lifecycle_on(
+    engine: &DockerEngine,
+    store: &Path,
+    catalog_dir: &Path,
+    policy: Policy,
+    actor: Actor,
+) -> Lifecycle {
+    Lifecycle::new(
+        Arc::new(engine.clone()) as Arc<dyn Engine>,
+        Store::open(store).expect("open store"),
+        Arc::new(load_catalog(catalog_dir)),
+        policy,
+        actor,
+    )
+    .expect("lifecycle")
 }
 
 /// First line an HTTP GET of `/` answers with, e.g. `HTTP/1.1 200 OK`.

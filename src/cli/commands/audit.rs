@@ -4,9 +4,12 @@ use crate::cli::context::Context;
 use crate::cli::output::{print_json, table};
 use crate::domain::view::rfc3339;
 
-pub fn run(ctx: &Context, json: bool, limit: usize) -> Result<()> {
+pub fn run(ctx: &Context, json: bool, instance: Option<&str>, limit: usize) -> Result<()> {
     let store = ctx.open_store()?;
-    let entries = store.audit_tail(limit)?;
+    let entries = match instance {
+        Some(prefix) => store.audit_for_instance(&store.resolve(prefix)?.id, limit)?,
+        None => store.audit_tail(limit)?,
+    };
     if json {
         return print_json(&entries);
     }

@@ -2,6 +2,7 @@ pub mod audit;
 pub mod build;
 pub mod catalog;
 pub mod doctor;
+pub mod flag;
 pub mod instances;
 pub mod logs;
 pub mod purge;

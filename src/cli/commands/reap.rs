@@ -5,7 +5,9 @@ use std::time::Duration;
 use color_eyre::eyre::Result;
 
 use crate::cli::context::Context;
+use crate::domain::view::rfc3339;
 use crate::domain::{Lifecycle, StopOutcome};
+use crate::store::now_millis;
 
 /// How often the daemon looks for expired rows (one indexed query; cheap).
 const TICK: Duration = Duration::from_millis(250);
@@ -23,12 +25,23 @@ pub async fn run(ctx: &Context, watch: bool) -> Result<()> {
     loop {
         match ctx.lifecycle().await {
             Ok(lifecycle) => {
-                tracing::info!("reaper running");
+                println!(
+                    "{} reaper watching {} on {}",
+                    rfc3339(now_millis()),
+                    lifecycle.store().path().display(),
+                    lifecycle.engine().info().target
+                );
                 if let Err(e) = watch_loop(&lifecycle).await {
-                    tracing::warn!("reaper lost the engine: {e:#}; reconnecting");
+                    eprintln!(
+                        "{} reaper lost the engine: {e:#}; reconnecting",
+                        rfc3339(now_millis())
+                    );
                 }
             }
-            Err(e) => tracing::warn!("reaper cannot start: {e:#}; retrying"),
+            Err(e) => eprintln!(
+                "{} reaper cannot start: {e:#}; retrying",
+                rfc3339(now_millis())
+            ),
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
@@ -39,7 +52,10 @@ async fn watch_loop(lifecycle: &Lifecycle) -> Result<()> {
     loop {
         reap(lifecycle).await?;
         if last_reconcile.elapsed() >= RECONCILE_EVERY {
-            lifecycle.reconcile().await?;
+            let report = lifecycle.reconcile().await?;
+            if !report.is_empty() {
+                println!("{} reconciled: {report:?}", rfc3339(now_millis()));
+            }
             last_reconcile = tokio::time::Instant::now();
         }
         tokio::time::sleep(TICK).await;
@@ -52,7 +68,7 @@ async fn reap(lifecycle: &Lifecycle) -> Result<usize> {
         match outcome {
             Ok(StopOutcome::Stopped) => {
                 n += 1;
-                tracing::info!("reaped {id}");
+                println!("{} reaped {id}", rfc3339(now_millis()));
             }
             Ok(StopOutcome::AlreadyDone(_)) => {}
             Err(e) if e.is_unreachable() => return Err(e.into()),

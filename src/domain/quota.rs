@@ -1,0 +1,93 @@
+//! Turning the configured quotas into admission limits for one spawn, and refusals into
+//! messages that name the rule and say when it frees up.
+
+use crate::store::{AdmissionLimits, InstanceRecord, Millis, Refusal, now_millis};
+
+use super::lifecycle::millis;
+use super::view::{remaining, rfc3339};
+use super::{AssignmentMode, DomainError, Owner, OwnerKind, Policy};
+
+/// The limits for `owner` spawning `challenge`. Smoke owners are never counted or limited
+/// (beyond the global capacity, which protects the host).
+pub fn admission_limits(
+    policy: &Policy,
+    challenge: &str,
+    owner: &Owner,
+) -> Result<AdmissionLimits, DomainError> {
+    let q = &policy.quotas;
+    if owner.kind == OwnerKind::Smoke {
+        return Ok(AdmissionLimits {
+            global: q.global,
+            ..Default::default()
+        });
+    }
+    let mode = policy.mode_for(challenge);
+    let wrong_kind = match (mode, owner.kind) {
+        (AssignmentMode::Team, OwnerKind::User) => Some("team:NAME"),
+        (AssignmentMode::User, OwnerKind::Team) => Some("user:NAME"),
+        _ => None,
+    };
+    if let Some(expected) = wrong_kind {
+        return Err(DomainError::Refused {
+            rule: "the assignment mode",
+            message: format!(
+                "{challenge} is assigned per {}: the owner must be {expected}, not {owner}",
+                mode.as_str()
+            ),
+        });
+    }
+    Ok(AdmissionLimits {
+        one_per_challenge: mode != AssignmentMode::Unlimited,
+        per_owner: q.per_owner,
+        per_challenge: policy.per_challenge_for(challenge),
+        global: q.global,
+        cooldown_ms: q.cooldown.map(millis),
+    })
+}
+
+/// (rule, message) for a refusal. `soonest` is the earliest expiry among the instances that
+/// hold the limit, i.e. the latest moment a slot frees up by itself.
+pub fn refusal_message(
+    refusal: &Refusal,
+    record: &InstanceRecord,
+    soonest: Option<Millis>,
+) -> (&'static str, String) {
+    let now = now_millis();
+    let frees = soonest
+        .map(|at| {
+            format!(
+                "; a slot frees up when one is stopped, at the latest at {} (in {})",
+                rfc3339(at),
+                remaining(at, now)
+            )
+        })
+        .unwrap_or_default();
+    match refusal {
+        Refusal::PerOwner { live, max } => (
+            "the per-owner quota",
+            format!(
+                "{} already holds {live} live instance(s) (limit {max} per owner){frees}",
+                record.owner
+            ),
+        ),
+        Refusal::PerChallenge { live, max } => (
+            "the per-challenge quota",
+            format!(
+                "{} already has {live} live instance(s) (limit {max} per challenge){frees}",
+                record.challenge
+            ),
+        ),
+        Refusal::Global { live, max } => (
+            "the global capacity",
+            format!("{live} instances are live (capacity {max}){frees}"),
+        ),
+        Refusal::Cooldown { wait_ms } => (
+            "the spawn cooldown",
+            format!(
+                "{} spawned or reset too recently; try again in {}",
+                record.owner,
+                remaining(now + wait_ms, now)
+            ),
+        ),
+    }
+}
