@@ -8,7 +8,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use serde::Deserialize;
 
 use crate::catalog::Ceilings;
-use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig};
+use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig, SubnetPool};
 
 pub const SYSTEM_CONFIG: &str = "/etc/ctfdeck/config.toml";
 
@@ -27,6 +27,7 @@ pub struct Config {
     pub ceilings: Ceilings,
     pub quotas: Quotas,
     pub roles: RolesConfig,
+    pub network: SubnetPool,
 }
 
 impl Config {
@@ -55,6 +56,7 @@ impl Config {
             container: self.container.clone(),
             ceilings: self.ceilings.clone(),
             quotas: self.quotas.clone(),
+            network: self.network.clone(),
         }
     }
 }

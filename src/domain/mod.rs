@@ -12,6 +12,7 @@ mod policy;
 mod quota;
 mod reconcile;
 mod roles;
+mod subnets;
 pub mod view;
 mod whose;
 
@@ -24,5 +25,6 @@ pub use policy::{
 };
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};
+pub use subnets::SubnetPool;
 pub use view::InstanceView;
 pub use whose::FlagOwner;

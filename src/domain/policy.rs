@@ -129,6 +129,7 @@ pub struct Policy {
     pub container: ContainerDefaults,
     pub ceilings: Ceilings,
     pub quotas: Quotas,
+    pub network: super::SubnetPool,
 }
 
 /// The effective lifetime rules for one challenge.

@@ -12,6 +12,8 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("subnet {subnet} overlaps an existing network")]
+    SubnetTaken { subnet: String },
     #[error("{action}: {source}")]
     Api {
         action: String,

@@ -81,6 +81,15 @@ pub trait Engine: Send + Sync {
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError>;
 
+    /// As [`Engine::create_network`], on an explicit IPv4 subnet (CIDR). Fails with
+    /// [`EngineError::SubnetTaken`] when the subnet overlaps an existing network.
+    async fn create_network_on(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        subnet: &str,
+    ) -> Result<String, EngineError>;
+
     /// Create (not start) a hardened container from the plan; returns its id.
     async fn create_container(&self, plan: &ContainerPlan) -> Result<String, EngineError>;
 

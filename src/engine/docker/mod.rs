@@ -65,7 +65,16 @@ impl Engine for DockerEngine {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError> {
-        networks::create(&self.client, name, labels).await
+        networks::create(&self.client, name, labels, None).await
+    }
+
+    async fn create_network_on(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        subnet: &str,
+    ) -> Result<String, EngineError> {
+        networks::create(&self.client, name, labels, Some(subnet)).await
     }
 
     async fn create_container(&self, plan: &ContainerPlan) -> Result<String, EngineError> {

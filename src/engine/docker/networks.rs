@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
-use bollard::models::NetworkCreateRequest;
+use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 
 use crate::engine::error::is_not_found;
@@ -11,8 +11,17 @@ pub async fn create(
     client: &Docker,
     name: &str,
     labels: &BTreeMap<String, String>,
+    subnet: Option<&str>,
 ) -> Result<String, EngineError> {
     let request = NetworkCreateRequest {
+        ipam: subnet.map(|subnet| Ipam {
+            driver: Some("default".to_string()),
+            config: Some(vec![IpamConfig {
+                subnet: Some(subnet.to_string()),
+                ..Default::default()
+            }]),
+            options: None,
+        }),
         name: name.to_string(),
         driver: Some("bridge".to_string()),
         internal: Some(false),
@@ -25,11 +34,17 @@ pub async fn create(
         )])),
         ..Default::default()
     };
-    let created = client
-        .create_network(request)
-        .await
-        .map_err(EngineError::api(format!("creating network {name}")))?;
-    Ok(created.id)
+    match client.create_network(request).await {
+        Ok(created) => Ok(created.id),
+        Err(bollard::errors::Error::DockerResponseServerError { message, .. })
+            if subnet.is_some() && message.contains("overlaps") =>
+        {
+            Err(EngineError::SubnetTaken {
+                subnet: subnet.unwrap_or_default().to_string(),
+            })
+        }
+        Err(e) => Err(EngineError::api(format!("creating network {name}"))(e)),
+    }
 }
 
 pub async fn remove(client: &Docker, id_or_name: &str) -> Result<(), EngineError> {
