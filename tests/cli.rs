@@ -264,3 +264,17 @@ fn a_monitor_gets_a_refusal_from_mutating_commands() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn the_readme_config_example_is_valid() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &readme[start..end]).unwrap();
+    let cfg = ctfdeck::config::Config::load(Some(&path)).expect("README config parses");
+    assert_eq!(cfg.quotas.per_challenge, Some(100));
+    assert_eq!(cfg.roles.admins, ["@ctf-admins"]);
+    assert_eq!(cfg.lifetime.renew_window, Some(std::time::Duration::from_secs(600)));
+}
