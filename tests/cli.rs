@@ -276,5 +276,8 @@ fn the_readme_config_example_is_valid() {
     let cfg = ctfdeck::config::Config::load(Some(&path)).expect("README config parses");
     assert_eq!(cfg.quotas.per_challenge, Some(100));
     assert_eq!(cfg.roles.admins, ["@ctf-admins"]);
-    assert_eq!(cfg.lifetime.renew_window, Some(std::time::Duration::from_secs(600)));
+    assert_eq!(
+        cfg.lifetime.renew_window,
+        Some(std::time::Duration::from_secs(600))
+    );
 }

@@ -305,14 +305,21 @@ async fn more_instances_than_a_stock_daemon_has_bridge_subnets() {
     // A stock daemon's default pools hold ~30 bridge networks; ctfdeck carves /28s from its own
     // pool, so 35 concurrent spawns (racing for subnets) all succeed.
     let f = Fixture::new().await;
-    let owners: Vec<Owner> = (0..35).map(|i| format!("team:many{i}").parse().unwrap()).collect();
+    let owners: Vec<Owner> = (0..35)
+        .map(|i| format!("team:many{i}").parse().unwrap())
+        .collect();
     let spawns = owners.iter().map(|o| f.lifecycle.spawn("nc-calc", o));
     let results = futures_util::future::join_all(spawns).await;
     let failed: Vec<String> = results
         .iter()
         .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
         .collect();
-    assert!(failed.is_empty(), "{} failed: {:?}", failed.len(), failed.first());
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
     let mut subnets = std::collections::HashSet::new();
     for r in &results {
         let rec = &r.as_ref().unwrap().instance;
@@ -325,12 +332,21 @@ async fn more_instances_than_a_stock_daemon_has_bridge_subnets() {
             )
             .await
             .unwrap();
-        let subnet = net.ipam.and_then(|i| i.config).unwrap()[0].subnet.clone().unwrap();
-        assert!(subnet.starts_with("10.213.") && subnet.ends_with("/28"), "{subnet}");
+        let subnet = net.ipam.and_then(|i| i.config).unwrap()[0]
+            .subnet
+            .clone()
+            .unwrap();
+        assert!(
+            subnet.starts_with("10.213.") && subnet.ends_with("/28"),
+            "{subnet}"
+        );
         subnets.insert(subnet);
     }
     assert_eq!(subnets.len(), 35, "one subnet per instance");
-    let all = f.lifecycle.select(&ctfdeck::domain::PurgeSelector::All).unwrap();
+    let all = f
+        .lifecycle
+        .select(&ctfdeck::domain::PurgeSelector::All)
+        .unwrap();
     for (id, r) in f.lifecycle.stop_many(all, "test").await {
         r.unwrap_or_else(|e| panic!("{id}: {e}"));
     }

@@ -445,7 +445,19 @@ impl Lifecycle {
     /// Stop one instance: remove its container and network, keep the row as `stopped`.
     pub async fn stop(&self, id_or_prefix: &str, reason: &str) -> Result<StopOutcome, DomainError> {
         let record = self.store.resolve(id_or_prefix)?;
-        self.stop_record(record, reason).await
+        let outcome = self.stop_record(record.clone(), reason).await?;
+        self.release_network(&record).await?;
+        Ok(outcome)
+    }
+
+    /// Remove an instance's network once its container is gone. Not urgent: a network left
+    /// behind (say, by a crash) is removed by the next reconcile.
+    pub(super) async fn release_network(&self, record: &InstanceRecord) -> Result<(), DomainError> {
+        let network = record
+            .network_id
+            .clone()
+            .unwrap_or_else(|| network_name(&record.id));
+        Ok(self.engine.remove_network(&network).await?)
     }
 
     pub(super) async fn stop_record(
@@ -464,12 +476,9 @@ impl Lifecycle {
             .container_id
             .clone()
             .unwrap_or_else(|| container_name(&record.challenge, &record.id));
+        // The container is what players reach: it goes first, and the row is final as soon as
+        // it is gone. The network follows (see `release_network`).
         self.engine.remove_container(&container).await?;
-        let network = record
-            .network_id
-            .clone()
-            .unwrap_or_else(|| network_name(&record.id));
-        self.engine.remove_network(&network).await?;
         self.store
             .finish(&record.id, InstanceStatus::Stopped, reason)?;
         self.audit("stop", Some(&record.id), reason, "ok");
@@ -567,6 +576,7 @@ impl Lifecycle {
             }
         }
         self.stop_record(record.clone(), "reset").await?;
+        self.release_network(&record).await?;
         let fresh = match self.spawn_new(challenge, &owner).await {
             Ok(fresh) => fresh,
             Err(SpawnError::Existing(existing)) => *existing,
@@ -606,15 +616,33 @@ impl Lifecycle {
     }
 
     /// Stop many instances concurrently. Returns each id with its outcome.
+    ///
+    /// All containers go first, then all networks: the engine serialises network removal
+    /// (iptables), and players should lose access as soon as possible.
     pub async fn stop_many(
         &self,
         records: Vec<InstanceRecord>,
         reason: &str,
     ) -> Vec<(String, Result<StopOutcome, DomainError>)> {
-        stream::iter(records)
-            .map(|r| async move {
-                let id = r.id.clone();
-                (id, self.stop_record(r, reason).await)
+        let results: Vec<(InstanceRecord, Result<StopOutcome, DomainError>)> =
+            stream::iter(records)
+                .map(|r| async move {
+                    let outcome = self.stop_record(r.clone(), reason).await;
+                    (r, outcome)
+                })
+                .buffer_unordered(BULK_CONCURRENCY)
+                .collect()
+                .await;
+        stream::iter(results)
+            .map(|(r, outcome)| async move {
+                let outcome = match outcome {
+                    Ok(StopOutcome::Stopped) => self
+                        .release_network(&r)
+                        .await
+                        .map(|()| StopOutcome::Stopped),
+                    other => other,
+                };
+                (r.id, outcome)
             })
             .buffer_unordered(BULK_CONCURRENCY)
             .collect()
