@@ -5,33 +5,32 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::catalog::{TemplatePart, parse_flag_template};
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Render `template` for `instance_id`. Each placeholder draws fresh bytes (counter-mode HMAC).
+/// The template syntax is the catalog's (`parse_flag_template`); a template it rejects —
+/// which the catalog never loads — is returned unchanged rather than half-filled.
 pub fn render(template: &str, secret: &[u8], instance_id: &str) -> String {
+    let Ok(parts) = parse_flag_template(template) else {
+        return template.to_string();
+    };
     let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
     let mut counter = 0u32;
-    while let Some(start) = rest.find("<hex:") {
-        let Some(end) = rest[start..].find('>') else {
-            break;
-        };
-        let len: Option<usize> = rest[start + 5..start + end].parse().ok();
-        let Some(len) = len.filter(|n| (1..=64).contains(n)) else {
-            out.push_str(&rest[..start + end + 1]);
-            rest = &rest[start + end + 1..];
-            continue;
-        };
-        out.push_str(&rest[..start]);
-        let mut hex = String::new();
-        while hex.len() < len {
-            hex.push_str(&hex::encode(block(secret, instance_id, counter)));
-            counter += 1;
+    for part in parts {
+        match part {
+            TemplatePart::Literal(text) => out.push_str(text),
+            TemplatePart::Hex(len) => {
+                let mut hex = String::new();
+                while hex.len() < len {
+                    hex.push_str(&hex::encode(block(secret, instance_id, counter)));
+                    counter += 1;
+                }
+                out.push_str(&hex[..len]);
+            }
         }
-        out.push_str(&hex[..len]);
-        rest = &rest[start + end + 1..];
     }
-    out.push_str(rest);
     out
 }
 
