@@ -55,5 +55,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Reap { watch } => commands::reap::run(&ctx, watch).await,
         Command::Audit { json, limit } => commands::audit::run(&ctx, json, limit),
         Command::Doctor => commands::doctor::run(&ctx).await,
+        Command::Smoke(args) => commands::smoke::run(&ctx, &args).await,
     }
 }

@@ -10,6 +10,7 @@ mod owner;
 pub mod plan;
 mod policy;
 mod reconcile;
+pub mod smoke;
 pub mod view;
 
 pub use actor::Actor;

@@ -6,3 +6,4 @@ pub mod instances;
 pub mod logs;
 pub mod purge;
 pub mod reap;
+pub mod smoke;
