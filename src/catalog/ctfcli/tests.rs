@@ -172,7 +172,7 @@ fn a_registry_image_is_used_as_is() {
     let c = challenge.unwrap();
     assert_eq!(
         c.container.image,
-        "registry.example.invalid/ctf/remote-pwn:1.0"
+        "localhost:9/ctfdeck-fixtures/remote-pwn:1.0"
     );
     assert_eq!(c.container.build, None);
     assert_eq!(c.build_context(), None);

@@ -204,23 +204,7 @@ async fn execute(
     timeout: Duration,
     cancel: &Cancel,
 ) -> std::io::Result<Run> {
-    let mut command = Command::new(script);
-    command
-        .arg("--connection-info")
-        .arg(&conn.info)
-        .current_dir(dir)
-        .env("CTFDECK_HOST", &conn.host)
-        .env("CTFDECK_PORT", conn.port.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own process group: killed as a whole on timeout or Ctrl-C.
-        .process_group(0)
-        .kill_on_drop(true);
-    for name in FLAG_VARIABLES {
-        command.env_remove(name);
-    }
-    let mut child = command.spawn()?;
+    let mut child = command(script, dir, conn).spawn()?;
     let group = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
@@ -254,6 +238,27 @@ async fn execute(
     })
 }
 
+/// The script's command line and environment.
+fn command(script: &Path, dir: &Path, conn: &Connection) -> Command {
+    let mut command = Command::new(script);
+    command
+        .arg("--connection-info")
+        .arg(&conn.info)
+        .current_dir(dir)
+        .env("CTFDECK_HOST", &conn.host)
+        .env("CTFDECK_PORT", conn.port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group: killed as a whole on timeout or Ctrl-C.
+        .process_group(0)
+        .kill_on_drop(true);
+    for name in FLAG_VARIABLES {
+        command.env_remove(name);
+    }
+    command
+}
+
 async fn read_all<R: AsyncRead + Unpin>(stream: Option<R>) -> String {
     let Some(mut stream) = stream else {
         return String::new();
@@ -278,7 +283,128 @@ async fn read_all<R: AsyncRead + Unpin>(stream: Option<R>) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
+
+    fn script(dir: &Path, body: &str) -> std::path::PathBuf {
+        let path = dir.join("check.sh");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn conn() -> Connection {
+        Connection {
+            host: "127.0.0.1".into(),
+            port: 4242,
+            info: "nc 127.0.0.1 4242".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_script_gets_the_connection_ctfcli_style_and_no_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = script(
+            dir.path(),
+            "echo \"args=$*\"; echo \"host=$CTFDECK_HOST port=$CTFDECK_PORT\"; echo \"flag=${FLAG:-none} ${CTFDECK_FLAG:-none}\"; pwd",
+        );
+        let run = execute(
+            &path,
+            dir.path(),
+            &conn(),
+            Duration::from_secs(10),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(run.end, End::Exited(s) if s.success()));
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        assert_eq!(lines[0], "args=--connection-info nc 127.0.0.1 4242");
+        assert_eq!(lines[1], "host=127.0.0.1 port=4242");
+        assert_eq!(lines[2], "flag=none none");
+        // Removed explicitly, so a FLAG in ctfdeck's own environment never reaches it.
+        let cmd = command(&path, dir.path(), &conn());
+        let envs: Vec<_> = cmd.as_std().get_envs().collect();
+        for name in FLAG_VARIABLES {
+            assert!(
+                envs.contains(&(std::ffi::OsStr::new(name), None)),
+                "{name}: {envs:?}"
+            );
+        }
+        assert_eq!(
+            std::path::Path::new(lines[3]).canonicalize().unwrap(),
+            dir.path().canonicalize().unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_the_script_and_what_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("child.pid");
+        let path = script(
+            dir.path(),
+            &format!(
+                "sleep 300 & echo $! > {}; echo started >&2; wait",
+                pidfile.display()
+            ),
+        );
+        let started = Instant::now();
+        let run = execute(
+            &path,
+            dir.path(),
+            &conn(),
+            Duration::from_millis(500),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(run.end, End::TimedOut));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(run.stderr.trim(), "started");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The child is gone (or a zombie awaiting its reaper): signal 0 fails for it, or its
+        // state is Z.
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.trim_start().chars().next());
+        assert!(matches!(state, None | Some(Some('Z' | 'X'))), "{stat}");
+    }
+
+    #[tokio::test]
+    async fn cancelling_kills_the_script_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = script(dir.path(), "sleep 300");
+        let (handle, cancel) = Cancel::new();
+        let task = tokio::spawn(async move {
+            let conn = conn();
+            execute(
+                &path,
+                &std::env::temp_dir(),
+                &conn,
+                Duration::from_secs(300),
+                &cancel,
+            )
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        handle.cancel();
+        let run = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("stopped promptly")
+            .unwrap()
+            .unwrap();
+        assert!(matches!(run.end, End::Cancelled));
+    }
 
     #[test]
     fn the_expected_flag_is_never_shown_whole() {

@@ -178,10 +178,10 @@ mod tests {
         );
         assert_eq!(
             lines.next(),
-            Some("  validate  passed  0.25s  validate message")
+            Some("  validate  passed   0.25s  validate message")
         );
         assert!(
-            text.contains("  ready     FAILED  0.25s  ready message\n      | a log line\n"),
+            text.contains("  ready     FAILED   0.25s  ready message\n      | a log line\n"),
             "{text}"
         );
         assert!(
