@@ -170,7 +170,7 @@ pub async fn run(
             )];
             details.extend(logs(engine, container, log_lines).await);
             return Err(Failed::new(format!(
-                "no answer within {}; {}",
+                "not ready within {}; {}",
                 seconds(timeout),
                 waiting.join("; ")
             ))
