@@ -39,6 +39,9 @@ impl ContainerState {
             .map_or_else(|| "unknown code".to_string(), |c| format!("code {c}"));
         let mut text = if self.oom_killed {
             format!("was killed for exceeding its memory limit (OOM-killed, {code})")
+        } else if self.exit_code == Some(137) {
+            // SIGKILL; the engine does not always learn that the OOM killer sent it.
+            format!("exited with {code} (killed by SIGKILL: over its memory limit?)")
         } else {
             format!("exited with {code}")
         };
@@ -77,6 +80,10 @@ mod tests {
         assert_eq!(
             broken.describe_exit(),
             "exited with code 127: exec: \"/nope\": no such file"
+        );
+        assert_eq!(
+            exited(137, false).describe_exit(),
+            "exited with code 137 (killed by SIGKILL: over its memory limit?)"
         );
         let mut running = exited(0, false);
         running.running = true;

@@ -19,6 +19,9 @@ use super::probe::{self, Probe};
 const POLL: Duration = Duration::from_millis(20);
 /// Between two looks at the container's state (an engine round trip).
 const STATE_EVERY: Duration = Duration::from_millis(200);
+/// How long to wait for the engine's OOM event after a SIGKILL exit: tries × step.
+const OOM_SETTLE_TRIES: u32 = 10;
+const OOM_SETTLE_STEP: Duration = Duration::from_millis(100);
 /// Between two runs of a definition's healthcheck command.
 const HEALTHCHECK_EVERY: Duration = Duration::from_millis(500);
 
@@ -86,6 +89,7 @@ pub async fn run(
                 .await
                 .map_err(|e| Failed::new(e.to_string()))?;
             if current.has_exited() {
+                let current = settle_oom(engine, container, current).await;
                 let details = logs(engine, container, log_lines).await;
                 return Err(Failed::new(format!(
                     "the container {} before answering",
@@ -178,6 +182,24 @@ pub async fn run(
         }
         tokio::time::sleep(POLL.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
+}
+
+/// A SIGKILL exit (137) is what the kernel's OOM killer leaves, but the engine learns of the
+/// OOM from a separate event that may land just after the exit: look again for a moment
+/// before saying it was not an OOM kill.
+async fn settle_oom(engine: &dyn Engine, container: &str, state: ContainerState) -> ContainerState {
+    if state.oom_killed || state.exit_code != Some(137) {
+        return state;
+    }
+    for _ in 0..OOM_SETTLE_TRIES {
+        tokio::time::sleep(OOM_SETTLE_STEP).await;
+        match engine.container_state(container).await {
+            Ok(again) if again.oom_killed => return again,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    state
 }
 
 /// Docker's `["CMD", …]` / `["CMD-SHELL", "…"]` forms, or a plain command.
