@@ -3,16 +3,16 @@
 use std::path::Path;
 
 use super::diagnostic::{Diagnostic, Severity};
-use super::locate::{Locator, Position};
+use super::locate::{Locate, Position};
 
 pub(super) struct Findings<'a> {
     path: &'a Path,
-    locator: &'a Locator<'a>,
+    locator: &'a dyn Locate,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl<'a> Findings<'a> {
-    pub fn new(path: &'a Path, locator: &'a Locator<'a>) -> Self {
+    pub fn new(path: &'a Path, locator: &'a dyn Locate) -> Self {
         Findings {
             path,
             locator,

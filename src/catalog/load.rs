@@ -10,7 +10,7 @@ use super::findings::Findings;
 use super::locate::{Locator, Position};
 use super::model::Challenge;
 use super::validate::validate;
-use super::{Catalog, CatalogError, CatalogReport};
+use super::{Catalog, CatalogError, CatalogReport, ctfcli};
 
 /// The definition file inside each challenge folder.
 pub const CHALLENGE_FILE: &str = "challenge.json";
@@ -31,8 +31,15 @@ pub(super) fn load(dir: &Path, ceilings: &Ceilings) -> Result<CatalogReport, Cat
     let mut challenges = Vec::new();
     let mut diagnostics = Vec::new();
     for folder in challenge_folders(dir)? {
-        let source = folder.join(CHALLENGE_FILE);
+        // challenge.json wins over a ctfcli file in the same folder.
+        let ctfcli_source = ctfcli::find(&folder).filter(|_| !folder.join(CHALLENGE_FILE).exists());
+        let source = ctfcli_source
+            .clone()
+            .unwrap_or_else(|| folder.join(CHALLENGE_FILE));
         let (challenge, found) = match fs::read_to_string(&source) {
+            Ok(text) if ctfcli_source.is_some() => {
+                ctfcli::check_file(&folder, &source, &text, ceilings, &mut seen_ids)
+            }
             Ok(text) => check_file(&folder, &source, &text, ceilings, &mut seen_ids),
             Err(error) => (
                 None,
@@ -41,7 +48,12 @@ pub(super) fn load(dir: &Path, ceilings: &Ceilings) -> Result<CatalogReport, Cat
                     line: 1,
                     column: 1,
                     severity: Severity::Error,
-                    message: format!("cannot read {CHALLENGE_FILE}: {error}"),
+                    message: format!(
+                        "cannot read {}: {error}",
+                        source
+                            .file_name()
+                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                    ),
                 }],
             ),
         };
@@ -58,9 +70,14 @@ pub(super) fn load(dir: &Path, ceilings: &Ceilings) -> Result<CatalogReport, Cat
     })
 }
 
+/// A folder is a challenge when it holds `challenge.json` or a ctfcli `challenge.yml`.
+fn is_challenge_folder(path: &Path) -> bool {
+    path.join(CHALLENGE_FILE).exists() || ctfcli::find(path).is_some()
+}
+
 /// `dir` itself when it holds a challenge file, else its visible subfolders that do, by name.
 fn challenge_folders(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
-    if dir.join(CHALLENGE_FILE).exists() {
+    if is_challenge_folder(dir) {
         return Ok(vec![dir.to_path_buf()]);
     }
     let io = |error| CatalogError::Io {
@@ -74,7 +91,7 @@ fn challenge_folders(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
             continue;
         }
         let path = dir.join(&name);
-        if path.is_dir() && path.join(CHALLENGE_FILE).exists() {
+        if path.is_dir() && is_challenge_folder(&path) {
             names.push(name);
         }
     }
@@ -106,6 +123,20 @@ pub(super) fn check_file(
     challenge.source = source.to_path_buf();
 
     validate(&challenge, ceilings, &mut out);
+    check_unique_id(&challenge, seen_ids, &mut out);
+
+    let mut diagnostics = out.diagnostics;
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    let ok = !diagnostics.iter().any(Diagnostic::is_error);
+    (ok.then_some(challenge), diagnostics)
+}
+
+/// Report an id already taken by an earlier file; remember it otherwise.
+pub(super) fn check_unique_id(
+    challenge: &Challenge,
+    seen_ids: &mut BTreeMap<String, PathBuf>,
+    out: &mut Findings<'_>,
+) {
     match seen_ids.get(&challenge.id) {
         Some(first) => out.error(
             "/id",
@@ -116,14 +147,9 @@ pub(super) fn check_file(
             ),
         ),
         None => {
-            seen_ids.insert(challenge.id.clone(), source.to_path_buf());
+            seen_ids.insert(challenge.id.clone(), challenge.source.clone());
         }
     }
-
-    let mut diagnostics = out.diagnostics;
-    diagnostics.sort_by_key(|d| (d.line, d.column));
-    let ok = !diagnostics.iter().any(Diagnostic::is_error);
-    (ok.then_some(challenge), diagnostics)
 }
 
 /// serde's message without its trailing ` at line X column Y` (the position is reported anyway).

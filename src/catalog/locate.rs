@@ -18,6 +18,26 @@ impl Position {
     pub const START: Position = Position { line: 1, column: 1 };
 }
 
+/// Where the value (or key) at a JSON pointer of the native model was written.
+///
+/// `challenge.json` files answer from their own text ([`Locator`]); imported formats (ctfcli's
+/// `challenge.yml`) map the native pointer to the place in their own file the value came from,
+/// so that the same checks report positions authors can click on.
+pub trait Locate {
+    fn value(&self, pointer: &str) -> Position;
+    fn key(&self, pointer: &str) -> Position;
+}
+
+impl Locate for Locator<'_> {
+    fn value(&self, pointer: &str) -> Position {
+        Locator::value(self, pointer)
+    }
+
+    fn key(&self, pointer: &str) -> Position {
+        Locator::key(self, pointer)
+    }
+}
+
 /// Positions inside one JSON text.
 pub struct Locator<'a> {
     text: &'a str,

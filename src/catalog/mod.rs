@@ -1,7 +1,9 @@
-//! The challenge catalog: reading `challenge.json` files, checking them against the format and
-//! the admin's ceilings, and reporting every problem as `path:line:column: message`.
+//! The challenge catalog: reading `challenge.json` files (and ctfcli `challenge.yml` files),
+//! checking them against the format and the admin's ceilings, and reporting every problem as
+//! `path:line:column: message`.
 
 mod ceilings;
+pub mod ctfcli;
 mod diagnostic;
 mod findings;
 mod flag;
@@ -77,8 +79,8 @@ pub enum CatalogError {
 
 impl Catalog {
     /// Load `dir`: either a catalog folder (every immediate, non-hidden subfolder holding a
-    /// `challenge.json` is a challenge) or a single challenge folder (holding `challenge.json`
-    /// itself).
+    /// `challenge.json` or a ctfcli `challenge.yml` is a challenge) or a single challenge folder
+    /// (holding one itself).
     ///
     /// Fails only when `dir` itself cannot be read (missing, not a folder) or the ceilings are
     /// invalid; problems in challenge files are reported as diagnostics.

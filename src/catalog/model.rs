@@ -48,6 +48,11 @@ pub struct Challenge {
     /// The definition file this challenge was read from. Set by the loader.
     #[serde(skip)]
     pub source: PathBuf,
+    /// What an imported definition (ctfcli's `challenge.yml`) holds beyond what ctfdeck uses —
+    /// `files`, `requirements`, `state`, every flag, unknown keys — kept as read so that nothing
+    /// an author wrote is lost. Empty for `challenge.json`. Set by the loader.
+    #[serde(skip)]
+    pub imported_fields: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

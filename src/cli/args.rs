@@ -122,6 +122,37 @@ pub enum Command {
     },
     /// Check the engine, the store and the catalog
     Doctor,
+    /// The author's end-to-end check: validate, build, spawn hardened, wait for an answer, run
+    /// the solve script against the instance, tear down
+    Smoke(SmokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// Challenge ids
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub challenges: Vec<String>,
+    /// Every challenge of the catalog
+    #[arg(long)]
+    pub all: bool,
+    /// One JSON object per challenge (an array), for CI
+    #[arg(long)]
+    pub json: bool,
+    /// Leave the instances running (stop them with `ctfdeck stop ID`)
+    #[arg(long)]
+    pub keep: bool,
+    /// Do not run the check scripts (the check stage is reported as skipped)
+    #[arg(long)]
+    pub no_check: bool,
+    /// How many challenges run at once
+    #[arg(long, short, value_name = "N", default_value_t = crate::domain::smoke::DEFAULT_CONCURRENCY)]
+    pub jobs: usize,
+    /// How long an instance may take to answer
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub ready_timeout: Duration,
+    /// How long a check script may run [default: the challenge's smoke.timeout, else 60s]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub check_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -62,5 +62,6 @@ pub async fn run(cli: Cli) -> Result<()> {
             limit,
         } => commands::audit::run(&ctx, json, instance.as_deref(), limit),
         Command::Doctor => commands::doctor::run(&ctx).await,
+        Command::Smoke(args) => commands::smoke::run(&ctx, &args).await,
     }
 }

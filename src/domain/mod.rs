@@ -12,6 +12,7 @@ mod policy;
 mod quota;
 mod reconcile;
 mod roles;
+pub mod smoke;
 mod subnets;
 pub mod view;
 mod whose;

@@ -22,6 +22,10 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Unexpected(String),
+    #[error(
+        "cannot pull image {image}: {message} (is its registry reachable from the engine? a local image must be built or loaded first)"
+    )]
+    Pull { image: String, message: String },
 }
 
 impl EngineError {

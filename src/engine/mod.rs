@@ -5,6 +5,7 @@ mod docker;
 mod error;
 pub mod labels;
 mod plan;
+mod state;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +15,7 @@ use futures_util::stream::BoxStream;
 pub use docker::DockerEngine;
 pub use error::EngineError;
 pub use plan::{ContainerPlan, Hardening, PortRequest};
+pub use state::{ContainerState, Health};
 
 use crate::store::PublishedPort;
 
@@ -136,4 +138,24 @@ pub trait Engine: Send + Sync {
         cmd: &[&str],
         env: &[(&str, &str)],
     ) -> Result<ExecOutput, EngineError>;
+
+    /// The container's process state (running, exit code, OOM kill) and healthcheck status.
+    /// Engines that cannot tell say so; the default keeps other implementations compiling.
+    async fn container_state(&self, id: &str) -> Result<ContainerState, EngineError> {
+        Err(EngineError::Unexpected(format!(
+            "this engine cannot report the state of container {id}"
+        )))
+    }
+
+    /// Pull `image` from its registry, reporting progress lines.
+    async fn pull_image(
+        &self,
+        image: &str,
+        _progress: BuildProgress<'_>,
+    ) -> Result<(), EngineError> {
+        Err(EngineError::Pull {
+            image: image.to_string(),
+            message: "this engine cannot pull images".to_string(),
+        })
+    }
 }

@@ -7,3 +7,4 @@ pub mod instances;
 pub mod logs;
 pub mod purge;
 pub mod reap;
+pub mod smoke;

@@ -4,8 +4,10 @@
 mod connect;
 mod containers;
 mod images;
+mod inspect;
 mod logs;
 mod networks;
+mod pull;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,8 +16,8 @@ use bollard::Docker;
 use futures_util::stream::BoxStream;
 
 use super::{
-    BuildProgress, ContainerPlan, Engine, EngineError, EngineInfo, ExecOutput, ManagedContainer,
-    ManagedNetwork,
+    BuildProgress, ContainerPlan, ContainerState, Engine, EngineError, EngineInfo, ExecOutput,
+    ManagedContainer, ManagedNetwork,
 };
 use crate::store::PublishedPort;
 
@@ -128,6 +130,18 @@ impl Engine for DockerEngine {
         env: &[(&str, &str)],
     ) -> Result<ExecOutput, EngineError> {
         containers::exec(&self.client, id, cmd, env).await
+    }
+
+    async fn container_state(&self, id: &str) -> Result<ContainerState, EngineError> {
+        inspect::state(&self.client, id).await
+    }
+
+    async fn pull_image(
+        &self,
+        image: &str,
+        progress: BuildProgress<'_>,
+    ) -> Result<(), EngineError> {
+        pull::pull(&self.client, image, progress).await
     }
 }
 
