@@ -311,10 +311,10 @@ impl Profile {
 
         let mut tmpfs = BTreeMap::new();
         for (mount, options) in f.tmpfs.as_ref().ok_or_else(|| need("tmpfs"))? {
-            if mount != "*" {
-                if let Some(why) = mount_problem(mount) {
-                    return Err(bad("tmpfs", format!("mount point {mount:?} {why}")));
-                }
+            if mount != "*"
+                && let Some(why) = mount_problem(mount)
+            {
+                return Err(bad("tmpfs", format!("mount point {mount:?} {why}")));
             }
             let parsed = parse_tmpfs_options(options)
                 .map_err(|why| bad("tmpfs", format!("{mount:?}: {why}")))?;
