@@ -13,7 +13,7 @@ use futures_util::stream::BoxStream;
 
 pub use docker::DockerEngine;
 pub use error::EngineError;
-pub use plan::{ContainerPlan, Hardening, PortRequest};
+pub use plan::{ContainerPlan, Egress, Grants, Hardening, PortRequest};
 
 use crate::store::PublishedPort;
 

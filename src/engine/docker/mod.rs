@@ -3,6 +3,7 @@
 
 mod connect;
 mod containers;
+mod egress;
 mod images;
 mod logs;
 mod networks;
