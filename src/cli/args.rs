@@ -115,7 +115,25 @@ pub enum Command {
         limit: usize,
     },
     /// Check the engine, the store and the catalog
-    Doctor,
+    Doctor {
+        /// Check isolation instead: engine confinement, the host firewall, the profiles, and
+        /// each running instance against its profile (drift)
+        #[arg(long)]
+        security: bool,
+    },
+    /// The host firewall rules that keep instances away from the host and each other's ports
+    #[command(subcommand)]
+    Firewall(FirewallCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FirewallCommand {
+    /// Show whether the rules are in place (needs root)
+    Status,
+    /// Install or repair the rules (needs root; idempotent)
+    Apply,
+    /// Take the rules away (needs root)
+    Remove,
 }
 
 #[derive(Debug, Subcommand)]

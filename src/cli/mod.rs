@@ -54,6 +54,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => commands::logs::run(&ctx, &instance, follow, tail).await,
         Command::Reap { watch } => commands::reap::run(&ctx, watch).await,
         Command::Audit { json, limit } => commands::audit::run(&ctx, json, limit),
-        Command::Doctor => commands::doctor::run(&ctx).await,
+        Command::Doctor { security: false } => commands::doctor::run(&ctx).await,
+        Command::Doctor { security: true } => commands::doctor_security::run(&ctx).await,
+        Command::Firewall(action) => commands::firewall::run(&ctx, &action),
     }
 }

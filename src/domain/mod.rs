@@ -2,6 +2,7 @@
 //! neither re-implements a rule.
 
 mod actor;
+pub mod drift;
 mod error;
 pub mod flags;
 pub mod ids;
@@ -13,6 +14,7 @@ mod reconcile;
 pub mod view;
 
 pub use actor::Actor;
+pub use drift::{Drift, instance_drift};
 pub use error::DomainError;
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, PurgeSelector, Spawned, StopOutcome};
 pub use owner::{Owner, OwnerKind, OwnerParseError};

@@ -3,8 +3,10 @@
 
 mod docker;
 mod error;
+pub mod firewall;
 pub mod labels;
 mod plan;
+mod security_state;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +16,7 @@ use futures_util::stream::BoxStream;
 pub use docker::DockerEngine;
 pub use error::EngineError;
 pub use plan::{ContainerPlan, Egress, Grants, Hardening, PortRequest};
+pub use security_state::{AttachedNetwork, ProxyState, SecurityState};
 
 use crate::store::PublishedPort;
 
@@ -127,4 +130,11 @@ pub trait Engine: Send + Sync {
         cmd: &[&str],
         env: &[(&str, &str)],
     ) -> Result<ExecOutput, EngineError>;
+
+    /// The isolation a container really runs with (for drift detection).
+    async fn inspect_security(&self, id: &str) -> Result<SecurityState, EngineError> {
+        Err(EngineError::Unexpected(format!(
+            "this engine cannot report the isolation of {id}"
+        )))
+    }
 }

@@ -5,6 +5,7 @@ mod connect;
 mod containers;
 mod egress;
 mod images;
+mod inspect_security;
 mod logs;
 mod networks;
 
@@ -16,7 +17,7 @@ use futures_util::stream::BoxStream;
 
 use super::{
     BuildProgress, ContainerPlan, Engine, EngineError, EngineInfo, ExecOutput, ManagedContainer,
-    ManagedNetwork,
+    ManagedNetwork, SecurityState,
 };
 use crate::store::PublishedPort;
 
@@ -39,6 +40,16 @@ impl DockerEngine {
     /// The underlying client, for tests that inspect what the engine really did.
     pub fn client(&self) -> &Docker {
         &self.client
+    }
+
+    /// The engine's confinement as `docker info` lists it (`name=seccomp,profile=default`, …).
+    pub async fn security_options(&self) -> Result<Vec<String>, EngineError> {
+        let info = self
+            .client
+            .info()
+            .await
+            .map_err(EngineError::api("reading engine info"))?;
+        Ok(info.security_options.unwrap_or_default())
     }
 }
 
@@ -120,6 +131,10 @@ impl Engine for DockerEngine {
         env: &[(&str, &str)],
     ) -> Result<ExecOutput, EngineError> {
         containers::exec(&self.client, id, cmd, env).await
+    }
+
+    async fn inspect_security(&self, id: &str) -> Result<SecurityState, EngineError> {
+        inspect_security::security_state(&self.client, id).await
     }
 }
 

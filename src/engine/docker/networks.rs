@@ -8,11 +8,8 @@ use bollard::models::NetworkCreateRequest;
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 
 use crate::engine::error::is_not_found;
+use crate::engine::firewall::BRIDGE_PREFIX;
 use crate::engine::{EngineError, ManagedNetwork, labels};
-
-/// Host-side bridge interfaces of ctfdeck's networks start with this, so that one host
-/// firewall rule (`ctfdeck firewall apply`) covers every instance.
-pub const BRIDGE_PREFIX: &str = "ctfd-";
 
 /// The kinds of network an instance uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +79,8 @@ pub async fn create_kind(
     Ok(created.id)
 }
 
+/// The host-side bridge interface of a network: named so that one host firewall rule
+/// (`ctfdeck firewall apply`) covers every instance.
 /// `ctfdeck-<id>` → `ctfd-<id>`, `ctfdeck-<id>-edge` → `ctfd-<id>-e`; `None` for other names or
 /// when the result would not fit an interface name (15 bytes).
 pub fn bridge_name(network: &str) -> Option<String> {
