@@ -203,6 +203,29 @@ impl Lab {
     }
 }
 
+impl Drop for Lab {
+    /// A failed assertion must not leave instances running: remove whatever this lab's store
+    /// still has on the engine (nothing, after `finish`).
+    fn drop(&mut self) {
+        let engine = self.engine.clone();
+        let store = self.lifecycle.store_id().to_string();
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async {
+                for c in engine.managed_containers(&store).await.unwrap_or_default() {
+                    let _ = engine.remove_container(&c.id).await;
+                }
+                for n in engine.managed_networks(&store).await.unwrap_or_default() {
+                    let _ = engine.remove_network(&n.id).await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
 pub fn container(rec: &InstanceRecord) -> &str {
     rec.container_id.as_deref().expect("a container")
 }
