@@ -32,7 +32,11 @@ async fn an_instance_cannot_reach_another_by_address_or_published_port() {
     let (_, a_gateway) = lab.address(&a).await;
 
     let own = lab.sh(&a, &probe_script("127.0.0.1", 8080)).await;
-    assert!(answered_http(&own.output), "A reaches itself: {}", own.output);
+    assert!(
+        answered_http(&own.output),
+        "A reaches itself: {}",
+        own.output
+    );
     let direct = lab.sh(&a, &probe_script(&b_ip, 8080)).await;
     assert!(
         !answered_http(&direct.output),
@@ -102,7 +106,11 @@ async fn an_instance_cannot_reach_the_metadata_address() {
 
     // The instance may go out (its profile allows egress)…
     let out = lab.sh(&a, &probe_script(OUTSIDE_ADDR, 80)).await;
-    assert!(out.output.contains("outside"), "egress works: {}", out.output);
+    assert!(
+        out.output.contains("outside"),
+        "egress works: {}",
+        out.output
+    );
     // …but not to the metadata address, routed exactly the same way.
     let meta = lab.sh(&a, &probe_script(METADATA_ADDR, 80)).await;
     assert!(

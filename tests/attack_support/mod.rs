@@ -210,7 +210,10 @@ impl Drop for Lab {
         let engine = self.engine.clone();
         let store = self.lifecycle.store_id().to_string();
         let cleanup = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async {
@@ -299,6 +302,17 @@ impl HostService {
 fn is_root() -> bool {
     let out = Command::new("id").arg("-u").output().expect("run id -u");
     String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// A command that runs as root: directly when the tests are root, else through `sudo -n`.
+pub fn root_command(program: &str) -> Command {
+    if is_root() {
+        Command::new(program)
+    } else {
+        let mut c = Command::new("sudo");
+        c.args(["-n", program]);
+        c
+    }
 }
 
 /// Run a command as root (directly, or through `sudo -n`), panicking with its output on failure.
