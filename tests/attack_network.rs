@@ -99,7 +99,7 @@ async fn an_instance_cannot_reach_host_services_or_the_engine_socket() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_instance_cannot_reach_the_metadata_address() {
-    let _one_at_a_time = outside_lock();
+    let _one_at_a_time = outside_lock().await;
     let _outside = Outside::new();
     let lab = Lab::new("127.0.0.1").await;
     let a = lab.spawn("target-default", "team:d").await;
@@ -123,7 +123,7 @@ async fn an_instance_cannot_reach_the_metadata_address() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_egress_nothing_outside_answers_but_the_published_port_does() {
-    let _one_at_a_time = outside_lock();
+    let _one_at_a_time = outside_lock().await;
     let _outside = Outside::new();
     let lab = Lab::new("127.0.0.1").await;
     let open = lab.spawn("target-default", "team:e").await;
