@@ -155,8 +155,111 @@ fn check_user(user: &str, allow_root: bool) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::catalog::{Challenge, ProfilesConfig};
+    use serde_json::json;
+
+    fn challenge(security: serde_json::Value, resources: serde_json::Value) -> Challenge {
+        serde_json::from_value(json!({
+            "schema_version": 1, "id": "demo", "name": "Demo",
+            "container": {
+                "image": "img", "ports": [{"container": 8080}],
+                "resources": resources, "security": security
+            },
+            "flag": {"template": "flag{<hex:8>}"}
+        }))
+        .unwrap()
+    }
+
+    fn input() -> PlanInput<'static> {
+        PlanInput {
+            instance_id: "abc234",
+            owner: "team:x",
+            store_id: "s",
+            expires_at: 1,
+            env: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_silent_challenge_gets_the_admin_defaults_within_its_profile() {
+        let policy = Policy::default();
+        let plan = plan_for(&challenge(json!({}), json!({})), &policy, input()).unwrap();
+        let h = &plan.hardening;
+        assert_eq!(plan.user, "1000:1000");
+        assert_eq!(h.memory_bytes, 512 << 20);
+        assert_eq!(h.pids_limit, 256);
+        assert_eq!(h.nano_cpus, 1_000_000_000);
+        assert_eq!(h.egress, Egress::Allowed);
+        assert!(h.read_only);
+        assert_eq!(h.grants, Grants::default());
+        assert!(!plan.labels.contains_key(labels::EGRESS));
+
+        // The strict profile caps the same defaults and denies egress.
+        let strict = plan_for(
+            &challenge(json!({"profile": "strict"}), json!({})),
+            &policy,
+            input(),
+        )
+        .unwrap();
+        let h = &strict.hardening;
+        assert_eq!(h.memory_bytes, 128 << 20);
+        assert_eq!(h.pids_limit, 64);
+        assert_eq!(h.nano_cpus, 500_000_000);
+        assert_eq!(
+            h.egress,
+            Egress::Denied {
+                proxy_image: "busybox:1.36".into()
+            }
+        );
+        assert_eq!(
+            strict.labels.get(labels::EGRESS).map(String::as_str),
+            Some(labels::EGRESS_DENIED)
+        );
+    }
+
+    #[test]
+    fn refused_definitions_cannot_be_planned() {
+        let policy = Policy::default();
+        for security in [
+            json!({"privileged": true}),
+            json!({"volumes": ["/etc:/etc"]}),
+            json!({"cap_add": ["SYS_ADMIN"]}),
+            json!({"network_mode": "host"}),
+            json!({"profile": "strict", "cap_add": ["CHOWN"]}),
+            json!({"tmpfs": {"/tmp": "size=1m,exec"}}),
+        ] {
+            let err = plan_for(&challenge(security.clone(), json!({})), &policy, input());
+            assert!(err.is_err(), "{security}");
+        }
+        let err = plan_for(&challenge(json!({}), json!({"pids": 0})), &policy, input());
+        assert!(err.unwrap_err().contains("unlimited pids is refused"));
+    }
+
+    #[test]
+    fn admin_grants_reach_the_plan() {
+        let mut policy = Policy::default();
+        policy.ceilings.security = toml::from_str::<ProfilesConfig>(
+            "[allow]\nprivileged = [\"demo\"]\nunlimited = [\"demo\"]\nhost_mounts = [\"demo\"]\nroot = [\"demo\"]\n",
+        )
+        .unwrap()
+        .resolve()
+        .unwrap();
+        let mut ch = challenge(
+            json!({"privileged": true, "volumes": ["/srv/x:/x"]}),
+            json!({"pids": -1, "memory": "unlimited"}),
+        );
+        ch.container.user = Some("0:0".into());
+        let plan = plan_for(&ch, &policy, input()).unwrap();
+        let h = &plan.hardening;
+        assert!(h.grants.privileged);
+        assert_eq!(h.grants.binds, ["/srv/x:/x:ro"]);
+        assert_eq!(h.pids_limit, -1);
+        assert_eq!(h.memory_bytes, 0);
+        assert_eq!(plan.user, "0:0");
+    }
 
     #[test]
     fn root_and_names_are_refused_as_users() {

@@ -370,3 +370,105 @@ pub async fn exec(
         output,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::engine::{Grants, Hardening, PortRequest};
+
+    fn plan(egress: Egress, grants: Grants) -> ContainerPlan {
+        ContainerPlan {
+            name: "ctfdeck-web-abc234".into(),
+            image: "img".into(),
+            env: Vec::new(),
+            command: None,
+            user: "1000:1000".into(),
+            ports: vec![PortRequest {
+                container: 8080,
+                protocol: "http".into(),
+            }],
+            bind_address: "127.0.0.1".into(),
+            labels: BTreeMap::new(),
+            network: "ctfdeck-abc234".into(),
+            hardening: Hardening {
+                cap_add: Vec::new(),
+                tmpfs: BTreeMap::new(),
+                memory_bytes: 64 << 20,
+                nano_cpus: 1,
+                pids_limit: 64,
+                read_only: true,
+                egress,
+                seccomp: Some("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}".into()),
+                grants,
+            },
+        }
+    }
+
+    #[test]
+    fn an_instance_with_egress_publishes_its_own_ports() {
+        let body = create_body(&plan(Egress::Allowed, Grants::default()));
+        let h = body.host_config.unwrap_or_default();
+        assert_eq!(h.port_bindings.unwrap_or_default().len(), 1);
+        assert_eq!(h.privileged, Some(false));
+        assert_eq!(h.binds, None);
+        assert_eq!(
+            h.security_opt.unwrap_or_default(),
+            [
+                "no-new-privileges:true",
+                "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"
+            ]
+        );
+        assert!(!body.labels.unwrap_or_default().contains_key(labels::EGRESS));
+    }
+
+    #[test]
+    fn an_instance_without_egress_leaves_publishing_to_its_proxy() {
+        let body = create_body(&plan(
+            Egress::Denied {
+                proxy_image: "busybox:1.36".into(),
+            },
+            Grants::default(),
+        ));
+        let h = body.host_config.unwrap_or_default();
+        assert!(h.port_bindings.unwrap_or_default().is_empty());
+        assert_eq!(body.exposed_ports.unwrap_or_default().len(), 1);
+        let l = body.labels.unwrap_or_default();
+        assert_eq!(l.get(labels::EGRESS).map(String::as_str), Some("denied"));
+        assert_eq!(
+            l.get(labels::PROXY_IMAGE).map(String::as_str),
+            Some("busybox:1.36")
+        );
+        assert_eq!(
+            l.get(labels::PROXY_BIND).map(String::as_str),
+            Some("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn only_granted_exceptions_reach_the_engine() {
+        let grants = Grants {
+            privileged: true,
+            pid_mode: Some("host".into()),
+            binds: vec!["/srv:/srv:ro".into()],
+            devices: vec!["/dev/fuse".into()],
+            ..Grants::default()
+        };
+        let mut p = plan(Egress::Allowed, grants);
+        p.hardening.pids_limit = -1;
+        p.hardening.memory_bytes = 0;
+        let h = create_body(&p).host_config.unwrap_or_default();
+        assert_eq!(h.privileged, Some(true));
+        assert_eq!(h.pid_mode.as_deref(), Some("host"));
+        assert_eq!(h.binds, Some(vec!["/srv:/srv:ro".to_string()]));
+        let devices = h.devices.unwrap_or_default();
+        assert_eq!(devices[0].path_in_container.as_deref(), Some("/dev/fuse"));
+        assert_eq!(devices[0].cgroup_permissions.as_deref(), Some("rwm"));
+        assert_eq!(h.pids_limit, Some(-1));
+        assert_eq!(h.memory, None);
+        // Still dropped and read-only: a grant adds one thing, it does not unlock the rest.
+        assert_eq!(h.cap_drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(h.readonly_rootfs, Some(true));
+    }
+}
