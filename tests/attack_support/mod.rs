@@ -92,12 +92,24 @@ impl Lab {
         }
     }
 
+    /// Spawn, and wait until the instance's service answers on its own loopback, so that every
+    /// probe that follows meets a running service.
     pub async fn spawn(&self, challenge: &str, owner: &str) -> InstanceRecord {
-        self.lifecycle
+        let rec = self
+            .lifecycle
             .spawn(challenge, &owner.parse().unwrap())
             .await
             .unwrap_or_else(|e| panic!("spawn {challenge}: {e}"))
-            .instance
+            .instance;
+        let mut last = String::new();
+        for _ in 0..100 {
+            last = self.sh(&rec, &probe_script("127.0.0.1", 8080)).await.output;
+            if last.contains("HTTP/1.") {
+                return rec;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{challenge} never answered on its own port 8080: {last}")
     }
 
     /// Run `script` with `sh -c` inside the instance, as its own user.
