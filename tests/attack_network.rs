@@ -129,10 +129,17 @@ async fn without_egress_nothing_outside_answers_but_the_published_port_does() {
     let open = lab.spawn("target-default", "team:e").await;
     let closed = lab.spawn("target-strict", "team:e").await;
 
-    // Players still reach the instance: its port is published (through its proxy).
+    // Players still reach the instance: its port is published (through its proxy)…
     assert!(
         host_probe("127.0.0.1", http_port(&closed), true).is_some_and(|l| answered_http(&l)),
         "the published port of the instance without egress answers from the host"
+    );
+    // …and reconcile, which every command runs first, takes the proxy for what it is.
+    let report = lab.lifecycle.reconcile().await.unwrap();
+    assert!(report.is_empty(), "{report:?}");
+    assert!(
+        host_probe("127.0.0.1", http_port(&closed), true).is_some_and(|l| answered_http(&l)),
+        "still published after reconcile"
     );
     // The same outbound probe: the instance with egress gets out, the one without does not.
     let allowed = lab.sh(&open, &probe_script(OUTSIDE_ADDR, 80)).await;
