@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use color_eyre::eyre::{Result, WrapErr};
 use serde::Deserialize;
 
-use crate::catalog::Ceilings;
+use crate::catalog::{Ceilings, ProfilesConfig};
 use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig, SubnetPool};
 
 pub const SYSTEM_CONFIG: &str = "/etc/ctfdeck/config.toml";
@@ -28,6 +28,10 @@ pub struct Config {
     pub quotas: Quotas,
     pub roles: RolesConfig,
     pub network: SubnetPool,
+    /// `[profiles.<name>]` overrides of the shipped security profiles, and `[profiles.allow]`;
+    /// resolved into `ceilings.security` by [`Config::load`].
+    #[serde(default)]
+    pub profiles: ProfilesConfig,
 }
 
 impl Config {
@@ -46,8 +50,13 @@ impl Config {
         }
         let source =
             explicit.map_or_else(|| "configuration".to_string(), |p| p.display().to_string());
-        Config::deserialize(toml::Value::Table(merged))
-            .wrap_err_with(|| format!("invalid {source}"))
+        let mut config = Config::deserialize(toml::Value::Table(merged))
+            .wrap_err_with(|| format!("invalid {source}"))?;
+        config.ceilings.security = config
+            .profiles
+            .resolve()
+            .map_err(|e| color_eyre::eyre::eyre!("invalid [profiles] in {source}: {e}"))?;
+        Ok(config)
     }
 
     pub fn policy(&self) -> Policy {

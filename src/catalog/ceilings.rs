@@ -1,6 +1,7 @@
 //! The admin's limits on what a challenge may request (set in config).
 
 use super::model::parse_memory;
+use super::profile::SecurityProfiles;
 
 /// Admin ceilings. A challenge asking for more than these is reported, never clamped silently.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
@@ -12,8 +13,13 @@ pub struct Ceilings {
     pub max_memory: String,
     pub max_cpus: f64,
     pub max_pids: i64,
-    /// Whether a challenge may run its process as root (uid 0).
+    /// Whether a challenge may run its process as root (uid 0). `[profiles.allow] root` grants
+    /// it to named challenges only.
     pub allow_root: bool,
+    /// The security profiles and the admin's exceptions, from the config's `[profiles]` section
+    /// (not from `[ceilings]`); the shipped profiles by default.
+    #[serde(skip)]
+    pub security: SecurityProfiles,
 }
 
 impl Default for Ceilings {
@@ -34,6 +40,7 @@ impl Default for Ceilings {
             max_cpus: 2.0,
             max_pids: 1024,
             allow_root: false,
+            security: SecurityProfiles::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ const REQUIRED_CASES: &[&str] = &[
     "host-network",
     "missing-build-context",
     "missing-id",
+    "outside-profile",
     "port-out-of-range",
     "privileged",
     "root-user",

@@ -5,11 +5,14 @@
 mod ceilings;
 pub mod ctfcli;
 mod diagnostic;
+mod effective;
+mod exceptions;
 mod findings;
 mod flag;
 mod load;
 mod locate;
 pub mod model;
+mod profile;
 mod security;
 mod validate;
 
@@ -22,11 +25,19 @@ use std::path::{Path, PathBuf};
 
 pub use ceilings::{Ceilings, normalize_cap};
 pub use diagnostic::{Diagnostic, Severity};
+pub use effective::{
+    Amount, EffectiveSecurity, Evaluation, Grants, Problem, evaluate, is_unlimited,
+};
+pub use exceptions::{DANGEROUS_CAPS, Exception, Exceptions, dangerous_cap};
 pub use flag::{
     FlagInjection, MAX_HEX_DIGITS, TemplatePart, parse_flag_inject, parse_flag_template,
 };
 pub use load::CHALLENGE_FILE;
 pub use model::*;
+pub use profile::{
+    DEFAULT_PROFILE, DEFAULT_PROXY_IMAGE, Profile, ProfileFields, ProfilesConfig, SHIPPED_PROFILES,
+    Seccomp, SecurityProfiles, TmpfsRule,
+};
 
 /// The valid challenges of a catalog folder.
 #[derive(Debug, Clone, Default)]

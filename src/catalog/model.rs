@@ -149,9 +149,10 @@ pub struct Resources {
     pub pids: Option<i64>,
 }
 
-/// Security requests. Everything here defaults to the hardened choice; the dangerous fields
-/// exist so that a definition asking for them is *reported* (with a position) rather than
-/// rejected as an unknown field or, worse, honoured.
+/// Security requests, measured against the named profile (see `profile.rs`). Everything here
+/// defaults to the hardened choice; the dangerous fields exist so that a definition asking for
+/// them is *reported* (with a position and the reason) rather than rejected as an unknown field,
+/// and honoured only when the admin's `[profiles.allow]` names the challenge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecuritySpec {
@@ -172,7 +173,12 @@ pub struct SecuritySpec {
     pub pid_mode: Option<String>,
     #[serde(default)]
     pub ipc_mode: Option<String>,
-    /// Bind mounts / volumes (`/host:/container`). Always refused.
+    #[serde(default)]
+    pub uts_mode: Option<String>,
+    /// Outbound traffic: `false` narrows a profile that allows it; `None` = the profile's choice.
+    #[serde(default)]
+    pub egress: Option<bool>,
+    /// Bind mounts (`/host:/container[:ro]`). Refused unless the admin grants them.
     #[serde(default)]
     pub volumes: Vec<String>,
     #[serde(default)]
@@ -190,6 +196,8 @@ impl Default for SecuritySpec {
             network_mode: None,
             pid_mode: None,
             ipc_mode: None,
+            uts_mode: None,
+            egress: None,
             volumes: Vec::new(),
             devices: Vec::new(),
         }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
 use super::ceilings::Ceilings;
+use super::effective::is_unlimited;
+use super::exceptions::Exception;
 use super::findings::Findings;
 use super::locate::escape;
 use super::model::{Challenge, SCHEMA_VERSION, parse_memory};
@@ -115,12 +117,13 @@ fn container(ch: &Challenge, ceilings: &Ceilings, out: &mut Findings<'_>) {
             "container.command must not be empty (leave it out to use the image's own command)",
         );
     }
+    let allow_root = ceilings.allow_root || ceilings.security.allow.allows(Exception::Root, &ch.id);
     if let Some(user) = &c.user
-        && let Some(problem) = user_problem(user, ceilings.allow_root)
+        && let Some(problem) = user_problem(user, allow_root)
     {
         out.error("/container/user", problem);
     }
-    resources(ch, ceilings, out);
+    resources(ch, out);
     if let Some(hc) = &c.healthcheck
         && hc.test.is_empty()
     {
@@ -214,65 +217,28 @@ pub(super) fn user_problem(user: &str, allow_root: bool) -> Option<String> {
     None
 }
 
-fn resources(ch: &Challenge, ceilings: &Ceilings, out: &mut Findings<'_>) {
+/// The form of resource requests. Limits (admin ceilings, the profile's, unlimited) are checked
+/// with the rest of the security requests, in `effective.rs`.
+fn resources(ch: &Challenge, out: &mut Findings<'_>) {
     let r = &ch.container.resources;
-    if let Some(memory) = &r.memory {
-        const AT: &str = "/container/resources/memory";
-        match parse_memory(memory) {
-            None => out.error(
-                AT,
-                format!(
-                    "container.resources.memory {memory:?} is not a size (use e.g. \"256m\" or \"1g\")"
-                ),
+    if let Some(memory) = &r.memory
+        && !is_unlimited(memory)
+        && parse_memory(memory).is_none()
+    {
+        out.error(
+            "/container/resources/memory",
+            format!(
+                "container.resources.memory {memory:?} is not a size (use e.g. \"256m\" or \"1g\")"
             ),
-            Some(bytes) => {
-                if ceilings.max_memory_bytes().is_none_or(|max| bytes > max) {
-                    out.error(
-                        AT,
-                        format!(
-                            "container.resources.memory {memory:?} is above the admin ceiling of {:?}",
-                            ceilings.max_memory
-                        ),
-                    );
-                }
-            }
-        }
+        );
     }
-    if let Some(cpus) = r.cpus {
-        const AT: &str = "/container/resources/cpus";
-        if !cpus.is_finite() || cpus <= 0.0 {
-            out.error(
-                AT,
-                format!("container.resources.cpus must be greater than 0 (got {cpus})"),
-            );
-        } else if cpus > ceilings.max_cpus {
-            out.error(
-                AT,
-                format!(
-                    "container.resources.cpus {cpus} is above the admin ceiling of {}",
-                    ceilings.max_cpus
-                ),
-            );
-        }
-    }
-    if let Some(pids) = r.pids {
-        const AT: &str = "/container/resources/pids";
-        if pids <= 0 {
-            out.error(
-                AT,
-                format!(
-                    "container.resources.pids must be greater than 0 (got {pids}); unlimited pids is refused"
-                ),
-            );
-        } else if pids > ceilings.max_pids {
-            out.error(
-                AT,
-                format!(
-                    "container.resources.pids {pids} is above the admin ceiling of {}",
-                    ceilings.max_pids
-                ),
-            );
-        }
+    if let Some(cpus) = r.cpus
+        && (!cpus.is_finite() || cpus <= 0.0)
+    {
+        out.error(
+            "/container/resources/cpus",
+            format!("container.resources.cpus must be greater than 0 (got {cpus})"),
+        );
     }
 }
 

@@ -121,10 +121,18 @@ pub enum Command {
         limit: usize,
     },
     /// Check the engine, the store and the catalog
-    Doctor,
+    Doctor {
+        /// Check isolation instead: engine confinement, the host firewall, the profiles, and
+        /// each running instance against its profile (drift)
+        #[arg(long)]
+        security: bool,
+    },
     /// The author's end-to-end check: validate, build, spawn hardened, wait for an answer, run
     /// the solve script against the instance, tear down
     Smoke(SmokeArgs),
+    /// The host firewall rules that keep instances away from the host and each other's ports
+    #[command(subcommand)]
+    Firewall(FirewallCommand),
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +161,16 @@ pub struct SmokeArgs {
     /// How long a check script may run [default: the challenge's smoke.timeout, else 60s]
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub check_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FirewallCommand {
+    /// Show whether the rules are in place (needs root)
+    Status,
+    /// Install or repair the rules (needs root; idempotent)
+    Apply,
+    /// Take the rules away (needs root)
+    Remove,
 }
 
 #[derive(Debug, Subcommand)]

@@ -61,7 +61,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             instance,
             limit,
         } => commands::audit::run(&ctx, json, instance.as_deref(), limit),
-        Command::Doctor => commands::doctor::run(&ctx).await,
         Command::Smoke(args) => commands::smoke::run(&ctx, &args).await,
+        Command::Doctor { security: false } => commands::doctor::run(&ctx).await,
+        Command::Doctor { security: true } => commands::doctor_security::run(&ctx).await,
+        Command::Firewall(action) => commands::firewall::run(&ctx, &action),
     }
 }

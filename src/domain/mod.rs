@@ -2,6 +2,7 @@
 //! neither re-implements a rule.
 
 mod actor;
+pub mod drift;
 mod error;
 pub mod flags;
 pub mod ids;
@@ -18,6 +19,7 @@ pub mod view;
 mod whose;
 
 pub use actor::{Actor, UnixUser, current_user, origin_from_env};
+pub use drift::{Drift, instance_drift};
 pub use error::DomainError;
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, PurgeSelector, Spawned, StopOutcome};
 pub use owner::{Owner, OwnerKind, OwnerParseError};

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::{Challenge, parse_memory};
-use crate::engine::{ContainerPlan, Hardening, PortRequest, labels};
+use crate::catalog::{Amount, Challenge, evaluate, parse_memory};
+use crate::engine::{ContainerPlan, Egress, Grants, Hardening, PortRequest, labels};
 
 use super::Policy;
 
@@ -38,68 +38,46 @@ pub fn labels_for(input: &PlanInput<'_>, challenge: &str) -> BTreeMap<String, St
     ])
 }
 
-/// Build the plan, or say which rule the definition breaks.
+/// Build the plan, or say which rule the definition breaks. The definition is evaluated
+/// against its profile, the ceilings and the admin's exceptions again here (the catalog check
+/// did it first), with the config of this process.
 pub fn plan_for(
     challenge: &Challenge,
     policy: &Policy,
     input: PlanInput<'_>,
 ) -> Result<ContainerPlan, String> {
     let c = &challenge.container;
-    let s = &c.security;
     let ceil = &policy.ceilings;
-    if s.privileged {
-        return Err("privileged containers are never run".into());
-    }
-    if s.network_mode.is_some() || s.pid_mode.is_some() || s.ipc_mode.is_some() {
-        return Err("host or shared namespaces are never granted".into());
-    }
-    if !s.volumes.is_empty() || !s.devices.is_empty() {
-        return Err("bind mounts, volumes and devices are never granted".into());
-    }
-    if !s.read_only {
-        return Err("a read-only root filesystem is required".into());
-    }
-    let mut cap_add = Vec::new();
-    for cap in &s.cap_add {
-        let norm = cap.trim().to_ascii_uppercase();
-        let norm = norm.strip_prefix("CAP_").unwrap_or(&norm).to_string();
-        if !ceil.cap_allowlist.iter().any(|a| {
-            a.eq_ignore_ascii_case(&norm) || a.eq_ignore_ascii_case(&format!("CAP_{norm}"))
-        }) {
-            return Err(format!(
-                "capability {cap} is outside the allowlist ({})",
-                ceil.cap_allowlist.join(", ")
-            ));
-        }
-        cap_add.push(norm);
-    }
-    let user = c
+    let sec = evaluate(challenge, ceil).into_result()?;
+
+    let user = sec
         .user
         .clone()
         .unwrap_or_else(|| policy.container.user.clone());
-    check_user(&user, ceil.allow_root)?;
+    check_user(&user, sec.grants.root)?;
 
-    let memory_text = c
-        .resources
-        .memory
-        .clone()
-        .unwrap_or_else(|| policy.container.memory.clone());
-    let memory_bytes = parse_memory(&memory_text)
-        .ok_or_else(|| format!("memory {memory_text:?} is not a size"))?;
-    let max_memory = parse_memory(&ceil.max_memory).unwrap_or(i64::MAX);
-    if memory_bytes > max_memory {
-        return Err(format!(
-            "memory {memory_text} exceeds the ceiling {}",
-            ceil.max_memory
-        ));
-    }
-    let cpus = c.resources.cpus.unwrap_or(policy.container.cpus);
+    let default_memory = parse_memory(&policy.container.memory).unwrap_or(i64::MAX);
+    let memory_bytes = match sec.memory {
+        Amount::Requested(bytes) => bytes,
+        Amount::UpTo(cap) => default_memory.min(cap),
+        // The engine's "no limit".
+        Amount::Unlimited => 0,
+    };
+    let cpus = match sec.cpus {
+        Amount::Requested(cpus) => cpus,
+        Amount::UpTo(cap) => policy.container.cpus.min(cap),
+        Amount::Unlimited => ceil.max_cpus,
+    };
     if !(cpus > 0.0 && cpus <= ceil.max_cpus) {
         return Err(format!("cpus {cpus} outside 0..={}", ceil.max_cpus));
     }
-    let pids = c.resources.pids.unwrap_or(policy.container.pids);
-    if pids <= 0 || pids > ceil.max_pids {
-        return Err(format!("pids {pids} outside 1..={}", ceil.max_pids));
+    let pids = match sec.pids {
+        Amount::Requested(pids) => pids,
+        Amount::UpTo(cap) => policy.container.pids.min(cap),
+        Amount::Unlimited => -1,
+    };
+    if pids == 0 || pids < -1 {
+        return Err(format!("pids {pids} is not a limit"));
     }
     let mut ports = Vec::new();
     for p in &c.ports {
@@ -114,6 +92,22 @@ pub fn plan_for(
     }
     let mut env: Vec<(String, String)> = c.env.clone().into_iter().collect();
     env.extend(input.env.iter().cloned());
+    let egress = if sec.egress {
+        Egress::Allowed
+    } else {
+        Egress::Denied {
+            proxy_image: ceil.security.proxy_image.clone(),
+        }
+    };
+    let mut labels = labels_for(&input, &challenge.id);
+    if !sec.egress {
+        // The network is created from these labels too: this one makes it internal.
+        labels.insert(
+            labels::EGRESS.to_string(),
+            labels::EGRESS_DENIED.to_string(),
+        );
+    }
+    let g = sec.grants;
     Ok(ContainerPlan {
         name: container_name(&challenge.id, input.instance_id),
         image: c.image.clone(),
@@ -122,14 +116,26 @@ pub fn plan_for(
         user,
         ports,
         bind_address: policy.container.bind_address.clone(),
-        labels: labels_for(&input, &challenge.id),
+        labels,
         network: network_name(input.instance_id),
         hardening: Hardening {
-            cap_add,
-            tmpfs: s.tmpfs.clone(),
+            cap_add: sec.cap_add,
+            tmpfs: sec.tmpfs,
             memory_bytes,
             nano_cpus: (cpus * 1e9) as i64,
             pids_limit: pids,
+            read_only: sec.read_only,
+            egress,
+            seccomp: sec.seccomp,
+            grants: Grants {
+                privileged: g.privileged,
+                network_mode: g.network_mode,
+                pid_mode: g.pid_mode,
+                ipc_mode: g.ipc_mode,
+                uts_mode: g.uts_mode,
+                binds: g.binds,
+                devices: g.devices,
+            },
         },
     })
 }
@@ -149,8 +155,111 @@ fn check_user(user: &str, allow_root: bool) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::catalog::{Challenge, ProfilesConfig};
+    use serde_json::json;
+
+    fn challenge(security: serde_json::Value, resources: serde_json::Value) -> Challenge {
+        serde_json::from_value(json!({
+            "schema_version": 1, "id": "demo", "name": "Demo",
+            "container": {
+                "image": "img", "ports": [{"container": 8080}],
+                "resources": resources, "security": security
+            },
+            "flag": {"template": "flag{<hex:8>}"}
+        }))
+        .unwrap()
+    }
+
+    fn input() -> PlanInput<'static> {
+        PlanInput {
+            instance_id: "abc234",
+            owner: "team:x",
+            store_id: "s",
+            expires_at: 1,
+            env: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_silent_challenge_gets_the_admin_defaults_within_its_profile() {
+        let policy = Policy::default();
+        let plan = plan_for(&challenge(json!({}), json!({})), &policy, input()).unwrap();
+        let h = &plan.hardening;
+        assert_eq!(plan.user, "1000:1000");
+        assert_eq!(h.memory_bytes, 512 << 20);
+        assert_eq!(h.pids_limit, 256);
+        assert_eq!(h.nano_cpus, 1_000_000_000);
+        assert_eq!(h.egress, Egress::Allowed);
+        assert!(h.read_only);
+        assert_eq!(h.grants, Grants::default());
+        assert!(!plan.labels.contains_key(labels::EGRESS));
+
+        // The strict profile caps the same defaults and denies egress.
+        let strict = plan_for(
+            &challenge(json!({"profile": "strict"}), json!({})),
+            &policy,
+            input(),
+        )
+        .unwrap();
+        let h = &strict.hardening;
+        assert_eq!(h.memory_bytes, 128 << 20);
+        assert_eq!(h.pids_limit, 64);
+        assert_eq!(h.nano_cpus, 500_000_000);
+        assert_eq!(
+            h.egress,
+            Egress::Denied {
+                proxy_image: "busybox:1.36".into()
+            }
+        );
+        assert_eq!(
+            strict.labels.get(labels::EGRESS).map(String::as_str),
+            Some(labels::EGRESS_DENIED)
+        );
+    }
+
+    #[test]
+    fn refused_definitions_cannot_be_planned() {
+        let policy = Policy::default();
+        for security in [
+            json!({"privileged": true}),
+            json!({"volumes": ["/etc:/etc"]}),
+            json!({"cap_add": ["SYS_ADMIN"]}),
+            json!({"network_mode": "host"}),
+            json!({"profile": "strict", "cap_add": ["CHOWN"]}),
+            json!({"tmpfs": {"/tmp": "size=1m,exec"}}),
+        ] {
+            let err = plan_for(&challenge(security.clone(), json!({})), &policy, input());
+            assert!(err.is_err(), "{security}");
+        }
+        let err = plan_for(&challenge(json!({}), json!({"pids": 0})), &policy, input());
+        assert!(err.unwrap_err().contains("unlimited pids is refused"));
+    }
+
+    #[test]
+    fn admin_grants_reach_the_plan() {
+        let mut policy = Policy::default();
+        policy.ceilings.security = toml::from_str::<ProfilesConfig>(
+            "[allow]\nprivileged = [\"demo\"]\nunlimited = [\"demo\"]\nhost_mounts = [\"demo\"]\nroot = [\"demo\"]\n",
+        )
+        .unwrap()
+        .resolve()
+        .unwrap();
+        let mut ch = challenge(
+            json!({"privileged": true, "volumes": ["/srv/x:/x"]}),
+            json!({"pids": -1, "memory": "unlimited"}),
+        );
+        ch.container.user = Some("0:0".into());
+        let plan = plan_for(&ch, &policy, input()).unwrap();
+        let h = &plan.hardening;
+        assert!(h.grants.privileged);
+        assert_eq!(h.grants.binds, ["/srv/x:/x:ro"]);
+        assert_eq!(h.pids_limit, -1);
+        assert_eq!(h.memory_bytes, 0);
+        assert_eq!(plan.user, "0:0");
+    }
 
     #[test]
     fn root_and_names_are_refused_as_users() {

@@ -29,6 +29,11 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// The engine answered "no such object" (the container or network is gone).
+    pub fn is_gone(&self) -> bool {
+        matches!(self, EngineError::Api { source, .. } if is_not_found(source))
+    }
+
     pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Self {
         let action = action.into();
         move |source| EngineError::Api {

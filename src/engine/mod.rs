@@ -3,8 +3,10 @@
 
 mod docker;
 mod error;
+pub mod firewall;
 pub mod labels;
 mod plan;
+mod security_state;
 mod state;
 
 use std::collections::BTreeMap;
@@ -14,7 +16,8 @@ use futures_util::stream::BoxStream;
 
 pub use docker::DockerEngine;
 pub use error::EngineError;
-pub use plan::{ContainerPlan, Hardening, PortRequest};
+pub use plan::{ContainerPlan, Egress, Grants, Hardening, PortRequest};
+pub use security_state::{AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
 
 use crate::store::PublishedPort;
@@ -157,5 +160,12 @@ pub trait Engine: Send + Sync {
             image: image.to_string(),
             message: "this engine cannot pull images".to_string(),
         })
+    }
+
+    /// The isolation a container really runs with (for drift detection).
+    async fn inspect_security(&self, id: &str) -> Result<SecurityState, EngineError> {
+        Err(EngineError::Unexpected(format!(
+            "this engine cannot report the isolation of {id}"
+        )))
     }
 }

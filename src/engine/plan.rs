@@ -11,17 +11,51 @@ pub struct PortRequest {
     pub protocol: String,
 }
 
-/// Resource and privilege settings. There is no field for privileged, host namespaces, binds
-/// or devices: the engine layer cannot be asked for them.
+/// Resource and privilege settings. Privileged mode, host namespaces, binds and devices exist
+/// only in [`Grants`], which the domain fills solely from the admin's explicit exceptions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardening {
-    /// Added back after dropping ALL; already checked against the admin allowlist.
+    /// Added back after dropping ALL; already checked against the profile and the admin.
     pub cap_add: Vec<String>,
     /// Mount point → extra options such as `size=16m`.
     pub tmpfs: BTreeMap<String, String>,
+    /// 0: unlimited (an admin exception).
     pub memory_bytes: i64,
     pub nano_cpus: i64,
+    /// -1: unlimited (an admin exception).
     pub pids_limit: i64,
+    /// Read-only root filesystem; every shipped profile requires it.
+    pub read_only: bool,
+    pub egress: Egress,
+    /// Seccomp profile JSON; `None`: the engine's default profile.
+    pub seccomp: Option<String>,
+    pub grants: Grants,
+}
+
+/// Whether an instance may open outbound connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Egress {
+    Allowed,
+    /// The instance's network is `internal` and has no address on the host side, so nothing
+    /// outside it is reachable; a proxy container (running `nc` from `proxy_image`) sits on that
+    /// network and on a second, ordinary one, and publishes the instance's ports.
+    Denied {
+        proxy_image: String,
+    },
+}
+
+/// Dangerous settings the admin granted to one challenge (`[profiles.allow]`). Default: none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub privileged: bool,
+    pub network_mode: Option<String>,
+    pub pid_mode: Option<String>,
+    pub ipc_mode: Option<String>,
+    pub uts_mode: Option<String>,
+    /// `host:container:ro|rw`.
+    pub binds: Vec<String>,
+    /// `/dev/host[:/dev/container[:rwm]]`.
+    pub devices: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,19 +75,51 @@ pub struct ContainerPlan {
     pub hardening: Hardening,
 }
 
+/// Options that would undo a forced one; dropped even if a caller passes them.
+const TMPFS_UNDOING_OPTIONS: &[&str] = &["exec", "suid", "dev", "ro"];
+
 impl Hardening {
-    /// The tmpfs map as the engine wants it: forced options first, then the requested ones.
+    /// The tmpfs map as the engine wants it: the requested options, then the forced ones. The
+    /// kernel applies mount flags left to right, so the forced ones come last and win; options
+    /// that would undo them are dropped as well.
     pub fn tmpfs_options(&self) -> BTreeMap<String, String> {
         self.tmpfs
             .iter()
             .map(|(mount, extra)| {
-                let opts = if extra.trim().is_empty() {
-                    TMPFS_FORCED_OPTIONS.to_string()
-                } else {
-                    format!("{TMPFS_FORCED_OPTIONS},{extra}")
-                };
-                (mount.clone(), opts)
+                let opts: Vec<&str> = extra
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty() && !TMPFS_UNDOING_OPTIONS.contains(o))
+                    .chain(TMPFS_FORCED_OPTIONS.split(','))
+                    .collect();
+                (mount.clone(), opts.join(","))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forced_tmpfs_options_come_last_and_cannot_be_undone() {
+        let h = Hardening {
+            cap_add: Vec::new(),
+            tmpfs: BTreeMap::from([
+                ("/tmp".to_string(), "size=16m, exec,suid".to_string()),
+                ("/run".to_string(), String::new()),
+            ]),
+            memory_bytes: 1,
+            nano_cpus: 1,
+            pids_limit: 1,
+            read_only: true,
+            egress: Egress::Allowed,
+            seccomp: None,
+            grants: Grants::default(),
+        };
+        let o = h.tmpfs_options();
+        assert_eq!(o["/tmp"], "size=16m,rw,noexec,nosuid,nodev");
+        assert_eq!(o["/run"], "rw,noexec,nosuid,nodev");
     }
 }

@@ -2,6 +2,8 @@ pub mod audit;
 pub mod build;
 pub mod catalog;
 pub mod doctor;
+pub mod doctor_security;
+pub mod firewall;
 pub mod flag;
 pub mod instances;
 pub mod logs;

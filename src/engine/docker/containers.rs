@@ -5,26 +5,33 @@ use std::collections::{BTreeMap, HashMap};
 use bollard::Docker;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, ContainerSummaryStateEnum, ExecConfig, HostConfig, HostConfigLogConfig,
-    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummaryStateEnum, DeviceMapping,
+    ExecConfig, HostConfig, HostConfigLogConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
+use super::egress;
 use crate::engine::error::is_not_found;
-use crate::engine::{ContainerPlan, EngineError, ExecOutput, ManagedContainer};
+use crate::engine::{ContainerPlan, Egress, EngineError, ExecOutput, ManagedContainer, labels};
 use crate::store::PublishedPort;
 
 /// The engine request for a plan. Everything that weakens isolation is set explicitly to its
 /// safe value rather than left to daemon defaults.
 pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
     let h = &plan.hardening;
+    let g = &h.grants;
     let port_key = |p: u16| format!("{p}/tcp");
+    let egress_denied = matches!(h.egress, Egress::Denied { .. });
+    // Without egress the instance's network is internal and cannot publish: its proxy does.
+    // On the host's network stack there is nothing to publish either.
+    let publishes = !egress_denied && g.network_mode.is_none();
     let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = plan
         .ports
         .iter()
+        .filter(|_| publishes)
         .map(|p| {
             (
                 port_key(p.container),
@@ -36,25 +43,37 @@ pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
             )
         })
         .collect();
+    let mut security_opt = vec!["no-new-privileges:true".to_string()];
+    if let Some(profile) = &h.seccomp {
+        security_opt.push(format!("seccomp={profile}"));
+    }
+    let unlimited_memory = h.memory_bytes <= 0;
     let host_config = HostConfig {
         cap_drop: Some(vec!["ALL".to_string()]),
         cap_add: (!h.cap_add.is_empty()).then(|| h.cap_add.clone()),
-        security_opt: Some(vec!["no-new-privileges:true".to_string()]),
-        readonly_rootfs: Some(true),
-        privileged: Some(false),
+        security_opt: Some(security_opt),
+        readonly_rootfs: Some(h.read_only),
+        privileged: Some(g.privileged),
         tmpfs: Some(h.tmpfs_options().into_iter().collect()),
-        memory: Some(h.memory_bytes),
+        memory: (!unlimited_memory).then_some(h.memory_bytes),
         // Same as memory: no swap beyond the limit.
-        memory_swap: Some(h.memory_bytes),
+        memory_swap: (!unlimited_memory).then_some(h.memory_bytes),
         nano_cpus: Some(h.nano_cpus),
         pids_limit: Some(h.pids_limit),
         init: Some(true),
-        network_mode: Some(plan.network.clone()),
+        network_mode: Some(
+            g.network_mode
+                .clone()
+                .unwrap_or_else(|| plan.network.clone()),
+        ),
+        pid_mode: g.pid_mode.clone(),
+        ipc_mode: g.ipc_mode.clone(),
+        uts_mode: g.uts_mode.clone(),
         port_bindings: Some(port_bindings),
         publish_all_ports: Some(false),
-        binds: None,
+        binds: (!g.binds.is_empty()).then(|| g.binds.clone()),
         mounts: None,
-        devices: None,
+        devices: (!g.devices.is_empty()).then(|| g.devices.iter().map(|d| device(d)).collect()),
         restart_policy: Some(RestartPolicy {
             name: Some(RestartPolicyNameEnum::NO),
             maximum_retry_count: None,
@@ -69,13 +88,23 @@ pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
         }),
         ..Default::default()
     };
+    let mut labels = plan.labels.clone();
+    if let Egress::Denied { proxy_image } = &h.egress {
+        // What `start` needs to build the port proxy, carried by the container itself.
+        labels.insert(
+            labels::EGRESS.to_string(),
+            labels::EGRESS_DENIED.to_string(),
+        );
+        labels.insert(labels::PROXY_IMAGE.to_string(), proxy_image.clone());
+        labels.insert(labels::PROXY_BIND.to_string(), plan.bind_address.clone());
+    }
     ContainerCreateBody {
         image: Some(plan.image.clone()),
         user: Some(plan.user.clone()),
         env: Some(plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         cmd: plan.command.clone(),
         exposed_ports: Some(plan.ports.iter().map(|p| port_key(p.container)).collect()),
-        labels: Some(plan.labels.clone().into_iter().collect()),
+        labels: Some(labels.into_iter().collect()),
         hostname: Some(plan.name.chars().take(63).collect()),
         host_config: Some(host_config),
         ..Default::default()
@@ -101,28 +130,68 @@ pub async fn create(client: &Docker, plan: &ContainerPlan) -> Result<String, Eng
     }
 }
 
+/// `/dev/x`, `/dev/x:/dev/y` or `/dev/x:/dev/y:rwm`.
+fn device(spec: &str) -> DeviceMapping {
+    let mut parts = spec.split(':');
+    let host = parts.next().unwrap_or_default().to_string();
+    let inside = parts.next().map_or_else(|| host.clone(), str::to_string);
+    DeviceMapping {
+        path_on_host: Some(host),
+        path_in_container: Some(inside),
+        cgroup_permissions: Some(parts.next().unwrap_or("rwm").to_string()),
+    }
+}
+
+/// Start the container, and for an instance without egress, its port proxy.
 pub async fn start(client: &Docker, id: &str) -> Result<(), EngineError> {
     client
         .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
         .await
-        .map_err(EngineError::api(format!("starting container {id}")))
+        .map_err(EngineError::api(format!("starting container {id}")))?;
+    let inspect = inspect(client, id).await?;
+    if egress::is_denied(&inspect) {
+        egress::start_proxy(client, &inspect).await?;
+    }
+    Ok(())
 }
 
-pub async fn published_ports(
+pub(super) async fn inspect(
     client: &Docker,
     id: &str,
-    protocols: &BTreeMap<u16, String>,
-) -> Result<Vec<PublishedPort>, EngineError> {
-    let inspect = client
+) -> Result<ContainerInspectResponse, EngineError> {
+    client
         .inspect_container(
             id,
             None::<bollard::query_parameters::InspectContainerOptions>,
         )
         .await
-        .map_err(EngineError::api(format!("inspecting container {id}")))?;
+        .map_err(EngineError::api(format!("inspecting container {id}")))
+}
+
+/// Where the container's ports are published; for an instance without egress, where its
+/// proxy publishes them.
+pub async fn published_ports(
+    client: &Docker,
+    id: &str,
+    protocols: &BTreeMap<u16, String>,
+) -> Result<Vec<PublishedPort>, EngineError> {
+    let mut inspect = inspect(client, id).await?;
+    if egress::is_denied(&inspect) {
+        let proxy = egress::proxy_name(&inspect);
+        inspect = self::inspect(client, &proxy).await?;
+    }
+    Ok(ports_of(&inspect, protocols))
+}
+
+/// The published ports an inspect answer lists, one per container port (IPv4 first).
+fn ports_of(
+    inspect: &ContainerInspectResponse,
+    protocols: &BTreeMap<u16, String>,
+) -> Vec<PublishedPort> {
     let map = inspect
         .network_settings
-        .and_then(|n| n.ports)
+        .as_ref()
+        .and_then(|n| n.ports.clone())
         .unwrap_or_default();
     let mut ports = Vec::new();
     for (key, bindings) in map {
@@ -149,10 +218,34 @@ pub async fn published_ports(
         (a.container, a.host_ip.contains(':')).cmp(&(b.container, b.host_ip.contains(':')))
     });
     ports.dedup_by_key(|p| p.container);
-    Ok(ports)
+    ports
 }
 
+/// Force-remove the container, and the port proxy of an instance without egress (its edge
+/// network goes with the instance's network, see `networks::remove`).
 pub async fn remove(client: &Docker, id_or_name: &str) -> Result<(), EngineError> {
+    match client
+        .inspect_container(
+            id_or_name,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+    {
+        Ok(found) if egress::is_denied(&found) => {
+            remove_one(client, &egress::proxy_name(&found)).await?;
+        }
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => {
+            return Err(EngineError::api(format!(
+                "inspecting container {id_or_name}"
+            ))(e));
+        }
+    }
+    remove_one(client, id_or_name).await
+}
+
+pub(super) async fn remove_one(client: &Docker, id_or_name: &str) -> Result<(), EngineError> {
     let options = RemoveContainerOptionsBuilder::new()
         .force(true)
         .v(true)
@@ -180,6 +273,7 @@ pub async fn managed(
         .list_containers(Some(options))
         .await
         .map_err(EngineError::api("listing containers"))?;
+    let proxy_ports = egress::proxy_ports(client, store_id).await?;
     Ok(list
         .into_iter()
         .map(|c| ManagedContainer {
@@ -190,24 +284,34 @@ pub async fn managed(
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string(),
+            ports: {
+                let own = summary_ports(c.ports.unwrap_or_default());
+                let instance = c.labels.as_ref().and_then(|l| l.get(labels::INSTANCE));
+                match instance.and_then(|i| proxy_ports.get(i)) {
+                    // An instance without egress is reached through its proxy.
+                    Some(proxied) if own.is_empty() => proxied.clone(),
+                    _ => own,
+                }
+            },
             labels: c.labels.unwrap_or_default().into_iter().collect(),
             state: c.state.map(state_name).unwrap_or("unknown").to_string(),
-            ports: c
-                .ports
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| {
-                    Some(PublishedPort {
-                        container: p.private_port,
-                        host_ip: p.ip.unwrap_or_default(),
-                        host_port: p.public_port?,
-                        protocol: "tcp".to_string(),
-                    })
-                })
-                .collect(),
             created: c.created.unwrap_or_default(),
         })
         .collect())
+}
+
+pub(super) fn summary_ports(ports: Vec<bollard::models::PortSummary>) -> Vec<PublishedPort> {
+    ports
+        .into_iter()
+        .filter_map(|p| {
+            Some(PublishedPort {
+                container: p.private_port,
+                host_ip: p.ip.unwrap_or_default(),
+                host_port: p.public_port?,
+                protocol: "tcp".to_string(),
+            })
+        })
+        .collect()
 }
 
 fn state_name(state: ContainerSummaryStateEnum) -> &'static str {
@@ -265,4 +369,106 @@ pub async fn exec(
         exit_code: inspect.exit_code.unwrap_or(-1),
         output,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::engine::{Grants, Hardening, PortRequest};
+
+    fn plan(egress: Egress, grants: Grants) -> ContainerPlan {
+        ContainerPlan {
+            name: "ctfdeck-web-abc234".into(),
+            image: "img".into(),
+            env: Vec::new(),
+            command: None,
+            user: "1000:1000".into(),
+            ports: vec![PortRequest {
+                container: 8080,
+                protocol: "http".into(),
+            }],
+            bind_address: "127.0.0.1".into(),
+            labels: BTreeMap::new(),
+            network: "ctfdeck-abc234".into(),
+            hardening: Hardening {
+                cap_add: Vec::new(),
+                tmpfs: BTreeMap::new(),
+                memory_bytes: 64 << 20,
+                nano_cpus: 1,
+                pids_limit: 64,
+                read_only: true,
+                egress,
+                seccomp: Some("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}".into()),
+                grants,
+            },
+        }
+    }
+
+    #[test]
+    fn an_instance_with_egress_publishes_its_own_ports() {
+        let body = create_body(&plan(Egress::Allowed, Grants::default()));
+        let h = body.host_config.unwrap_or_default();
+        assert_eq!(h.port_bindings.unwrap_or_default().len(), 1);
+        assert_eq!(h.privileged, Some(false));
+        assert_eq!(h.binds, None);
+        assert_eq!(
+            h.security_opt.unwrap_or_default(),
+            [
+                "no-new-privileges:true",
+                "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"
+            ]
+        );
+        assert!(!body.labels.unwrap_or_default().contains_key(labels::EGRESS));
+    }
+
+    #[test]
+    fn an_instance_without_egress_leaves_publishing_to_its_proxy() {
+        let body = create_body(&plan(
+            Egress::Denied {
+                proxy_image: "busybox:1.36".into(),
+            },
+            Grants::default(),
+        ));
+        let h = body.host_config.unwrap_or_default();
+        assert!(h.port_bindings.unwrap_or_default().is_empty());
+        assert_eq!(body.exposed_ports.unwrap_or_default().len(), 1);
+        let l = body.labels.unwrap_or_default();
+        assert_eq!(l.get(labels::EGRESS).map(String::as_str), Some("denied"));
+        assert_eq!(
+            l.get(labels::PROXY_IMAGE).map(String::as_str),
+            Some("busybox:1.36")
+        );
+        assert_eq!(
+            l.get(labels::PROXY_BIND).map(String::as_str),
+            Some("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn only_granted_exceptions_reach_the_engine() {
+        let grants = Grants {
+            privileged: true,
+            pid_mode: Some("host".into()),
+            binds: vec!["/srv:/srv:ro".into()],
+            devices: vec!["/dev/fuse".into()],
+            ..Grants::default()
+        };
+        let mut p = plan(Egress::Allowed, grants);
+        p.hardening.pids_limit = -1;
+        p.hardening.memory_bytes = 0;
+        let h = create_body(&p).host_config.unwrap_or_default();
+        assert_eq!(h.privileged, Some(true));
+        assert_eq!(h.pid_mode.as_deref(), Some("host"));
+        assert_eq!(h.binds, Some(vec!["/srv:/srv:ro".to_string()]));
+        let devices = h.devices.unwrap_or_default();
+        assert_eq!(devices[0].path_in_container.as_deref(), Some("/dev/fuse"));
+        assert_eq!(devices[0].cgroup_permissions.as_deref(), Some("rwm"));
+        assert_eq!(h.pids_limit, Some(-1));
+        assert_eq!(h.memory, None);
+        // Still dropped and read-only: a grant adds one thing, it does not unlock the rest.
+        assert_eq!(h.cap_drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(h.readonly_rootfs, Some(true));
+    }
 }

@@ -3,8 +3,10 @@
 
 mod connect;
 mod containers;
+mod egress;
 mod images;
 mod inspect;
+mod inspect_security;
 mod logs;
 mod networks;
 mod pull;
@@ -17,7 +19,7 @@ use futures_util::stream::BoxStream;
 
 use super::{
     BuildProgress, ContainerPlan, ContainerState, Engine, EngineError, EngineInfo, ExecOutput,
-    ManagedContainer, ManagedNetwork,
+    ManagedContainer, ManagedNetwork, SecurityState,
 };
 use crate::store::PublishedPort;
 
@@ -40,6 +42,16 @@ impl DockerEngine {
     /// The underlying client, for tests that inspect what the engine really did.
     pub fn client(&self) -> &Docker {
         &self.client
+    }
+
+    /// The engine's confinement as `docker info` lists it (`name=seccomp,profile=default`, …).
+    pub async fn security_options(&self) -> Result<Vec<String>, EngineError> {
+        let info = self
+            .client
+            .info()
+            .await
+            .map_err(EngineError::api("reading engine info"))?;
+        Ok(info.security_options.unwrap_or_default())
     }
 }
 
@@ -142,6 +154,10 @@ impl Engine for DockerEngine {
         progress: BuildProgress<'_>,
     ) -> Result<(), EngineError> {
         pull::pull(&self.client, image, progress).await
+    }
+
+    async fn inspect_security(&self, id: &str) -> Result<SecurityState, EngineError> {
+        inspect_security::security_state(&self.client, id).await
     }
 }
 

@@ -1,3 +1,6 @@
+//! Networks: one per instance (internal when egress is denied), plus the edge network of a
+//! port proxy.
+
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
@@ -5,14 +8,63 @@ use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 
 use crate::engine::error::is_not_found;
-use crate::engine::{EngineError, ManagedNetwork};
+use crate::engine::firewall::BRIDGE_PREFIX;
+use crate::engine::{EngineError, ManagedNetwork, labels};
 
+/// The kinds of network an instance uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkKind {
+    /// An instance with egress: an ordinary bridge its ports are published on.
+    Published,
+    /// An instance without egress: `internal` (the engine routes nothing in or out) and no
+    /// address on the host side, so even the host's own services are out of reach. Its two
+    /// members (the instance and its port proxy) must talk, so inter-container traffic is on.
+    Internal,
+    /// The ordinary network a port proxy publishes on.
+    Edge,
+}
+
+/// The instance's network, internal when its labels deny egress.
 pub async fn create(
     client: &Docker,
     name: &str,
     labels: &BTreeMap<String, String>,
     subnet: Option<&str>,
 ) -> Result<String, EngineError> {
+    let denied = labels
+        .get(crate::engine::labels::EGRESS)
+        .map(String::as_str)
+        == Some(crate::engine::labels::EGRESS_DENIED);
+    let kind = if denied {
+        NetworkKind::Internal
+    } else {
+        NetworkKind::Published
+    };
+    create_kind(client, name, labels, kind, subnet).await
+}
+
+pub async fn create_kind(
+    client: &Docker,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    kind: NetworkKind,
+    subnet: Option<&str>,
+) -> Result<String, EngineError> {
+    let internal = kind == NetworkKind::Internal;
+    let mut options = HashMap::from([(
+        // One container per published network: inter-container traffic on it has no use.
+        "com.docker.network.bridge.enable_icc".to_string(),
+        internal.to_string(),
+    )]);
+    if internal {
+        options.insert(
+            "com.docker.network.bridge.inhibit_ipv4".to_string(),
+            "true".to_string(),
+        );
+    }
+    if let Some(bridge) = bridge_name(name) {
+        options.insert("com.docker.network.bridge.name".to_string(), bridge);
+    }
     let request = NetworkCreateRequest {
         ipam: subnet.map(|subnet| Ipam {
             driver: Some("default".to_string()),
@@ -24,14 +76,10 @@ pub async fn create(
         }),
         name: name.to_string(),
         driver: Some("bridge".to_string()),
-        internal: Some(false),
+        internal: Some(internal),
         attachable: Some(false),
         labels: Some(labels.clone().into_iter().collect()),
-        options: Some(HashMap::from([(
-            // One container per network; inter-container traffic on it has no use.
-            "com.docker.network.bridge.enable_icc".to_string(),
-            "false".to_string(),
-        )])),
+        options: Some(options),
         ..Default::default()
     };
     match client.create_network(request).await {
@@ -47,7 +95,49 @@ pub async fn create(
     }
 }
 
+/// The host-side bridge interface of a network: named so that one host firewall rule
+/// (`ctfdeck firewall apply`) covers every instance.
+/// `ctfdeck-<id>` → `ctfd-<id>`, `ctfdeck-<id>-edge` → `ctfd-<id>-e`; `None` for other names or
+/// when the result would not fit an interface name (15 bytes).
+pub fn bridge_name(network: &str) -> Option<String> {
+    let rest = network.strip_prefix("ctfdeck-")?;
+    let bridge = match rest.strip_suffix("-edge") {
+        Some(id) => format!("{BRIDGE_PREFIX}{id}-e"),
+        None => format!("{BRIDGE_PREFIX}{rest}"),
+    };
+    let fits = bridge.len() <= 15
+        && bridge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    fits.then_some(bridge)
+}
+
+/// Remove a network; for an instance without egress, its proxy and edge network first (the
+/// proxy is attached to it, which would otherwise block the removal).
 pub async fn remove(client: &Docker, id_or_name: &str) -> Result<(), EngineError> {
+    let found = client
+        .inspect_network(
+            id_or_name,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await;
+    match found {
+        Ok(network) => {
+            let l = network.labels.unwrap_or_default();
+            let has_companions = l.get(labels::EGRESS).map(String::as_str)
+                == Some(labels::EGRESS_DENIED)
+                || l.contains_key(labels::COMPANION);
+            if let (true, Some(instance), Some(store)) = (
+                has_companions,
+                l.get(labels::INSTANCE),
+                l.get(labels::STORE),
+            ) {
+                super::egress::remove_companions(client, store, instance).await?;
+            }
+        }
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(EngineError::api(format!("inspecting network {id_or_name}"))(e)),
+    }
     match client.remove_network(id_or_name).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
@@ -73,4 +163,24 @@ pub async fn managed(client: &Docker, store_id: &str) -> Result<Vec<ManagedNetwo
             labels: n.labels.unwrap_or_default().into_iter().collect(),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_networks_get_recognisable_bridge_names() {
+        assert_eq!(
+            bridge_name("ctfdeck-abc234").as_deref(),
+            Some("ctfd-abc234")
+        );
+        assert_eq!(
+            bridge_name("ctfdeck-abc234-edge").as_deref(),
+            Some("ctfd-abc234-e")
+        );
+        assert_eq!(bridge_name("other"), None);
+        assert_eq!(bridge_name("ctfdeck-muchtoolongname"), None);
+        assert_eq!(bridge_name("ctfdeck-a b"), None);
+    }
 }

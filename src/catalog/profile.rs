@@ -1,0 +1,701 @@
+//! Security profiles as data: the named profiles shipped in `profiles/security.toml`, changed or
+//! extended by the admin's `[profiles]` config section, checked once when the config is read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ceilings::normalize_cap;
+use super::exceptions::{Exceptions, dangerous_cap};
+use super::model::parse_memory;
+
+/// The profiles file compiled into the binary.
+pub const SHIPPED_PROFILES: &str = include_str!("../../profiles/security.toml");
+
+/// The profile a challenge gets when it names none.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// Image of the port proxy that publishes the ports of instances without egress. It runs
+/// `nc` only; `busybox` is the base every example challenge is built on.
+pub const DEFAULT_PROXY_IMAGE: &str = "busybox:1.36";
+
+/// tmpfs options a profile or a challenge may set; everything else (notably `exec`, `suid`,
+/// `dev`, which would undo the forced `noexec,nosuid,nodev`) is refused.
+pub const TMPFS_OPTIONS: &[&str] = &["size", "mode", "uid", "gid", "nr_inodes"];
+
+/// Mount points a tmpfs may never cover.
+const RESERVED_MOUNTS: &[&str] = &["/", "/proc", "/sys", "/dev"];
+
+/// One profile, complete and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    /// Capabilities a challenge may add, normalised (`NET_BIND_SERVICE`).
+    pub capabilities: Vec<String>,
+    pub read_only: bool,
+    /// Numeric `uid:gid`, never root; `None`: the admin's `[container] user`.
+    pub user: Option<String>,
+    /// Mount point (or `*` for any other) → rule.
+    pub tmpfs: BTreeMap<String, TmpfsRule>,
+    /// As written, for messages (`"512m"`).
+    pub memory: String,
+    pub memory_bytes: i64,
+    pub cpus: f64,
+    pub pids: i64,
+    pub egress: bool,
+    pub seccomp: Seccomp,
+}
+
+/// What a profile allows for one tmpfs mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmpfsRule {
+    /// As written (`"16m"`).
+    pub max_size: String,
+    pub max_bytes: i64,
+    /// Options other than `size`, applied as written (`mode=1777`).
+    pub options: Vec<String>,
+}
+
+/// Which seccomp filter instances of a profile run under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seccomp {
+    /// The engine's default profile (Docker's blocks ~50 dangerous syscalls).
+    EngineDefault,
+    /// A profile file chosen by the admin; `json` is its content, compacted.
+    File { path: PathBuf, json: String },
+}
+
+impl Seccomp {
+    pub fn describe(&self) -> String {
+        match self {
+            Seccomp::EngineDefault => "the engine's default".to_string(),
+            Seccomp::File { path, .. } => path.display().to_string(),
+        }
+    }
+}
+
+/// A profile as written in the shipped file or in config: every field optional, so that config
+/// can change one field of a shipped profile.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFields {
+    /// The profile a new one starts from (default: `default`).
+    pub extends: Option<String>,
+    pub description: Option<String>,
+    pub capabilities: Option<Vec<String>>,
+    pub read_only: Option<bool>,
+    pub user: Option<String>,
+    pub tmpfs: Option<BTreeMap<String, String>>,
+    pub memory: Option<String>,
+    pub cpus: Option<f64>,
+    pub pids: Option<i64>,
+    pub egress: Option<bool>,
+    pub seccomp: Option<String>,
+}
+
+impl ProfileFields {
+    /// `self` with every field `over` sets replaced (whole values: a tmpfs table replaces the
+    /// table, it is not merged mount by mount).
+    fn overlay(&self, over: &ProfileFields) -> ProfileFields {
+        fn pick<T: Clone>(a: &Option<T>, b: &Option<T>) -> Option<T> {
+            b.clone().or_else(|| a.clone())
+        }
+        ProfileFields {
+            extends: pick(&self.extends, &over.extends),
+            description: pick(&self.description, &over.description),
+            capabilities: pick(&self.capabilities, &over.capabilities),
+            read_only: pick(&self.read_only, &over.read_only),
+            user: pick(&self.user, &over.user),
+            tmpfs: pick(&self.tmpfs, &over.tmpfs),
+            memory: pick(&self.memory, &over.memory),
+            cpus: pick(&self.cpus, &over.cpus),
+            pids: pick(&self.pids, &over.pids),
+            egress: pick(&self.egress, &over.egress),
+            seccomp: pick(&self.seccomp, &over.seccomp),
+        }
+    }
+}
+
+/// The `[profiles]` config section: `[profiles.<name>]` tables, the `[profiles.allow]`
+/// exceptions, and the proxy image.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ProfilesConfig {
+    #[serde(default)]
+    pub allow: Exceptions,
+    /// Image for the port proxy of instances without egress (default `busybox:1.36`).
+    #[serde(default)]
+    pub proxy_image: Option<String>,
+    /// Every other key is a profile.
+    #[serde(flatten)]
+    pub profiles: BTreeMap<String, ProfileFields>,
+}
+
+/// The resolved profiles and exceptions every check and every spawn uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityProfiles {
+    profiles: BTreeMap<String, Profile>,
+    pub allow: Exceptions,
+    pub proxy_image: String,
+}
+
+impl Default for SecurityProfiles {
+    /// The shipped profiles. The shipped file is checked by a unit test; should it ever fail to
+    /// resolve, the fallback is a single locked-down `default`, never something looser.
+    fn default() -> Self {
+        ProfilesConfig::default()
+            .resolve()
+            .unwrap_or_else(|_| SecurityProfiles::locked_down())
+    }
+}
+
+impl SecurityProfiles {
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.values()
+    }
+
+    /// `challenge, default, strict` — for messages.
+    pub fn names(&self) -> String {
+        self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    fn locked_down() -> SecurityProfiles {
+        let profile = Profile {
+            name: DEFAULT_PROFILE.to_string(),
+            description: "fallback: no capabilities, no outbound traffic".to_string(),
+            capabilities: Vec::new(),
+            read_only: true,
+            user: None,
+            tmpfs: BTreeMap::from([(
+                "/tmp".to_string(),
+                TmpfsRule {
+                    max_size: "16m".to_string(),
+                    max_bytes: 16 << 20,
+                    options: Vec::new(),
+                },
+            )]),
+            memory: "128m".to_string(),
+            memory_bytes: 128 << 20,
+            cpus: 0.5,
+            pids: 64,
+            egress: false,
+            seccomp: Seccomp::EngineDefault,
+        };
+        SecurityProfiles {
+            profiles: BTreeMap::from([(DEFAULT_PROFILE.to_string(), profile)]),
+            allow: Exceptions::default(),
+            proxy_image: DEFAULT_PROXY_IMAGE.to_string(),
+        }
+    }
+}
+
+impl ProfilesConfig {
+    /// Apply this config over the shipped profiles and check every profile. The error names the
+    /// profile and the field.
+    pub fn resolve(&self) -> Result<SecurityProfiles, String> {
+        let shipped: BTreeMap<String, ProfileFields> = toml::from_str(SHIPPED_PROFILES)
+            .map_err(|e| format!("the shipped profiles/security.toml is invalid: {e}"))?;
+        let mut raw = shipped;
+        for (name, fields) in &self.profiles {
+            let merged = match raw.get(name) {
+                Some(base) => base.overlay(fields),
+                None => fields.clone(),
+            };
+            raw.insert(name.clone(), merged);
+        }
+        let mut profiles = BTreeMap::new();
+        for name in raw.keys() {
+            let fields = flatten_extends(name, &raw)?;
+            profiles.insert(name.clone(), Profile::from_fields(name, &fields)?);
+        }
+        let proxy_image = self
+            .proxy_image
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROXY_IMAGE.to_string());
+        if proxy_image.trim().is_empty() {
+            return Err("[profiles] proxy_image must not be empty".to_string());
+        }
+        Ok(SecurityProfiles {
+            profiles,
+            allow: self.allow.clone(),
+            proxy_image,
+        })
+    }
+}
+
+/// The fields of `name` with its `extends` chain applied (ending at `default`).
+fn flatten_extends(
+    name: &str,
+    raw: &BTreeMap<String, ProfileFields>,
+) -> Result<ProfileFields, String> {
+    let mut chain = vec![name.to_string()];
+    let mut seen = BTreeSet::from([name.to_string()]);
+    let mut current = name.to_string();
+    while current != DEFAULT_PROFILE {
+        let fields = raw
+            .get(&current)
+            .ok_or_else(|| format!("profile {name:?} extends {current:?}, which is not defined"))?;
+        let parent = fields
+            .extends
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+        if !seen.insert(parent.clone()) {
+            return Err(format!(
+                "profile {name:?}: `extends` loops ({} → {parent})",
+                chain.join(" → ")
+            ));
+        }
+        chain.push(parent.clone());
+        current = parent;
+    }
+    if !raw.contains_key(DEFAULT_PROFILE) {
+        return Err("there is no \"default\" profile".to_string());
+    }
+    // Apply from the root down: default first, `name` last.
+    Ok(chain
+        .iter()
+        .rev()
+        .filter_map(|n| raw.get(n))
+        .fold(ProfileFields::default(), |acc, f| acc.overlay(f)))
+}
+
+impl Profile {
+    fn from_fields(name: &str, f: &ProfileFields) -> Result<Profile, String> {
+        let bad = |field: &str, why: String| format!("profile {name:?}: {field} {why}");
+        let need = |field: &str| bad(field, "is missing".to_string());
+        if !is_valid_name(name) {
+            return Err(format!(
+                "profile name {name:?} is not valid: use lowercase letters, digits, - and _"
+            ));
+        }
+        if name == "unconfined" {
+            return Err(
+                "a profile cannot be called \"unconfined\": that name means no confinement to the engine"
+                    .to_string(),
+            );
+        }
+
+        let mut capabilities = Vec::new();
+        for cap in f
+            .capabilities
+            .as_ref()
+            .ok_or_else(|| need("capabilities"))?
+        {
+            let norm = normalize_cap(cap);
+            if norm.is_empty() || !norm.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                return Err(bad("capabilities", format!("has an invalid name {cap:?}")));
+            }
+            if let Some(why) = dangerous_cap(&norm) {
+                return Err(bad(
+                    "capabilities",
+                    format!(
+                        "lists {norm}, which no profile may grant ({why}); allow it for one challenge with [profiles.allow] capabilities"
+                    ),
+                ));
+            }
+            if !capabilities.contains(&norm) {
+                capabilities.push(norm);
+            }
+        }
+
+        if let Some(user) = &f.user
+            && let Some(why) = user_problem(user)
+        {
+            return Err(bad("user", format!("{user:?} {why}")));
+        }
+
+        let mut tmpfs = BTreeMap::new();
+        for (mount, options) in f.tmpfs.as_ref().ok_or_else(|| need("tmpfs"))? {
+            if mount != "*"
+                && let Some(why) = mount_problem(mount)
+            {
+                return Err(bad("tmpfs", format!("mount point {mount:?} {why}")));
+            }
+            let parsed = parse_tmpfs_options(options)
+                .map_err(|why| bad("tmpfs", format!("{mount:?}: {why}")))?;
+            let Some((max_size, max_bytes)) = parsed.size else {
+                return Err(bad(
+                    "tmpfs",
+                    format!("{mount:?} needs a size (e.g. \"size=16m\")"),
+                ));
+            };
+            tmpfs.insert(
+                mount.clone(),
+                TmpfsRule {
+                    max_size,
+                    max_bytes,
+                    options: parsed.others,
+                },
+            );
+        }
+
+        let memory = f.memory.clone().ok_or_else(|| need("memory"))?;
+        let memory_bytes = parse_memory(&memory).ok_or_else(|| {
+            bad(
+                "memory",
+                format!(
+                    "{memory:?} is not a size (unlimited memory is granted per challenge with [profiles.allow] unlimited)"
+                ),
+            )
+        })?;
+        let cpus = f.cpus.ok_or_else(|| need("cpus"))?;
+        if !cpus.is_finite() || cpus <= 0.0 {
+            return Err(bad("cpus", format!("must be greater than 0 (got {cpus})")));
+        }
+        let pids = f.pids.ok_or_else(|| need("pids"))?;
+        if pids <= 0 {
+            return Err(bad(
+                "pids",
+                format!(
+                    "must be greater than 0 (got {pids}; unlimited pids is granted per challenge with [profiles.allow] unlimited)"
+                ),
+            ));
+        }
+        let seccomp = parse_seccomp(f.seccomp.as_deref().ok_or_else(|| need("seccomp"))?)
+            .map_err(|why| bad("seccomp", why))?;
+
+        Ok(Profile {
+            name: name.to_string(),
+            description: f.description.clone().unwrap_or_default(),
+            capabilities,
+            read_only: f.read_only.ok_or_else(|| need("read_only"))?,
+            user: f.user.clone(),
+            tmpfs,
+            memory,
+            memory_bytes,
+            cpus,
+            pids,
+            egress: f.egress.ok_or_else(|| need("egress"))?,
+            seccomp,
+        })
+    }
+
+    /// The rule for a mount point: its own, else the `*` rule.
+    pub fn tmpfs_rule(&self, mount: &str) -> Option<&TmpfsRule> {
+        self.tmpfs.get(mount).or_else(|| self.tmpfs.get("*"))
+    }
+
+    /// The tmpfs mounts a challenge that asks for none gets: the named ones, at their size.
+    pub fn default_tmpfs(&self) -> BTreeMap<String, String> {
+        self.tmpfs
+            .iter()
+            .filter(|(mount, _)| mount.as_str() != "*")
+            .map(|(mount, rule)| (mount.clone(), rule.options_with_size(&rule.max_size)))
+            .collect()
+    }
+
+    /// `CHOWN, KILL` or `none`, for messages.
+    pub fn capabilities_display(&self) -> String {
+        if self.capabilities.is_empty() {
+            "none".to_string()
+        } else {
+            self.capabilities.join(", ")
+        }
+    }
+}
+
+impl TmpfsRule {
+    /// `size=<size>` followed by the rule's other options.
+    pub fn options_with_size(&self, size: &str) -> String {
+        std::iter::once(format!("size={size}"))
+            .chain(self.options.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Why a profile's default user is refused (root is granted per challenge, never by profile).
+fn user_problem(user: &str) -> Option<&'static str> {
+    let mut parts = user.split(':');
+    let uid = parts.next().unwrap_or_default();
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !numeric(uid) || parts.clone().any(|g| !numeric(g)) || parts.count() > 1 {
+        return Some("must be a numeric uid or uid:gid");
+    }
+    if uid.bytes().all(|b| b == b'0') {
+        return Some("is root; root is granted per challenge with [profiles.allow] root");
+    }
+    None
+}
+
+/// Why a tmpfs mount point is refused, if it is.
+pub fn mount_problem(mount: &str) -> Option<&'static str> {
+    if !mount.starts_with('/') {
+        return Some("must be an absolute path");
+    }
+    let trimmed = mount.trim_end_matches('/');
+    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+    if trimmed == "/" {
+        return Some("would hide the whole root filesystem");
+    }
+    if Path::new(trimmed)
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Some("must not contain ..");
+    }
+    if RESERVED_MOUNTS
+        .iter()
+        .any(|r| *r != "/" && (trimmed == *r || trimmed.starts_with(&format!("{r}/"))))
+    {
+        return Some("is a kernel or device filesystem the engine manages");
+    }
+    None
+}
+
+/// tmpfs options split into the size and the rest.
+#[derive(Debug, Default, PartialEq)]
+pub struct TmpfsOptions {
+    /// (as written, bytes)
+    pub size: Option<(String, i64)>,
+    pub others: Vec<String>,
+}
+
+/// Parse `size=16m,mode=1777`. Refuses options outside [`TMPFS_OPTIONS`] with the reason.
+pub fn parse_tmpfs_options(text: &str) -> Result<TmpfsOptions, String> {
+    let mut out = TmpfsOptions::default();
+    for option in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let (key, value) = option.split_once('=').unwrap_or((option, ""));
+        match key {
+            "exec" | "suid" | "dev" => {
+                return Err(format!(
+                    "option {option:?} is refused: tmpfs mounts are always noexec,nosuid,nodev, so nothing written at runtime can be run"
+                ));
+            }
+            "size" => {
+                let bytes = parse_memory(value)
+                    .ok_or_else(|| format!("size {value:?} is not a size (e.g. \"16m\")"))?;
+                out.size = Some((value.to_string(), bytes));
+            }
+            _ if TMPFS_OPTIONS.contains(&key) && !value.is_empty() => {
+                out.others.push(option.to_string());
+            }
+            _ => {
+                return Err(format!(
+                    "option {option:?} is not allowed (allowed: size, mode, uid, gid, nr_inodes)"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_seccomp(value: &str) -> Result<Seccomp, String> {
+    match value.trim() {
+        "default" => Ok(Seccomp::EngineDefault),
+        "unconfined" => Err(
+            "\"unconfined\" is refused: it removes the syscall filter every instance runs under"
+                .to_string(),
+        ),
+        path if Path::new(path).is_absolute() => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{path} is not JSON: {e}"))?;
+            if json.get("defaultAction").is_none() {
+                return Err(format!(
+                    "{path} is not a seccomp profile (it has no \"defaultAction\")"
+                ));
+            }
+            Ok(Seccomp::File {
+                path: PathBuf::from(path),
+                json: json.to_string(),
+            })
+        }
+        other => Err(format!(
+            "{other:?} must be \"default\" or the absolute path of a seccomp JSON file"
+        )),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> ProfilesConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_shipped_profiles_resolve() {
+        let p = ProfilesConfig::default().resolve().unwrap();
+        assert_eq!(p.names(), "challenge, default, strict");
+        let d = p.get("default").unwrap();
+        assert!(d.egress && d.read_only);
+        assert_eq!(d.memory_bytes, 512 << 20);
+        assert_eq!(d.capabilities.len(), 7);
+        let s = p.get("strict").unwrap();
+        assert!(!s.egress);
+        assert!(s.capabilities.is_empty());
+        assert_eq!(s.tmpfs_rule("/tmp").unwrap().max_bytes, 16 << 20);
+        assert!(s.tmpfs_rule("/run").is_none(), "strict has no `*` rule");
+        assert_eq!(
+            p.get("challenge")
+                .unwrap()
+                .tmpfs_rule("/run")
+                .unwrap()
+                .max_size,
+            "8m"
+        );
+        assert_eq!(p.proxy_image, DEFAULT_PROXY_IMAGE);
+        assert_eq!(SecurityProfiles::default(), p);
+    }
+
+    #[test]
+    fn config_changes_one_field_and_adds_profiles_that_extend() {
+        let p = config(
+            r#"
+            proxy_image = "local/proxy:1"
+            [default]
+            memory = "256m"
+            [pwn]
+            extends = "strict"
+            pids = 32
+            [allow]
+            privileged = ["kernel"]
+            "#,
+        )
+        .resolve()
+        .unwrap();
+        let d = p.get("default").unwrap();
+        assert_eq!(d.memory, "256m");
+        assert_eq!(d.pids, 256, "untouched fields stay");
+        let pwn = p.get("pwn").unwrap();
+        assert_eq!(pwn.pids, 32);
+        assert!(!pwn.egress, "inherited from strict");
+        assert_eq!(pwn.memory, "128m");
+        assert_eq!(p.allow.privileged, ["kernel"]);
+        assert_eq!(p.proxy_image, "local/proxy:1");
+    }
+
+    #[test]
+    fn a_new_profile_extends_default_unless_told() {
+        let p = config("[web]\ncpus = 0.25\n").resolve().unwrap();
+        let web = p.get("web").unwrap();
+        assert_eq!(web.cpus, 0.25);
+        assert!(web.egress);
+    }
+
+    #[test]
+    fn dangerous_profiles_are_refused_naming_profile_and_field() {
+        let cases = [
+            (
+                "[web]\ncapabilities = [\"SYS_ADMIN\"]\n",
+                "profile \"web\": capabilities lists SYS_ADMIN",
+            ),
+            (
+                "[web]\nuser = \"0:0\"\n",
+                "profile \"web\": user \"0:0\" is root",
+            ),
+            (
+                "[web]\npids = 0\n",
+                "profile \"web\": pids must be greater than 0",
+            ),
+            (
+                "[web]\nmemory = \"unlimited\"\n",
+                "profile \"web\": memory \"unlimited\" is not a size",
+            ),
+            (
+                "[web]\ntmpfs = { \"/tmp\" = \"size=1m,exec\" }\n",
+                "option \"exec\" is refused",
+            ),
+            (
+                "[web]\ntmpfs = { \"/\" = \"size=1m\" }\n",
+                "would hide the whole root filesystem",
+            ),
+            (
+                "[web]\ntmpfs = { \"/proc/x\" = \"size=1m\" }\n",
+                "kernel or device filesystem",
+            ),
+            (
+                "[web]\ntmpfs = { \"/tmp\" = \"mode=1777\" }\n",
+                "needs a size",
+            ),
+            (
+                "[web]\nseccomp = \"unconfined\"\n",
+                "\"unconfined\" is refused",
+            ),
+            ("[web]\nseccomp = \"rel/path.json\"\n", "absolute path"),
+            (
+                "[web]\nseccomp = \"/nonexistent/x.json\"\n",
+                "cannot read /nonexistent/x.json",
+            ),
+            (
+                "[a]\nextends = \"b\"\n[b]\nextends = \"a\"\n",
+                "`extends` loops",
+            ),
+            (
+                "[a]\nextends = \"nope\"\n",
+                "extends \"nope\", which is not defined",
+            ),
+            ("[unconfined]\n", "cannot be called \"unconfined\""),
+            ("[Web]\n", "is not valid"),
+        ];
+        for (text, expected) in cases {
+            let err = config(text).resolve().unwrap_err();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_profile_fields_are_config_errors() {
+        assert!(toml::from_str::<ProfilesConfig>("[web]\nmemroy = \"1g\"\n").is_err());
+        assert!(toml::from_str::<ProfilesConfig>("[allow]\nprivilege = []\n").is_err());
+    }
+
+    #[test]
+    fn seccomp_files_are_read_and_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, "{ \"defaultAction\": \"SCMP_ACT_ALLOW\" }").unwrap();
+        let text = format!("[web]\nseccomp = {:?}\n", path.display().to_string());
+        let p = config(&text).resolve().unwrap();
+        assert_eq!(
+            p.get("web").unwrap().seccomp,
+            Seccomp::File {
+                path: path.clone(),
+                json: "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}".to_string()
+            }
+        );
+        std::fs::write(&path, "{}").unwrap();
+        assert!(
+            config(&text)
+                .resolve()
+                .unwrap_err()
+                .contains("no \"defaultAction\"")
+        );
+    }
+
+    #[test]
+    fn tmpfs_options_split_size_from_the_rest() {
+        let o = parse_tmpfs_options("size=16m, mode=1777").unwrap();
+        assert_eq!(o.size, Some(("16m".to_string(), 16 << 20)));
+        assert_eq!(o.others, ["mode=1777"]);
+        assert!(parse_tmpfs_options("suid").is_err());
+        assert!(parse_tmpfs_options("size=lots").is_err());
+        assert!(parse_tmpfs_options("huge=always").is_err());
+        assert_eq!(parse_tmpfs_options("").unwrap(), TmpfsOptions::default());
+    }
+
+    #[test]
+    fn default_tmpfs_skips_the_wildcard() {
+        let p = SecurityProfiles::default();
+        assert_eq!(
+            p.get("default").unwrap().default_tmpfs(),
+            BTreeMap::from([("/tmp".to_string(), "size=16m".to_string())])
+        );
+    }
+}

@@ -1,0 +1,595 @@
+//! Drift: where a running instance's real isolation differs from the plan its profile gives it
+//! today — someone ran `docker update` or `docker network connect`, the container predates a
+//! profile change, or the engine ignored a setting. `doctor --security` and the console's
+//! instance detail show the result.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::engine::firewall::BRIDGE_PREFIX;
+use crate::engine::{ContainerPlan, Egress, SecurityState};
+use crate::store::InstanceRecord;
+
+use super::plan::{PlanInput, plan_for};
+use super::{DomainError, Lifecycle};
+
+/// One difference between what an instance should run with and what it runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    /// What differs, in plain words (`pids limit`, `networks`, …).
+    pub field: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, found {}",
+            self.field, self.expected, self.actual
+        )
+    }
+}
+
+fn drift(field: &str, expected: impl Into<String>, actual: impl Into<String>) -> Drift {
+    Drift {
+        field: field.to_string(),
+        expected: expected.into(),
+        actual: actual.into(),
+    }
+}
+
+/// Compare one instance's container with the plan its challenge and profile give it now.
+/// An empty list: no drift. Engine errors other than "gone" are errors.
+pub async fn instance_drift(
+    lifecycle: &Lifecycle,
+    instance: &InstanceRecord,
+) -> Result<Vec<Drift>, DomainError> {
+    let Some(container) = instance.container_id.as_deref() else {
+        return Ok(vec![drift("container", "one", "none recorded")]);
+    };
+    let Some(challenge) = lifecycle.catalog().get(&instance.challenge) else {
+        return Ok(vec![drift(
+            "challenge",
+            format!("{} in the catalog", instance.challenge),
+            "missing, so its profile cannot be rebuilt",
+        )]);
+    };
+    let input = PlanInput {
+        instance_id: &instance.id,
+        owner: &instance.owner,
+        store_id: lifecycle.store_id(),
+        expires_at: instance.expires_at,
+        env: Vec::new(),
+    };
+    let plan = match plan_for(challenge, lifecycle.policy(), input) {
+        Ok(plan) => plan,
+        Err(reason) => {
+            return Ok(vec![drift(
+                "definition",
+                "one its profile accepts",
+                format!("refused today: {reason}"),
+            )]);
+        }
+    };
+    match lifecycle.engine().inspect_security(container).await {
+        Ok(state) => Ok(compare(&plan, &state)),
+        Err(e) if e.is_gone() => Ok(vec![drift("container", "running", "gone from the engine")]),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every difference between a plan and what the engine reports.
+pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
+    let h = &plan.hardening;
+    let g = &h.grants;
+    let mut out = Vec::new();
+    let mut check = |ok: bool, field: &str, expected: String, actual: String| {
+        if !ok {
+            out.push(drift(field, expected, actual));
+        }
+    };
+
+    check(s.running, "state", "running".into(), "not running".into());
+    check(
+        s.user == plan.user,
+        "user",
+        plan.user.clone(),
+        s.user.clone(),
+    );
+    check(
+        s.privileged == g.privileged,
+        "privileged",
+        g.privileged.to_string(),
+        s.privileged.to_string(),
+    );
+    check(
+        s.cap_drop.iter().any(|c| c.eq_ignore_ascii_case("ALL")),
+        "dropped capabilities",
+        "ALL".into(),
+        list(&s.cap_drop),
+    );
+    let caps = |v: &[String]| -> BTreeSet<String> {
+        v.iter().map(|c| crate::catalog::normalize_cap(c)).collect()
+    };
+    check(
+        caps(&s.cap_add) == caps(&h.cap_add),
+        "added capabilities",
+        list(&h.cap_add),
+        list(&s.cap_add),
+    );
+    check(
+        s.security_opt
+            .iter()
+            .any(|o| o == "no-new-privileges" || o == "no-new-privileges:true"),
+        "no-new-privileges",
+        "set".into(),
+        "not set".into(),
+    );
+    let seccomp: Vec<&str> = s
+        .security_opt
+        .iter()
+        .filter_map(|o| {
+            o.strip_prefix("seccomp=")
+                .or_else(|| o.strip_prefix("seccomp:"))
+        })
+        .collect();
+    match &h.seccomp {
+        None => check(
+            seccomp.is_empty(),
+            "seccomp",
+            "the engine's default profile".into(),
+            seccomp.join(" ").chars().take(60).collect(),
+        ),
+        Some(json) => check(
+            seccomp.len() == 1 && same_json(seccomp[0], json),
+            "seccomp",
+            "the profile's seccomp file".into(),
+            if seccomp.is_empty() {
+                "the engine's default".into()
+            } else {
+                "another filter".into()
+            },
+        ),
+    }
+    let unconfined: Vec<&String> = s
+        .security_opt
+        .iter()
+        .filter(|o| {
+            o.contains("unconfined") || o.contains("label=disable") || o.contains("label:disable")
+        })
+        .collect();
+    check(
+        unconfined.is_empty(),
+        "confinement",
+        "AppArmor/SELinux as the engine applies them".into(),
+        unconfined
+            .iter()
+            .map(|o| o.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    check(
+        s.read_only == h.read_only,
+        "read-only root filesystem",
+        h.read_only.to_string(),
+        s.read_only.to_string(),
+    );
+    let want_mounts: BTreeSet<&String> = h.tmpfs.keys().collect();
+    let have_mounts: BTreeSet<&String> = s.tmpfs.keys().collect();
+    check(
+        want_mounts == have_mounts,
+        "tmpfs mounts",
+        join(want_mounts.iter()),
+        join(have_mounts.iter()),
+    );
+    for (mount, options) in &s.tmpfs {
+        let missing: Vec<&str> = ["noexec", "nosuid", "nodev"]
+            .into_iter()
+            .filter(|f| !options.split(',').any(|o| o == *f))
+            .collect();
+        check(
+            missing.is_empty(),
+            &format!("tmpfs {mount}"),
+            "noexec,nosuid,nodev".into(),
+            options.clone(),
+        );
+    }
+    let unlimited = |v: i64| v <= 0;
+    check(
+        s.memory == h.memory_bytes || (unlimited(s.memory) && unlimited(h.memory_bytes)),
+        "memory limit",
+        bytes(h.memory_bytes),
+        bytes(s.memory),
+    );
+    if h.memory_bytes > 0 {
+        check(
+            s.memory_swap == h.memory_bytes,
+            "memory+swap limit",
+            bytes(h.memory_bytes),
+            bytes(s.memory_swap),
+        );
+    }
+    check(
+        s.nano_cpus == h.nano_cpus,
+        "cpus",
+        cpus(h.nano_cpus),
+        cpus(s.nano_cpus),
+    );
+    check(
+        s.pids_limit == h.pids_limit || (unlimited(s.pids_limit) && unlimited(h.pids_limit)),
+        "pids limit",
+        limit(h.pids_limit),
+        limit(s.pids_limit),
+    );
+    let network_mode = g
+        .network_mode
+        .clone()
+        .unwrap_or_else(|| plan.network.clone());
+    check(
+        s.network_mode == network_mode,
+        "network mode",
+        network_mode.clone(),
+        s.network_mode.clone(),
+    );
+    for (field, granted, actual) in [
+        ("pid namespace", &g.pid_mode, &s.pid_mode),
+        ("ipc namespace", &g.ipc_mode, &s.ipc_mode),
+        ("uts namespace", &g.uts_mode, &s.uts_mode),
+    ] {
+        let shared = actual == "host" || actual.starts_with("container:");
+        check(
+            !shared || granted.as_deref() == Some(actual.as_str()),
+            field,
+            granted.clone().unwrap_or_else(|| "its own".into()),
+            actual.clone(),
+        );
+    }
+    let allowed_hosts: BTreeSet<&str> =
+        g.binds.iter().filter_map(|b| b.split(':').next()).collect();
+    let foreign: Vec<&String> = s
+        .host_mounts
+        .iter()
+        .filter(|m| !allowed_hosts.contains(m.split(':').next().unwrap_or_default()))
+        .collect();
+    check(
+        foreign.is_empty(),
+        "host mounts",
+        join(allowed_hosts.iter()),
+        join(foreign.iter()),
+    );
+    let foreign: Vec<&String> = s
+        .devices
+        .iter()
+        .filter(|d| {
+            !g.devices
+                .iter()
+                .any(|want| want.split(':').next() == Some(d.as_str()))
+        })
+        .collect();
+    check(
+        foreign.is_empty(),
+        "devices",
+        join(g.devices.iter()),
+        join(foreign.iter()),
+    );
+
+    if g.network_mode.is_none() {
+        networks(plan, s, &mut out);
+    }
+    out
+}
+
+/// The instance's networks, how its ports are published, and for denied egress, its proxy.
+fn networks(plan: &ContainerPlan, s: &SecurityState, out: &mut Vec<Drift>) {
+    let denied = matches!(plan.hardening.egress, Egress::Denied { .. });
+    let names: Vec<&str> = s.networks.iter().map(|n| n.name.as_str()).collect();
+    if names != [plan.network.as_str()] {
+        out.push(drift("networks", plan.network.clone(), names.join(", ")));
+    }
+    if let Some(own) = s.networks.iter().find(|n| n.name == plan.network) {
+        if own.internal != denied {
+            out.push(drift(
+                "egress",
+                if denied {
+                    "denied (internal network)"
+                } else {
+                    "allowed"
+                },
+                if own.internal {
+                    "denied (internal network)"
+                } else {
+                    "allowed (ordinary network)"
+                },
+            ));
+        }
+        if !denied && own.icc {
+            out.push(drift(
+                "inter-container traffic",
+                "off",
+                format!("on, on {}", own.name),
+            ));
+        }
+        let covered = own
+            .bridge
+            .as_deref()
+            .is_some_and(|b| b.starts_with(BRIDGE_PREFIX));
+        if !covered {
+            out.push(drift(
+                "bridge",
+                format!("{BRIDGE_PREFIX}… (covered by the host firewall)"),
+                own.bridge
+                    .clone()
+                    .unwrap_or_else(|| "an engine-named bridge".into()),
+            ));
+        }
+    }
+    let (published, published_field) = if denied {
+        if !s.published_on.is_empty() {
+            out.push(drift(
+                "published ports",
+                "none on the instance (its proxy publishes)",
+                join(s.published_on.iter()),
+            ));
+        }
+        match &s.proxy {
+            None => {
+                if !plan.ports.is_empty() {
+                    out.push(drift("egress proxy", "running", "missing"));
+                }
+                return;
+            }
+            Some(p) => {
+                if !p.running {
+                    out.push(drift("egress proxy", "running", "not running"));
+                }
+                if !p.read_only || !p.cap_drop.iter().any(|c| c == "ALL") {
+                    out.push(drift(
+                        "egress proxy hardening",
+                        "read-only, capabilities dropped",
+                        "weakened",
+                    ));
+                }
+                let edge = format!("{}-edge", plan.network);
+                let mut want = vec![plan.network.clone(), edge];
+                want.sort();
+                if p.networks != want {
+                    out.push(drift(
+                        "egress proxy networks",
+                        want.join(", "),
+                        p.networks.join(", "),
+                    ));
+                }
+                (&p.published_on, "proxy published on")
+            }
+        }
+    } else {
+        (&s.published_on, "published on")
+    };
+    let elsewhere: Vec<&String> = published
+        .iter()
+        .filter(|ip| **ip != plan.bind_address)
+        .collect();
+    if !elsewhere.is_empty() {
+        out.push(drift(
+            published_field,
+            plan.bind_address.clone(),
+            join(elsewhere.iter()),
+        ));
+    }
+}
+
+fn same_json(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn join<T: AsRef<str>>(items: impl Iterator<Item = T>) -> String {
+    let v: Vec<String> = items.map(|s| s.as_ref().to_string()).collect();
+    list(&v)
+}
+
+fn bytes(n: i64) -> String {
+    if n <= 0 {
+        "unlimited".into()
+    } else if n % (1 << 20) == 0 {
+        format!("{}m", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn cpus(nano: i64) -> String {
+    if nano <= 0 {
+        "unlimited".into()
+    } else {
+        format!("{}", nano as f64 / 1e9)
+    }
+}
+
+fn limit(n: i64) -> String {
+    if n <= 0 {
+        "unlimited".into()
+    } else {
+        n.to_string()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::engine::{AttachedNetwork, Grants, Hardening, PortRequest, ProxyState};
+
+    fn plan(egress: Egress) -> ContainerPlan {
+        ContainerPlan {
+            name: "ctfdeck-web-abc234".into(),
+            image: "img".into(),
+            env: Vec::new(),
+            command: None,
+            user: "1000:1000".into(),
+            ports: vec![PortRequest {
+                container: 8080,
+                protocol: "http".into(),
+            }],
+            bind_address: "127.0.0.1".into(),
+            labels: BTreeMap::new(),
+            network: "ctfdeck-abc234".into(),
+            hardening: Hardening {
+                cap_add: vec!["NET_BIND_SERVICE".into()],
+                tmpfs: BTreeMap::from([("/tmp".into(), "size=16m".into())]),
+                memory_bytes: 64 << 20,
+                nano_cpus: 500_000_000,
+                pids_limit: 64,
+                read_only: true,
+                egress,
+                seccomp: None,
+                grants: Grants::default(),
+            },
+        }
+    }
+
+    /// What the engine reports for a container created from `plan(Egress::Allowed)`.
+    fn faithful() -> SecurityState {
+        SecurityState {
+            running: true,
+            user: "1000:1000".into(),
+            privileged: false,
+            cap_add: vec!["NET_BIND_SERVICE".into()],
+            cap_drop: vec!["ALL".into()],
+            security_opt: vec!["no-new-privileges:true".into()],
+            read_only: true,
+            tmpfs: BTreeMap::from([("/tmp".into(), "size=16m,rw,noexec,nosuid,nodev".into())]),
+            memory: 64 << 20,
+            memory_swap: 64 << 20,
+            nano_cpus: 500_000_000,
+            pids_limit: 64,
+            network_mode: "ctfdeck-abc234".into(),
+            pid_mode: String::new(),
+            ipc_mode: "private".into(),
+            uts_mode: String::new(),
+            networks: vec![AttachedNetwork {
+                name: "ctfdeck-abc234".into(),
+                internal: false,
+                bridge: Some("ctfd-abc234".into()),
+                icc: false,
+            }],
+            host_mounts: Vec::new(),
+            devices: Vec::new(),
+            published_on: vec!["127.0.0.1".into()],
+            labels: BTreeMap::new(),
+            proxy: None,
+        }
+    }
+
+    fn fields(d: &[Drift]) -> Vec<&str> {
+        d.iter().map(|d| d.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_faithful_container_has_no_drift() {
+        assert_eq!(compare(&plan(Egress::Allowed), &faithful()), Vec::new());
+    }
+
+    #[test]
+    fn loosened_settings_are_each_reported() {
+        let mut s = faithful();
+        s.pids_limit = 4096;
+        s.memory = 2 << 30;
+        s.memory_swap = -1;
+        s.cap_add.push("SYS_ADMIN".into());
+        s.security_opt = vec!["seccomp=unconfined".into()];
+        s.read_only = false;
+        s.tmpfs.insert("/tmp".into(), "size=16m,exec".into());
+        s.privileged = true;
+        s.pid_mode = "host".into();
+        s.host_mounts = vec!["/var/run/docker.sock".into()];
+        s.networks.push(AttachedNetwork {
+            name: "bridge".into(),
+            ..AttachedNetwork::default()
+        });
+        s.published_on = vec!["0.0.0.0".into()];
+        let d = compare(&plan(Egress::Allowed), &s);
+        assert_eq!(
+            fields(&d),
+            [
+                "privileged",
+                "added capabilities",
+                "no-new-privileges",
+                "seccomp",
+                "confinement",
+                "read-only root filesystem",
+                "tmpfs /tmp",
+                "memory limit",
+                "memory+swap limit",
+                "pids limit",
+                "pid namespace",
+                "host mounts",
+                "networks",
+                "published on",
+            ]
+        );
+        let pids = d.iter().find(|d| d.field == "pids limit").unwrap();
+        assert_eq!(pids.to_string(), "pids limit: expected 64, found 4096");
+    }
+
+    #[test]
+    fn an_engine_named_bridge_is_not_covered_by_the_firewall() {
+        let mut s = faithful();
+        s.networks[0].bridge = None;
+        s.networks[0].icc = true;
+        let d = compare(&plan(Egress::Allowed), &s);
+        assert_eq!(fields(&d), ["inter-container traffic", "bridge"]);
+    }
+
+    #[test]
+    fn denied_egress_needs_an_internal_network_and_a_running_proxy() {
+        let denied = plan(Egress::Denied {
+            proxy_image: "busybox:1.36".into(),
+        });
+        let mut s = faithful();
+        s.published_on.clear();
+        s.networks[0].internal = true;
+        s.networks[0].icc = true;
+        s.proxy = Some(ProxyState {
+            running: true,
+            read_only: true,
+            cap_drop: vec!["ALL".into()],
+            user: "65534:65534".into(),
+            networks: vec!["ctfdeck-abc234".into(), "ctfdeck-abc234-edge".into()],
+            published_on: vec!["127.0.0.1".into()],
+        });
+        assert_eq!(compare(&denied, &s), Vec::new());
+
+        let mut open = s.clone();
+        open.networks[0].internal = false;
+        open.proxy = None;
+        assert_eq!(fields(&compare(&denied, &open)), ["egress", "egress proxy"]);
+
+        let mut stopped = s;
+        if let Some(p) = stopped.proxy.as_mut() {
+            p.running = false;
+            p.published_on = vec!["0.0.0.0".into()];
+        }
+        assert_eq!(
+            fields(&compare(&denied, &stopped)),
+            ["egress proxy", "proxy published on"]
+        );
+    }
+}

@@ -1,0 +1,359 @@
+//! Instances without egress. The instance's own network is `internal` and its bridge has no
+//! address on the host (see `networks.rs`), so the instance has no route to anything but the
+//! members of that network. A port proxy container joins that network and a second, ordinary
+//! one (the "edge"), where it publishes the instance's ports; it runs `nc`, which can only
+//! connect to the instance.
+//!
+//! The proxy and the edge network are companions of the instance: created by `start`, found by
+//! labels, removed with the instance's container or network. The proxy has no
+//! `org.ctfdeck.managed` label, so reconcile never mistakes it for an instance.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::Docker;
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HostConfig,
+    HostConfigLogConfig, NetworkConnectRequest, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+};
+
+use super::containers::{remove_one, summary_ports};
+use super::networks::{self, NetworkKind};
+use crate::engine::error::is_not_found;
+use crate::engine::{EngineError, labels};
+use crate::store::PublishedPort;
+
+/// Unprivileged, like every instance.
+const PROXY_USER: &str = "65534:65534";
+/// One `nc` per open connection plus the listeners: this bounds concurrent connections.
+const PROXY_PIDS: i64 = 256;
+const PROXY_MEMORY: i64 = 64 << 20;
+const PROXY_NANO_CPUS: i64 = 500_000_000;
+
+/// Whether an inspected container is an instance without egress (not a companion).
+pub fn is_denied(inspect: &ContainerInspectResponse) -> bool {
+    let l = inspect.config.as_ref().and_then(|c| c.labels.as_ref());
+    l.is_some_and(|l| {
+        l.get(labels::EGRESS).map(String::as_str) == Some(labels::EGRESS_DENIED)
+            && !l.contains_key(labels::COMPANION)
+    })
+}
+
+/// The proxy container's name: the instance container's, with `-proxy`.
+pub fn proxy_name(instance: &ContainerInspectResponse) -> String {
+    let name = instance.name.as_deref().unwrap_or_default();
+    format!("{}-proxy", name.trim_start_matches('/'))
+}
+
+/// The edge network's name: the instance network's, with `-edge`.
+pub fn edge_network_name(network: &str) -> String {
+    format!("{network}-edge")
+}
+
+fn label<'a>(inspect: &'a ContainerInspectResponse, key: &str) -> Option<&'a str> {
+    inspect
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(key))
+        .map(String::as_str)
+}
+
+/// Create the edge network and the proxy of a started instance, and start the proxy.
+pub async fn start_proxy(
+    client: &Docker,
+    instance: &ContainerInspectResponse,
+) -> Result<(), EngineError> {
+    let fail = |what: &str| {
+        EngineError::Unexpected(format!(
+            "cannot build the egress proxy of {}: {what}",
+            instance.name.as_deref().unwrap_or_default()
+        ))
+    };
+    let network = instance
+        .host_config
+        .as_ref()
+        .and_then(|h| h.network_mode.clone())
+        .ok_or_else(|| fail("the instance has no network"))?;
+    let target = instance
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .and_then(|n| n.get(&network))
+        .and_then(|e| e.ip_address.clone())
+        .filter(|ip| !ip.is_empty())
+        .ok_or_else(|| fail("the instance has no address on its network"))?;
+    let image = label(instance, labels::PROXY_IMAGE)
+        .ok_or_else(|| fail("no proxy image label"))?
+        .to_string();
+    let bind = label(instance, labels::PROXY_BIND)
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let mut ports: Vec<u16> = instance
+        .config
+        .as_ref()
+        .and_then(|c| c.exposed_ports.clone())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|key| key.strip_suffix("/tcp")?.parse().ok())
+        .collect();
+    ports.sort_unstable();
+    if ports.is_empty() {
+        // Nothing to publish, nothing to proxy.
+        return Ok(());
+    }
+
+    let mut edge_labels: BTreeMap<String, String> = BTreeMap::new();
+    for key in [labels::INSTANCE, labels::STORE, labels::CHALLENGE] {
+        if let Some(v) = label(instance, key) {
+            edge_labels.insert(key.to_string(), v.to_string());
+        }
+    }
+    let mut proxy_labels = edge_labels.clone();
+    proxy_labels.insert(
+        labels::COMPANION.to_string(),
+        labels::COMPANION_PROXY.to_string(),
+    );
+    // The edge network is managed like the instance's own, so reconcile's network sweep finds
+    // it when its instance is gone.
+    edge_labels.insert(labels::MANAGED.to_string(), "true".to_string());
+    edge_labels.insert(
+        labels::COMPANION.to_string(),
+        labels::COMPANION_EDGE.to_string(),
+    );
+
+    let edge = edge_network_name(&network);
+    networks::create_kind(client, &edge, &edge_labels, NetworkKind::Edge, None).await?;
+    let name = proxy_name(instance);
+    let body = proxy_body(&image, &target, &ports, &bind, &edge, proxy_labels);
+    let options = CreateContainerOptionsBuilder::new().name(&name).build();
+    match client.create_container(Some(options), body).await {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => {
+            return Err(EngineError::Unexpected(format!(
+                "the egress proxy image {image} is not present on the engine (run scripts/busybox-base, or set [profiles] proxy_image)"
+            )));
+        }
+        Err(e) => return Err(EngineError::api(format!("creating container {name}"))(e)),
+    }
+    client
+        .connect_network(
+            &network,
+            NetworkConnectRequest {
+                container: name.clone(),
+                endpoint_config: Some(EndpointSettings::default()),
+            },
+        )
+        .await
+        .map_err(EngineError::api(format!("connecting {name} to {network}")))?;
+    client
+        .start_container(
+            &name,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .map_err(EngineError::api(format!("starting container {name}")))
+}
+
+/// The proxy: one `nc` listener per port, each connection relayed to the instance by a fresh
+/// `nc`. Hardened like an instance, and unable to route: forwarding is off in its namespace.
+fn proxy_body(
+    image: &str,
+    target: &str,
+    ports: &[u16],
+    bind: &str,
+    edge: &str,
+    labels: BTreeMap<String, String>,
+) -> ContainerCreateBody {
+    let script = ports
+        .iter()
+        .map(|p| format!("nc -ll -p {p} -e nc {target} {p} &"))
+        .chain(std::iter::once("wait".to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = ports
+        .iter()
+        .map(|p| {
+            (
+                format!("{p}/tcp"),
+                Some(vec![PortBinding {
+                    host_ip: Some(bind.to_string()),
+                    host_port: Some(String::new()),
+                }]),
+            )
+        })
+        .collect();
+    ContainerCreateBody {
+        image: Some(image.to_string()),
+        user: Some(PROXY_USER.to_string()),
+        cmd: Some(vec!["sh".to_string(), "-c".to_string(), script]),
+        exposed_ports: Some(ports.iter().map(|p| format!("{p}/tcp")).collect()),
+        labels: Some(labels.into_iter().collect()),
+        host_config: Some(HostConfig {
+            cap_drop: Some(vec!["ALL".to_string()]),
+            security_opt: Some(vec!["no-new-privileges:true".to_string()]),
+            readonly_rootfs: Some(true),
+            privileged: Some(false),
+            memory: Some(PROXY_MEMORY),
+            memory_swap: Some(PROXY_MEMORY),
+            nano_cpus: Some(PROXY_NANO_CPUS),
+            pids_limit: Some(PROXY_PIDS),
+            init: Some(true),
+            network_mode: Some(edge.to_string()),
+            port_bindings: Some(port_bindings),
+            publish_all_ports: Some(false),
+            sysctls: Some(HashMap::from([
+                ("net.ipv4.ip_forward".to_string(), "0".to_string()),
+                ("net.ipv4.conf.all.forwarding".to_string(), "0".to_string()),
+            ])),
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::NO),
+                maximum_retry_count: None,
+            }),
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("json-file".to_string()),
+                config: Some(HashMap::from([
+                    ("max-size".to_string(), "1m".to_string()),
+                    ("max-file".to_string(), "1".to_string()),
+                ])),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn companion_filter(
+    kind: &str,
+    store: &str,
+    instance: Option<&str>,
+) -> HashMap<String, Vec<String>> {
+    let mut wanted = vec![
+        format!("{}={kind}", labels::COMPANION),
+        format!("{}={store}", labels::STORE),
+    ];
+    if let Some(instance) = instance {
+        wanted.push(format!("{}={instance}", labels::INSTANCE));
+    }
+    HashMap::from([("label".to_string(), wanted)])
+}
+
+/// Published ports of every proxy of one store, by instance id.
+pub async fn proxy_ports(
+    client: &Docker,
+    store: &str,
+) -> Result<HashMap<String, Vec<PublishedPort>>, EngineError> {
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&companion_filter(labels::COMPANION_PROXY, store, None))
+        .build();
+    let list = client
+        .list_containers(Some(options))
+        .await
+        .map_err(EngineError::api("listing egress proxies"))?;
+    Ok(list
+        .into_iter()
+        .filter_map(|c| {
+            let instance = c.labels.as_ref()?.get(labels::INSTANCE)?.clone();
+            Some((instance, summary_ports(c.ports.unwrap_or_default())))
+        })
+        .collect())
+}
+
+/// The proxy container of one instance, if it exists (for inspection).
+pub async fn find_proxy(
+    client: &Docker,
+    store: &str,
+    instance: &str,
+) -> Result<Option<String>, EngineError> {
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&companion_filter(
+            labels::COMPANION_PROXY,
+            store,
+            Some(instance),
+        ))
+        .build();
+    let list = client
+        .list_containers(Some(options))
+        .await
+        .map_err(EngineError::api("listing egress proxies"))?;
+    Ok(list.into_iter().find_map(|c| c.id))
+}
+
+/// Remove an instance's proxy containers, then its edge networks. Idempotent.
+pub async fn remove_companions(
+    client: &Docker,
+    store: &str,
+    instance: &str,
+) -> Result<(), EngineError> {
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&companion_filter(
+            labels::COMPANION_PROXY,
+            store,
+            Some(instance),
+        ))
+        .build();
+    let proxies = client
+        .list_containers(Some(options))
+        .await
+        .map_err(EngineError::api("listing egress proxies"))?;
+    for id in proxies.into_iter().filter_map(|c| c.id) {
+        remove_one(client, &id).await?;
+    }
+    let options = ListNetworksOptionsBuilder::new()
+        .filters(&companion_filter(
+            labels::COMPANION_EDGE,
+            store,
+            Some(instance),
+        ))
+        .build();
+    let edges = client
+        .list_networks(Some(options))
+        .await
+        .map_err(EngineError::api("listing edge networks"))?;
+    for id in edges.into_iter().filter_map(|n| n.id) {
+        match client.remove_network(&id).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(EngineError::api(format!("removing network {id}"))(e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proxy_relays_each_port_and_cannot_route() {
+        let body = proxy_body(
+            "busybox:1.36",
+            "10.0.0.2",
+            &[1337, 8080],
+            "127.0.0.1",
+            "ctfdeck-abc-edge",
+            BTreeMap::new(),
+        );
+        let cmd = body.cmd.unwrap_or_default();
+        assert_eq!(
+            cmd[2],
+            "nc -ll -p 1337 -e nc 10.0.0.2 1337 & nc -ll -p 8080 -e nc 10.0.0.2 8080 & wait"
+        );
+        let h = body.host_config.unwrap_or_default();
+        assert_eq!(h.cap_drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(h.readonly_rootfs, Some(true));
+        assert_eq!(
+            h.sysctls.unwrap_or_default().get("net.ipv4.ip_forward"),
+            Some(&"0".to_string())
+        );
+        assert_eq!(h.network_mode.as_deref(), Some("ctfdeck-abc-edge"));
+        let bindings = h.port_bindings.unwrap_or_default();
+        assert_eq!(bindings.len(), 2);
+        assert_eq!(body.user.as_deref(), Some(PROXY_USER));
+    }
+}

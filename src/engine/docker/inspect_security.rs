@@ -1,0 +1,155 @@
+//! Inspecting a container's isolation for drift detection.
+
+use bollard::Docker;
+use bollard::models::ContainerInspectResponse;
+
+use super::containers::inspect;
+use super::egress;
+use crate::engine::error::is_not_found;
+use crate::engine::{AttachedNetwork, EngineError, ProxyState, SecurityState, labels};
+
+pub async fn security_state(client: &Docker, id: &str) -> Result<SecurityState, EngineError> {
+    let c = inspect(client, id).await?;
+    let h = c.host_config.clone().unwrap_or_default();
+    let labels: std::collections::BTreeMap<String, String> = c
+        .config
+        .as_ref()
+        .and_then(|cfg| cfg.labels.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let mut networks = Vec::new();
+    for name in attached(&c) {
+        networks.push(network(client, &name).await?);
+    }
+    let mut host_mounts = h.binds.clone().unwrap_or_default();
+    host_mounts.extend(
+        c.mounts
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.typ.as_ref().is_some_and(|t| t == "bind"))
+            .filter_map(|m| m.source),
+    );
+    host_mounts.sort();
+    host_mounts.dedup();
+    let proxy = if egress::is_denied(&c) {
+        match (labels.get(labels::STORE), labels.get(labels::INSTANCE)) {
+            (Some(store), Some(instance)) => {
+                match egress::find_proxy(client, store, instance).await? {
+                    Some(proxy) => Some(proxy_state(client, &proxy).await?),
+                    None => None,
+                }
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
+    Ok(SecurityState {
+        running: c.state.as_ref().and_then(|s| s.running).unwrap_or(false),
+        user: c
+            .config
+            .as_ref()
+            .and_then(|cfg| cfg.user.clone())
+            .unwrap_or_default(),
+        privileged: h.privileged.unwrap_or(false),
+        cap_add: h.cap_add.clone().unwrap_or_default(),
+        cap_drop: h.cap_drop.clone().unwrap_or_default(),
+        security_opt: h.security_opt.clone().unwrap_or_default(),
+        read_only: h.readonly_rootfs.unwrap_or(false),
+        tmpfs: h.tmpfs.clone().unwrap_or_default().into_iter().collect(),
+        memory: h.memory.unwrap_or(0),
+        memory_swap: h.memory_swap.unwrap_or(0),
+        nano_cpus: h.nano_cpus.unwrap_or(0),
+        pids_limit: h.pids_limit.unwrap_or(0),
+        network_mode: h.network_mode.clone().unwrap_or_default(),
+        pid_mode: h.pid_mode.clone().unwrap_or_default(),
+        ipc_mode: h.ipc_mode.clone().unwrap_or_default(),
+        uts_mode: h.uts_mode.clone().unwrap_or_default(),
+        networks,
+        host_mounts,
+        devices: h
+            .devices
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|d| d.path_on_host)
+            .collect(),
+        published_on: published_on(&c),
+        labels,
+        proxy,
+    })
+}
+
+fn attached(c: &ContainerInspectResponse) -> Vec<String> {
+    let mut names: Vec<String> = c
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(|n| n.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn published_on(c: &ContainerInspectResponse) -> Vec<String> {
+    let mut ips: Vec<String> = c
+        .host_config
+        .as_ref()
+        .and_then(|h| h.port_bindings.clone())
+        .unwrap_or_default()
+        .into_values()
+        .flatten()
+        .flatten()
+        .map(|b| b.host_ip.unwrap_or_default())
+        .collect();
+    ips.sort();
+    ips.dedup();
+    ips
+}
+
+async fn network(client: &Docker, name: &str) -> Result<AttachedNetwork, EngineError> {
+    match client
+        .inspect_network(
+            name,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+    {
+        Ok(n) => {
+            let options = n.options.unwrap_or_default();
+            Ok(AttachedNetwork {
+                name: name.to_string(),
+                internal: n.internal.unwrap_or(false),
+                bridge: options.get("com.docker.network.bridge.name").cloned(),
+                icc: options
+                    .get("com.docker.network.bridge.enable_icc")
+                    .is_none_or(|v| v != "false"),
+            })
+        }
+        // Gone while we looked: report it attached, unknown.
+        Err(e) if is_not_found(&e) => Ok(AttachedNetwork {
+            name: name.to_string(),
+            ..AttachedNetwork::default()
+        }),
+        Err(e) => Err(EngineError::api(format!("inspecting network {name}"))(e)),
+    }
+}
+
+async fn proxy_state(client: &Docker, id: &str) -> Result<ProxyState, EngineError> {
+    let c = inspect(client, id).await?;
+    let h = c.host_config.clone().unwrap_or_default();
+    Ok(ProxyState {
+        running: c.state.as_ref().and_then(|s| s.running).unwrap_or(false),
+        read_only: h.readonly_rootfs.unwrap_or(false),
+        cap_drop: h.cap_drop.unwrap_or_default(),
+        user: c
+            .config
+            .as_ref()
+            .and_then(|cfg| cfg.user.clone())
+            .unwrap_or_default(),
+        networks: attached(&c),
+        published_on: published_on(&c),
+    })
+}

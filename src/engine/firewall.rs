@@ -1,0 +1,256 @@
+//! Host firewall rules for instance networks, where Docker's own rules fall short.
+//!
+//! Docker isolates bridge networks from each other in its FORWARD rules, but traffic from a
+//! container to an address of the host itself goes through INPUT, which Docker leaves open.
+//! With the engine's userland proxy (the default), every published port is a host socket: an
+//! instance can reach another instance's published port at its gateway address, and any service
+//! listening on the host. Cloud metadata (169.254.169.254) is routed out like any destination.
+//!
+//! ctfdeck names its bridges `ctfd-…` (see `docker/networks.rs`), so two fixed rules cover every
+//! instance: in INPUT, only replies to connections the host opened are accepted from those
+//! bridges (published ports still answer: the host opens those connections); in Docker's
+//! DOCKER-USER chain, link-local and metadata addresses are refused. The rules live in their own
+//! chains, so applying is idempotent and removing takes exactly them away. They need root.
+
+use std::process::Command;
+
+/// Host-side bridge interfaces of ctfdeck's networks start with this.
+pub const BRIDGE_PREFIX: &str = "ctfd-";
+/// Interface match for every ctfdeck bridge (`+` is iptables' wildcard).
+pub const BRIDGES: &str = "ctfd-+";
+pub const INPUT_CHAIN: &str = "CTFDECK-INPUT";
+pub const FORWARD_CHAIN: &str = "CTFDECK-FORWARD";
+/// Docker's chain for user rules, consulted first in FORWARD.
+const DOCKER_USER: &str = "DOCKER-USER";
+
+/// The rules of each chain, as `iptables -S` prints them.
+fn chain_rules(chain: &str) -> Vec<String> {
+    let rules: &[&str] = if chain == INPUT_CHAIN {
+        &[
+            // Replies to what the host opened: the userland proxy's connections to published
+            // ports, and exec/attach traffic.
+            "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+            "-p tcp -j REJECT --reject-with tcp-reset",
+            "-j DROP",
+        ]
+    } else {
+        &[
+            // Link-local, which holds the metadata service of most clouds (169.254.169.254).
+            "-d 169.254.0.0/16 -j REJECT --reject-with icmp-port-unreachable",
+            // Alibaba Cloud's metadata service.
+            "-d 100.100.100.200/32 -j REJECT --reject-with icmp-port-unreachable",
+        ]
+    };
+    rules.iter().map(|r| format!("-A {chain} {r}")).collect()
+}
+
+/// (parent chain, jump rule) for each of ctfdeck's chains.
+fn jumps() -> [(&'static str, Vec<String>); 2] {
+    let jump = |chain: &str| vec!["-i".into(), BRIDGES.into(), "-j".into(), chain.into()];
+    [
+        ("INPUT", jump(INPUT_CHAIN)),
+        (DOCKER_USER, jump(FORWARD_CHAIN)),
+    ]
+}
+
+/// What is in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FirewallStatus {
+    pub input_rules: bool,
+    pub input_jump: bool,
+    pub forward_rules: bool,
+    pub forward_jump: bool,
+}
+
+impl FirewallStatus {
+    pub fn complete(&self) -> bool {
+        self.input_rules && self.input_jump && self.forward_rules && self.forward_jump
+    }
+
+    /// What is missing, for messages; empty when complete.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if !self.input_rules || !self.input_jump {
+            out.push("instance → host (published ports of other instances, host services)");
+        }
+        if !self.forward_rules || !self.forward_jump {
+            out.push("instance → link-local and cloud metadata addresses");
+        }
+        out
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FirewallError {
+    #[error(
+        "cannot run iptables ({0}); the host firewall needs the iptables command on the engine's host"
+    )]
+    Missing(String),
+    #[error("iptables {args} failed: {message}{hint}")]
+    Failed {
+        args: String,
+        message: String,
+        hint: &'static str,
+    },
+}
+
+fn iptables(args: &[&str]) -> Result<std::process::Output, FirewallError> {
+    // -w: wait for the xtables lock instead of failing while Docker updates its rules.
+    Command::new("iptables")
+        .arg("-w")
+        .args(args)
+        .output()
+        .map_err(|e| FirewallError::Missing(e.to_string()))
+}
+
+fn run(args: &[&str]) -> Result<(), FirewallError> {
+    let out = iptables(args)?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let hint = if message.contains("Permission denied") || message.contains("must be root") {
+        " (the host firewall needs root: run it with sudo)"
+    } else if message.contains(DOCKER_USER) {
+        " (Docker's DOCKER-USER chain is missing: is dockerd running here, with iptables enabled?)"
+    } else {
+        ""
+    };
+    Err(FirewallError::Failed {
+        args: args.join(" "),
+        message,
+        hint,
+    })
+}
+
+/// True when the command succeeds, false when it fails as a "no such rule/chain" would; errors
+/// for permission problems, so that "cannot tell" never reads as "absent".
+fn check(args: &[&str]) -> Result<bool, FirewallError> {
+    let out = iptables(args)?;
+    if out.status.success() {
+        return Ok(true);
+    }
+    let message = String::from_utf8_lossy(&out.stderr);
+    if message.contains("Permission denied") || message.contains("must be root") {
+        return run(args).map(|()| false);
+    }
+    Ok(false)
+}
+
+fn chain_matches(chain: &str) -> Result<bool, FirewallError> {
+    let out = iptables(&["-S", chain])?;
+    if !out.status.success() {
+        let message = String::from_utf8_lossy(&out.stderr);
+        if message.contains("Permission denied") || message.contains("must be root") {
+            run(&["-S", chain])?;
+        }
+        return Ok(false);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let have: Vec<&str> = text.lines().filter(|l| l.starts_with("-A ")).collect();
+    Ok(have
+        == chain_rules(chain)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>())
+}
+
+/// Read what is in place. Needs root, like every iptables read.
+pub fn status() -> Result<FirewallStatus, FirewallError> {
+    let [(input_parent, input_jump), (forward_parent, forward_jump)] = jumps();
+    let with = |parent: &str, rule: &[String]| {
+        let mut args = vec!["-C", parent];
+        args.extend(rule.iter().map(String::as_str));
+        check(&args)
+    };
+    Ok(FirewallStatus {
+        input_rules: chain_matches(INPUT_CHAIN)?,
+        input_jump: with(input_parent, &input_jump)?,
+        forward_rules: chain_matches(FORWARD_CHAIN)?,
+        forward_jump: with(forward_parent, &forward_jump)?,
+    })
+}
+
+/// Install (or repair) the rules. Idempotent: a chain already holding exactly its rules is left
+/// untouched, so re-applying never opens a window without them.
+pub fn apply() -> Result<FirewallStatus, FirewallError> {
+    for chain in [INPUT_CHAIN, FORWARD_CHAIN] {
+        if chain_matches(chain)? {
+            continue;
+        }
+        if !check(&["-S", chain])? {
+            run(&["-N", chain])?;
+        }
+        run(&["-F", chain])?;
+        for rule in chain_rules(chain) {
+            let args: Vec<&str> = rule.split(' ').collect();
+            run(&args)?;
+        }
+    }
+    for (parent, rule) in jumps() {
+        let mut args = vec!["-C", parent];
+        args.extend(rule.iter().map(String::as_str));
+        if !check(&args)? {
+            let mut insert = vec!["-I", parent, "1"];
+            insert.extend(rule.iter().map(String::as_str));
+            run(&insert)?;
+        }
+    }
+    status()
+}
+
+/// Take ctfdeck's rules away (the jumps, then the chains).
+pub fn remove() -> Result<(), FirewallError> {
+    for (parent, rule) in jumps() {
+        let mut args = vec!["-C", parent];
+        args.extend(rule.iter().map(String::as_str));
+        while check(&args)? {
+            let mut delete = vec!["-D", parent];
+            delete.extend(rule.iter().map(String::as_str));
+            run(&delete)?;
+        }
+    }
+    for chain in [INPUT_CHAIN, FORWARD_CHAIN] {
+        if check(&["-S", chain])? {
+            run(&["-F", chain])?;
+            run(&["-X", chain])?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_are_written_as_iptables_prints_them() {
+        assert_eq!(
+            chain_rules(INPUT_CHAIN),
+            [
+                "-A CTFDECK-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+                "-A CTFDECK-INPUT -p tcp -j REJECT --reject-with tcp-reset",
+                "-A CTFDECK-INPUT -j DROP",
+            ]
+        );
+        assert!(chain_rules(FORWARD_CHAIN)[0].contains("-d 169.254.0.0/16"));
+        let [(input, jump), (forward, _)] = jumps();
+        assert_eq!((input, forward), ("INPUT", "DOCKER-USER"));
+        assert_eq!(jump.join(" "), "-i ctfd-+ -j CTFDECK-INPUT");
+        assert_eq!(BRIDGES, format!("{BRIDGE_PREFIX}+"));
+    }
+
+    #[test]
+    fn missing_parts_are_named() {
+        let none = FirewallStatus::default();
+        assert!(!none.complete());
+        assert_eq!(none.missing().len(), 2);
+        let all = FirewallStatus {
+            input_rules: true,
+            input_jump: true,
+            forward_rules: true,
+            forward_jump: true,
+        };
+        assert!(all.complete() && all.missing().is_empty());
+    }
+}

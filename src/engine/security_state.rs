@@ -1,0 +1,58 @@
+//! The isolation a container really runs with, as the engine reports it: what drift detection
+//! compares with the plan the instance should have.
+
+use std::collections::BTreeMap;
+
+/// One network a container is attached to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AttachedNetwork {
+    pub name: String,
+    pub internal: bool,
+    /// The host-side bridge interface, when the network names one.
+    pub bridge: Option<String>,
+    /// Inter-container traffic allowed on it.
+    pub icc: bool,
+}
+
+/// Security-relevant settings from inspecting a container (and its networks and port proxy).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SecurityState {
+    pub running: bool,
+    pub user: String,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub read_only: bool,
+    pub tmpfs: BTreeMap<String, String>,
+    /// 0: no limit.
+    pub memory: i64,
+    pub memory_swap: i64,
+    pub nano_cpus: i64,
+    /// 0 or -1: no limit.
+    pub pids_limit: i64,
+    pub network_mode: String,
+    pub pid_mode: String,
+    pub ipc_mode: String,
+    pub uts_mode: String,
+    pub networks: Vec<AttachedNetwork>,
+    /// Host paths mounted into the container (binds and bind mounts).
+    pub host_mounts: Vec<String>,
+    pub devices: Vec<String>,
+    /// Host addresses the container's ports are published on.
+    pub published_on: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// The port proxy of an instance without egress, when it has one.
+    pub proxy: Option<ProxyState>,
+}
+
+/// The port proxy of an instance without egress.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProxyState {
+    pub running: bool,
+    pub read_only: bool,
+    pub cap_drop: Vec<String>,
+    pub user: String,
+    pub networks: Vec<String>,
+    pub published_on: Vec<String>,
+}
