@@ -3,9 +3,11 @@
 
 mod connect;
 mod containers;
+mod events;
 mod images;
 mod logs;
 mod networks;
+mod stats;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,8 +16,8 @@ use bollard::Docker;
 use futures_util::stream::BoxStream;
 
 use super::{
-    BuildProgress, ContainerPlan, Engine, EngineError, EngineInfo, ExecOutput, ManagedContainer,
-    ManagedNetwork,
+    BuildProgress, ContainerDetail, ContainerEvent, ContainerPlan, ContainerStats, Engine,
+    EngineError, EngineInfo, ExecOutput, ManagedContainer, ManagedNetwork,
 };
 use crate::store::PublishedPort;
 
@@ -119,6 +121,41 @@ impl Engine for DockerEngine {
         env: &[(&str, &str)],
     ) -> Result<ExecOutput, EngineError> {
         containers::exec(&self.client, id, cmd, env).await
+    }
+
+    async fn ping(&self) -> Result<(), EngineError> {
+        self.client
+            .ping()
+            .await
+            .map(|_| ())
+            .map_err(|e| EngineError::Unreachable {
+                target: self.info.target.clone(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn container_events(
+        &self,
+        store_id: &str,
+    ) -> BoxStream<'static, Result<ContainerEvent, EngineError>> {
+        events::stream(self.client.clone(), store_id)
+    }
+
+    async fn container_stats(&self, id: &str) -> Result<ContainerStats, EngineError> {
+        stats::sample(&self.client, id).await
+    }
+
+    async fn inspect_container(&self, id: &str) -> Result<ContainerDetail, EngineError> {
+        stats::inspect(&self.client, id).await
+    }
+
+    fn logs_timestamped(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> BoxStream<'static, Result<String, EngineError>> {
+        logs::stream_with(self.client.clone(), id.to_string(), follow, tail, true)
     }
 }
 
