@@ -88,9 +88,14 @@ impl Context {
         Ok(lifecycle)
     }
 
+    /// True with `--read-only` or a read-only role in the config.
+    pub fn read_only(&self) -> bool {
+        self.global.read_only || self.config.role == crate::config::Role::ReadOnly
+    }
+
     /// Refuse a mutating command in read-only mode.
     pub fn require_write(&self, what: &str) -> Result<()> {
-        if self.global.read_only {
+        if self.read_only() {
             bail!("{what} refused: ctfdeck runs read-only (--read-only)");
         }
         Ok(())
