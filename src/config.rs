@@ -22,6 +22,8 @@ pub struct Config {
     /// Engine URL or socket path.
     pub engine: Option<String>,
     pub theme: Option<String>,
+    /// The host name teams use to reach instances, shown instead of 0.0.0.0 in the console.
+    pub public_host: Option<String>,
     /// `admin` (default) or `read-only`: a read-only role refuses every mutating operation.
     pub role: Role,
     /// Console key bindings: action name → key or list of keys (`spawn = "S"`).

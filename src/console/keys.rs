@@ -465,6 +465,12 @@ impl fmt::Display for Key {
             KeyCode::Down => f.write_str("↓"),
             KeyCode::PageUp => f.write_str("pgup"),
             KeyCode::PageDown => f.write_str("pgdn"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::Home => f.write_str("home"),
+            KeyCode::End => f.write_str("end"),
+            KeyCode::Backspace => f.write_str("backspace"),
+            KeyCode::Delete => f.write_str("delete"),
             KeyCode::F(n) => write!(f, "f{n}"),
             other => write!(f, "{other:?}").map(|_| ()),
         }

@@ -51,6 +51,11 @@ pub enum Op {
 }
 
 impl Op {
+    /// Changes instances or images (refused in the read-only role).
+    pub fn is_mutating(&self) -> bool {
+        !matches!(self, Op::SelectPurge(_) | Op::Inspect { .. })
+    }
+
     /// Short description for progress and messages.
     pub fn label(&self) -> String {
         match self {
@@ -103,7 +108,7 @@ impl PendingAction {
             }
             PendingAction::Purge {
                 summary, selector, ..
-            } => format!("purge ({selector}): stop {summary}"),
+            } => format!("stop {summary} (purge: {selector})"),
         }
     }
 
