@@ -8,6 +8,8 @@ pub mod format;
 pub mod instances;
 pub mod logs;
 pub mod popup;
+#[cfg(test)]
+mod tests;
 mod update;
 
 use std::collections::BTreeMap;

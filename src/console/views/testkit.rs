@@ -10,8 +10,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use crate::catalog::{Catalog, Ceilings};
+use crate::catalog::Catalog;
 use crate::console::keys::Keymap;
+use crate::console::state::catalog::{CatalogRow, ImageState};
 use crate::console::state::{App, Setup};
 use crate::console::theme::Theme;
 use crate::engine::ContainerStats;
@@ -21,9 +22,22 @@ pub const NOW: Millis = 1_700_000_000_000;
 pub const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 pub const THEMES: [&str; 2] = ["dark", "light"];
 
-pub fn catalog() -> Catalog {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("challenges");
-    Catalog::load(&dir, &Ceilings::default()).unwrap().catalog
+/// A fixed catalog, independent of what `challenges/` holds.
+pub fn catalog_rows() -> Vec<CatalogRow> {
+    let row = |id: &str, category: &str, difficulty, points| CatalogRow {
+        id: id.to_string(),
+        name: id.to_string(),
+        category: category.to_string(),
+        difficulty,
+        points,
+        image: ImageState::Unknown,
+        buildable: true,
+    };
+    vec![
+        row("nc-calc", "misc", "easy", 100),
+        row("web-cmdinject", "web", "medium", 200),
+        row("web-robots", "web", "easy", 100),
+    ]
 }
 
 pub fn record(id: &str, challenge: &str, owner: &str, left_s: i64, age_s: i64) -> InstanceRecord {
@@ -77,7 +91,8 @@ pub fn sample_app() -> App {
         public_host: "ctf.example.org".into(),
         now: NOW,
     };
-    let mut app = App::new(setup, &catalog());
+    let mut app = App::new(setup, &Catalog::default());
+    app.catalog.rows = catalog_rows();
     app.instances.set_records(records());
     app.catalog.live = app.instances.live_by_challenge();
     app.instances
@@ -93,7 +108,6 @@ pub fn sample_app() -> App {
             },
         );
     }
-    use crate::console::state::catalog::ImageState;
     app.catalog.set_image("web-robots", ImageState::Built);
     app.catalog.set_image("nc-calc", ImageState::Built);
     app.catalog.set_image("web-cmdinject", ImageState::Missing);
