@@ -14,7 +14,17 @@ pub fn stream(
 ) -> BoxStream<'static, Result<ContainerEvent, EngineError>> {
     let mut filters = super::managed_filter(store_id);
     filters.insert("type".to_string(), vec!["container".to_string()]);
-    let options = EventsOptionsBuilder::new().filters(&filters).build();
+    // The request is only sent when the stream is first polled. `since` the moment of this
+    // call makes the engine replay what happened in between, so a caller that subscribes and
+    // then lists misses nothing.
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let options = EventsOptionsBuilder::new()
+        .filters(&filters)
+        .since(&since.to_string())
+        .build();
     client
         .events(Some(options))
         .filter_map(|item| async move {
