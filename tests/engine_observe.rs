@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::Fixture;
 use ctfdeck::domain::Owner;
-use ctfdeck::engine::Engine;
 use futures_util::StreamExt;
 
 #[tokio::test]
