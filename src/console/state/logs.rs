@@ -135,7 +135,7 @@ impl LogsState {
             LogSource::Audit => self.audit.get(i).map(|e| LogLine {
                 time: Some(super::format::clock(e.at)),
                 text: format!(
-                    "{} {}{} {} by {}@{}: {}",
+                    "{} {}{} by {}@{}: {}",
                     e.action,
                     e.instance.as_deref().unwrap_or("-"),
                     if e.detail.is_empty() {
@@ -143,7 +143,6 @@ impl LogsState {
                     } else {
                         format!(" ({})", e.detail)
                     },
-                    "→",
                     e.actor,
                     e.origin,
                     e.outcome
