@@ -40,10 +40,28 @@ impl ContainerEvent {
 /// A one-shot sample of a container's resource use.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ContainerStats {
-    /// Percent of one CPU (100.0 = one full core), as `docker stats` shows it.
+    /// Percent of one CPU (100.0 = one full core), as `docker stats` shows it; 0 when the
+    /// engine sent no earlier sample to compare with (see [`ContainerStats::with_cpu_since`]).
     pub cpu_percent: f64,
     pub memory_bytes: u64,
     pub memory_limit: u64,
+    /// Cumulative CPU time of the container and of the host, for rates between samples.
+    pub cpu_total_ns: u64,
+    pub system_total_ns: u64,
+    pub online_cpus: u32,
+}
+
+impl ContainerStats {
+    /// This sample with its CPU % computed against an earlier one of the same container — how
+    /// cheap one-shot samples a few seconds apart still give a CPU rate.
+    pub fn with_cpu_since(mut self, earlier: &ContainerStats) -> ContainerStats {
+        let cpu = self.cpu_total_ns.saturating_sub(earlier.cpu_total_ns) as f64;
+        let system = self.system_total_ns.saturating_sub(earlier.system_total_ns) as f64;
+        if system > 0.0 {
+            self.cpu_percent = cpu / system * f64::from(self.online_cpus.max(1)) * 100.0;
+        }
+        self
+    }
 }
 
 /// The isolation a container really runs with, as the engine reports it (not as planned).

@@ -1,5 +1,6 @@
 //! Resource samples for the rows on screen only, every few seconds.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +11,8 @@ use tokio::sync::watch;
 use crate::console::event::Event;
 use crate::engine::Engine;
 
-/// Each sample makes the engine read cgroup counters twice; every 5 s keeps its load low.
+/// One-shot samples are cheap for the engine; every 5 s keeps its load low and gives CPU %
+/// over the last 5 s.
 pub const EVERY: Duration = Duration::from_secs(5);
 /// Samples in flight at once.
 const CONCURRENCY: usize = 4;
@@ -20,6 +22,8 @@ pub type Targets = Vec<(String, String)>;
 
 pub fn spawn(engine: Arc<dyn Engine>, mut targets: watch::Receiver<Targets>, tx: Sender<Event>) {
     tokio::spawn(async move {
+        // The previous sample of each container, for CPU % between samples.
+        let mut previous: HashMap<String, crate::engine::ContainerStats> = HashMap::new();
         loop {
             let current = targets.borrow_and_update().clone();
             if !current.is_empty() {
@@ -28,13 +32,24 @@ pub fn spawn(engine: Arc<dyn Engine>, mut targets: watch::Receiver<Targets>, tx:
                         let engine = engine.clone();
                         async move {
                             let s = engine.container_stats(&container).await.ok()?;
-                            Some((instance, s))
+                            Some((instance, container, s))
                         }
                     })
                     .buffer_unordered(CONCURRENCY)
                     .filter_map(std::future::ready)
                     .collect()
                     .await;
+                let mut fresh = HashMap::new();
+                let samples: Vec<_> = samples
+                    .into_iter()
+                    .map(|(instance, container, s)| {
+                        let shown = previous.get(&container).map_or(s, |p| s.with_cpu_since(p));
+                        fresh.insert(container, s);
+                        (instance, shown)
+                    })
+                    .collect();
+                // Containers scrolled away are forgotten.
+                previous = fresh;
                 if !samples.is_empty() && tx.send(Event::Stats(samples)).await.is_err() {
                     return;
                 }

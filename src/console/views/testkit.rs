@@ -105,6 +105,7 @@ pub fn sample_app() -> App {
                 cpu_percent: 0.5 + i as f64 * 3.25,
                 memory_bytes: (1 + i as u64) * 1_700_000,
                 memory_limit: 64 << 20,
+                ..Default::default()
             },
         );
     }

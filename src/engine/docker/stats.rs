@@ -8,8 +8,12 @@ use futures_util::StreamExt;
 use crate::engine::{AppliedHardening, ContainerDetail, ContainerStats, EngineError};
 
 pub async fn sample(client: &Docker, id: &str) -> Result<ContainerStats, EngineError> {
-    // Not one-shot: the engine then takes two samples a moment apart, which CPU % needs.
-    let options = StatsOptionsBuilder::new().stream(false).build();
+    // One-shot: the engine answers at once instead of waiting to take a second sample; the
+    // caller gets CPU % from two samples of its own (`ContainerStats::with_cpu_since`).
+    let options = StatsOptionsBuilder::new()
+        .stream(false)
+        .one_shot(true)
+        .build();
     let mut stream = client.stats(id, Some(options));
     match stream.next().await {
         Some(Ok(s)) => Ok(from_response(&s)),
@@ -58,6 +62,9 @@ pub fn from_response(s: &ContainerStatsResponse) -> ContainerStats {
         cpu_percent,
         memory_bytes: usage.saturating_sub(cache),
         memory_limit: memory.and_then(|m| m.limit).unwrap_or(0),
+        cpu_total_ns: total(&s.cpu_stats),
+        system_total_ns: system(&s.cpu_stats),
+        online_cpus: cpus as u32,
     }
 }
 
