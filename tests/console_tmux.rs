@@ -4,13 +4,15 @@
 //! Needs tmux and an engine; without either it fails, it never skips.
 
 mod common;
+mod console_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{bin, ensure_images, repo};
-use ctfdeck::engine::{DockerEngine, Engine};
+use console_support::EngineCleanup;
+use ctfdeck::engine::Engine;
 use ctfdeck::store::Store;
 
 const WAIT: Duration = Duration::from_secs(40);
@@ -98,36 +100,6 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = tmux(&["kill-session", "-t", &self.name]);
-    }
-}
-
-/// Removes every container and network of the test's store, even when the test failed.
-struct EngineCleanup {
-    store: PathBuf,
-}
-
-impl Drop for EngineCleanup {
-    fn drop(&mut self) {
-        let Ok(store) = Store::open(&self.store) else {
-            return;
-        };
-        let Ok(Some(id)) = store.setting("store_id") else {
-            return;
-        };
-        let Ok(rt) = tokio::runtime::Runtime::new() else {
-            return;
-        };
-        rt.block_on(async {
-            let Ok(engine) = DockerEngine::connect(None).await else {
-                return;
-            };
-            for c in engine.managed_containers(&id).await.unwrap_or_default() {
-                let _ = engine.remove_container(&c.id).await;
-            }
-            for n in engine.managed_networks(&id).await.unwrap_or_default() {
-                let _ = engine.remove_network(&n.id).await;
-            }
-        });
     }
 }
 
@@ -280,6 +252,39 @@ fn console_spawn_extend_stop_purge_quit_in_a_real_terminal() {
         });
     }
     t.wait_for("Instances 2/2");
+
+    // Another process (the CLI) extends one: the console shows it without any key pressed.
+    let cli = |args: &[&str]| {
+        let out = Command::new(bin())
+            .arg("--store")
+            .arg(&store)
+            .arg("--catalog")
+            .arg(&catalog)
+            .args(args)
+            .env_remove("CTFDECK_CONFIG")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let list: serde_json::Value = serde_json::from_str(&cli(&["list", "--json"])).unwrap();
+    let beta = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["owner"] == "team:beta")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = countdown(row(&t.screen(), "team:beta").unwrap()).unwrap();
+    cli(&["extend", &beta]);
+    t.wait("the CLI's extend on screen", |s| {
+        row(s, "team:beta").is_some_and(|r| {
+            r.contains("1/3") && countdown(r).is_some_and(|c| c > before + 25 * 60)
+        })
+    });
+
     t.keys(&["P"]);
     t.wait_for("Purge: what goes?");
     t.keys(&["Down", "Enter"]);

@@ -586,9 +586,50 @@ impl Keymap {
     }
 }
 
+/// The default key bindings as a Markdown table, for `docs/KEYS.md` (a test keeps that file
+/// in step with this table).
+pub fn cheatsheet() -> String {
+    let mut out = String::from(
+        "# Console keys\n\nGenerated from the console's action table (`src/console/keys.rs`); \
+         rebind any action in the config file's `[keys]` table by its name.\n\n\
+         | keys | action (config name) | where | what it does |\n|---|---|---|---|\n",
+    );
+    for info in ACTIONS {
+        let keys: Vec<String> = info.default_keys.iter().map(|k| format!("`{k}`")).collect();
+        let wher: Vec<&str> = info.contexts.iter().map(|c| c.name()).collect();
+        let role = if info.mutating || info.admin_only {
+            " (admin; refused read-only)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {}{role} |\n",
+            keys.join(" "),
+            info.name,
+            wher.join(", "),
+            info.help
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_keys_doc_is_generated_from_the_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/KEYS.md");
+        let want = cheatsheet();
+        if std::env::var_os("UPDATE_KEYS_DOC").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/KEYS.md is out of date: run UPDATE_KEYS_DOC=1 cargo test --lib keys"
+        );
+    }
 
     fn key(c: char) -> KeyEvent {
         KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
