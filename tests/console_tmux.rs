@@ -264,7 +264,11 @@ fn console_spawn_extend_stop_purge_quit_in_a_real_terminal() {
             .env_remove("CTFDECK_CONFIG")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let list: serde_json::Value = serde_json::from_str(&cli(&["list", "--json"])).unwrap();

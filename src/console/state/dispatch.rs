@@ -350,10 +350,14 @@ impl App {
             return Vec::new();
         };
         let wanted = LogSource::Instance { id: rec.id.clone() };
-        if self.logs.source == wanted {
+        // Already following — or still waiting for a spawn to give the instance a container.
+        if self.logs.source == wanted
+            && (self.logs.container.is_some() || rec.container_id.is_none())
+        {
             return Vec::new();
         }
         let generation = self.logs.switch(wanted);
+        self.logs.container = rec.container_id.clone();
         vec![Command::FollowLogs(rec.container_id.map(|container| {
             LogTarget {
                 instance: rec.id,

@@ -65,6 +65,8 @@ pub struct LogsState {
     pub generation: u64,
     /// Why the stream ended, if it did.
     pub ended: Option<String>,
+    /// The container being followed (None while the instance has none yet).
+    pub container: Option<String>,
     /// An incomplete last line, waiting for its end.
     partial: String,
 }
@@ -81,6 +83,7 @@ impl Default for LogsState {
             search_input: None,
             generation: 0,
             ended: None,
+            container: None,
             partial: String::new(),
         }
     }
@@ -94,6 +97,7 @@ impl LogsState {
         self.partial.clear();
         self.scroll = 0;
         self.ended = None;
+        self.container = None;
         self.generation += 1;
         self.generation
     }

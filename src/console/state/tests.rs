@@ -353,3 +353,27 @@ fn a_running_instance_near_expiry_shows_as_expiring() {
         "exited"
     );
 }
+
+#[test]
+fn logs_start_once_a_starting_instance_gets_its_container() {
+    let mut app = sample_app();
+    let mut rows = records();
+    rows.retain(|r| r.id == "f6g7h8");
+    app.instances.set_records(rows.clone());
+    let commands = app.follow_selected();
+    assert!(matches!(commands.as_slice(), [Command::FollowLogs(None)]));
+    assert!(
+        app.follow_selected().is_empty(),
+        "no container yet: nothing new"
+    );
+    rows[0].container_id = Some("c0ffee".into());
+    rows[0].status = crate::store::InstanceStatus::Running;
+    let commands = app.on_event(Event::Store(crate::console::event::StoreSnapshot {
+        instances: rows,
+        audit: Vec::new(),
+    }));
+    assert!(
+        matches!(commands.as_slice(), [Command::FollowLogs(Some(t))] if t.container == "c0ffee"),
+        "{commands:?}"
+    );
+}

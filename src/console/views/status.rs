@@ -120,6 +120,13 @@ mod tests {
     }
 
     #[test]
+    fn the_filter_being_typed_shows_with_its_cursor() {
+        let mut app = sample_app();
+        app.filter_input = Some(tui_input::Input::new("web".into()));
+        snapshot_widget("status_filter", &app, super::draw);
+    }
+
+    #[test]
     fn read_only_and_messages_show() {
         let mut app = sample_app();
         app.read_only = true;
