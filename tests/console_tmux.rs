@@ -321,3 +321,61 @@ fn console_spawn_extend_stop_purge_quit_in_a_real_terminal() {
         "the console's screen is gone: {s}"
     );
 }
+
+#[test]
+fn sigterm_and_sighup_restore_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("signal.db");
+    let _cleanup = EngineCleanup {
+        store: store.clone(),
+    };
+    for signal in ["TERM", "HUP"] {
+        let command = format!(
+            "env -u NO_COLOR -u CTFDECK_CONFIG CTFDECK_LOG=off {} --store {} --catalog {}; echo \"console exited $?\"; sleep 600",
+            bin().display(),
+            store.display(),
+            repo().join("challenges").display()
+        );
+        let name = format!("ctfdeck-sig{signal}-{}", std::process::id());
+        let t = Tmux::start(&name, &command, 100, 30);
+        t.wait("the console", |s| s.contains("● engine"));
+        let pattern = format!("{} --store {}", bin().display(), store.display());
+        let pid = String::from_utf8_lossy(
+            &Command::new("pgrep")
+                .args(["-f", "-n", &pattern])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .trim()
+        .to_string();
+        assert!(!pid.is_empty(), "console process not found");
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let s = t.wait_for("console exited 0");
+        assert!(
+            !s.contains("Instances"),
+            "SIG{signal}: the console's screen is gone: {s}"
+        );
+    }
+}
+
+#[test]
+fn without_a_terminal_the_console_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .arg("--store")
+        .arg(dir.path().join("s.db"))
+        .arg("--catalog")
+        .arg(repo().join("challenges"))
+        .env_remove("CTFDECK_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+}
