@@ -379,3 +379,24 @@ fn without_a_terminal_the_console_says_what_to_do() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs a terminal"), "{err}");
 }
+
+#[test]
+fn a_key_clash_in_the_config_is_reported_at_start_naming_both_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[keys]\nextend = \"x\"\n").unwrap();
+    let out = Command::new(bin())
+        .arg("--store")
+        .arg(dir.path().join("s.db"))
+        .arg("--config")
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`x`") && err.contains("extend") && err.contains("stop"),
+        "{err}"
+    );
+}

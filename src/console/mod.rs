@@ -33,12 +33,6 @@ const BATCH: usize = 256;
 
 /// Start the console on the context's store, catalog and engine.
 pub async fn run(ctx: &Context) -> Result<()> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        color_eyre::eyre::bail!(
-            "the console needs a terminal; for scripts use a command (`ctfdeck list`, `ctfdeck --help`)"
-        );
-    }
     let keymap = Keymap::new(&ctx.config.keys).wrap_err("invalid key bindings in the config")?;
     let theme_name = ctx
         .global
@@ -46,6 +40,12 @@ pub async fn run(ctx: &Context) -> Result<()> {
         .clone()
         .or_else(|| ctx.config.theme.clone());
     let theme = Theme::select(theme_name.as_deref(), Theme::no_color_env())?;
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        color_eyre::eyre::bail!(
+            "the console needs a terminal; for scripts use a command (`ctfdeck list`, `ctfdeck --help`)"
+        );
+    }
     let read_only = ctx.read_only();
     let lifecycle = Arc::new(ctx.lifecycle().await?);
     let info = lifecycle.engine().info().clone();
