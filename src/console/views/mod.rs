@@ -157,3 +157,33 @@ pub(crate) fn fit(text: &str, width: usize) -> String {
     out.push('…');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::{render_screen, sample_app};
+    use crate::console::theme::Theme;
+
+    /// The two themes the widget snapshots do not cover, on the whole screen.
+    #[test]
+    fn high_contrast_and_monochrome_screens() {
+        let app = sample_app();
+        for name in ["high-contrast", "monochrome"] {
+            let theme = Theme::built_in(name).unwrap();
+            for (w, h) in super::testkit::SIZES {
+                let buffer = render_screen(&app, &theme, w, h);
+                insta::assert_debug_snapshot!(format!("screen_{name}_{w}x{h}"), buffer);
+            }
+        }
+    }
+
+    /// Monochrome must not lean on colour: urgency and selection still show by attributes.
+    #[test]
+    fn monochrome_uses_no_colour_at_all() {
+        let theme = Theme::built_in("monochrome").unwrap();
+        let buffer = render_screen(&sample_app(), &theme, 160, 48);
+        for cell in buffer.content() {
+            assert_eq!(cell.fg, ratatui::style::Color::Reset);
+            assert_eq!(cell.bg, ratatui::style::Color::Reset);
+        }
+    }
+}

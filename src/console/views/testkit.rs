@@ -163,6 +163,11 @@ pub fn snapshot_screen(name: &str, app: &App) {
     }
 }
 
+/// The whole screen in one theme.
+pub fn render_screen(app: &App, theme: &Theme, w: u16, h: u16) -> Buffer {
+    render(w, h, |f| super::draw(f, app, theme))
+}
+
 /// The screen's text only, for assertions.
 pub fn screen_text(app: &App, w: u16, h: u16) -> String {
     let theme = Theme::built_in("dark").unwrap();
