@@ -138,11 +138,32 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-/// `key label  key label …` for a context, from the action table.
-pub(crate) fn hint_spans(app: &App, ctx: Context, theme: &Theme) -> Vec<Span<'static>> {
+/// `key label  key label …` for a context, from the action table, fitted to `width`: when
+/// not all fit, the last ones (help and quit) stay and the middle gives way.
+pub(crate) fn hint_spans(
+    app: &App,
+    ctx: Context,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Span<'static>> {
+    let hints = app.keymap.hints(ctx);
+    let cost = |(k, l): &(String, &str)| k.chars().count() + l.chars().count() + 3;
+    // Help and quit come last in the table: keep them, drop from just before them.
+    let pinned = hints.len().min(2);
+    let (rest, tail) = hints.split_at(hints.len() - pinned);
+    let mut room = width.saturating_sub(tail.iter().map(cost).sum());
+    let mut shown: Vec<&(String, &str)> = Vec::new();
+    for h in rest {
+        if cost(h) > room {
+            break;
+        }
+        room -= cost(h);
+        shown.push(h);
+    }
+    shown.extend(tail.iter());
     let mut spans = Vec::new();
-    for (key, label) in app.keymap.hints(ctx) {
-        spans.push(Span::styled(key, theme.key));
+    for (key, label) in shown {
+        spans.push(Span::styled(key.clone(), theme.key));
         spans.push(Span::styled(format!(" {label}  "), theme.hint));
     }
     spans

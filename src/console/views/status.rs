@@ -44,7 +44,12 @@ fn draw_top(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     frame.render_widget(
-        Line::from(super::hint_spans(app, app.context(), theme)),
+        Line::from(super::hint_spans(
+            app,
+            app.context(),
+            theme,
+            area.width as usize,
+        )),
         area,
     );
 }
