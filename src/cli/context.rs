@@ -96,7 +96,7 @@ impl Context {
     /// Refuse a mutating command in read-only mode.
     pub fn require_write(&self, what: &str) -> Result<()> {
         if self.read_only() {
-            bail!("{what} refused: ctfdeck runs read-only (--read-only)");
+            bail!("{what} refused: ctfdeck runs read-only (--read-only or role = \"read-only\")");
         }
         Ok(())
     }
