@@ -22,6 +22,12 @@ pub struct Config {
     /// Engine URL or socket path.
     pub engine: Option<String>,
     pub theme: Option<String>,
+    /// The host name teams use to reach instances, shown instead of 0.0.0.0 in the console.
+    pub public_host: Option<String>,
+    /// `admin` (default) or `read-only`: a read-only role refuses every mutating operation.
+    pub role: Role,
+    /// Console key bindings: action name → key or list of keys (`spawn = "S"`).
+    pub keys: std::collections::BTreeMap<String, KeySetting>,
     pub lifetime: LifetimeDefaults,
     pub container: ContainerDefaults,
     pub ceilings: Ceilings,
@@ -66,6 +72,32 @@ impl Config {
             ceilings: self.ceilings.clone(),
             quotas: self.quotas.clone(),
             network: self.network.clone(),
+        }
+    }
+}
+
+/// What this user may do from the console and the CLI.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    #[default]
+    Admin,
+    ReadOnly,
+}
+
+/// One action's keys in `[keys]`: a single key or several.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum KeySetting {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeySetting {
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            KeySetting::One(k) => vec![k.as_str()],
+            KeySetting::Many(ks) => ks.iter().map(String::as_str).collect(),
         }
     }
 }
@@ -116,6 +148,18 @@ mod tests {
             cfg.lifetime.default,
             std::time::Duration::from_secs(45 * 60)
         );
+    }
+
+    #[test]
+    fn role_and_key_bindings_are_read() {
+        let t: toml::Table =
+            "role = \"read-only\"\n[keys]\nspawn = \"S\"\nquit = [\"q\", \"ctrl-c\"]"
+                .parse()
+                .unwrap();
+        let cfg = Config::deserialize(toml::Value::Table(t)).unwrap();
+        assert_eq!(cfg.role, Role::ReadOnly);
+        assert_eq!(cfg.keys["spawn"], KeySetting::One("S".into()));
+        assert_eq!(cfg.keys["quit"].keys(), vec!["q", "ctrl-c"]);
     }
 
     #[test]

@@ -9,8 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "ctfdeck",
     version,
-    about = "Run CTF challenge instances on a real container engine",
-    arg_required_else_help = true
+    about = "Run CTF challenge instances on a real container engine; without a command, the console"
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -18,7 +18,7 @@ use context::Context;
 pub async fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(cli.global)?;
     let Some(command) = cli.command else {
-        return commands::instances::list_print(&ctx).await;
+        return crate::console::run(&ctx).await;
     };
     match command {
         Command::Catalog(CatalogCommand::Check { dir }) => {

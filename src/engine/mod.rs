@@ -5,6 +5,7 @@ mod docker;
 mod error;
 pub mod firewall;
 pub mod labels;
+mod observe;
 mod plan;
 mod security_state;
 mod state;
@@ -16,6 +17,7 @@ use futures_util::stream::BoxStream;
 
 pub use docker::DockerEngine;
 pub use error::EngineError;
+pub use observe::{AppliedHardening, ContainerDetail, ContainerEvent, ContainerStats};
 pub use plan::{ContainerPlan, Egress, Grants, Hardening, PortRequest};
 pub use security_state::{AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
@@ -167,5 +169,45 @@ pub trait Engine: Send + Sync {
         Err(EngineError::Unexpected(format!(
             "this engine cannot report the isolation of {id}"
         )))
+    }
+
+    /// Cheap liveness probe, for reconnecting after the engine went away.
+    async fn ping(&self) -> Result<(), EngineError> {
+        Err(EngineError::Unexpected(
+            "this engine cannot be probed".into(),
+        ))
+    }
+
+    /// Lifecycle events of one store's managed containers, as they happen. The stream ends or
+    /// yields an error when the engine goes away. Engines without events give an empty stream.
+    fn container_events(
+        &self,
+        _store_id: &str,
+    ) -> BoxStream<'static, Result<ContainerEvent, EngineError>> {
+        Box::pin(futures_util::stream::empty())
+    }
+
+    /// One resource sample of a container.
+    async fn container_stats(&self, id: &str) -> Result<ContainerStats, EngineError> {
+        Err(EngineError::Unexpected(format!(
+            "this engine reports no stats (for {id})"
+        )))
+    }
+
+    /// What the engine says about a container, environment values left out.
+    async fn inspect_container(&self, id: &str) -> Result<ContainerDetail, EngineError> {
+        Err(EngineError::Unexpected(format!(
+            "this engine cannot inspect {id}"
+        )))
+    }
+
+    /// As [`Engine::logs`], each line prefixed with the engine's RFC 3339 timestamp and a space.
+    fn logs_timestamped(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> BoxStream<'static, Result<String, EngineError>> {
+        self.logs(id, follow, tail)
     }
 }

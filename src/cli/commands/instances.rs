@@ -100,7 +100,3 @@ pub async fn reset(ctx: &Context, instance: &str, json: bool) -> Result<()> {
     println!("reset {instance}: now {}", instance_line(&fresh));
     Ok(())
 }
-
-pub async fn list_print(ctx: &Context) -> Result<()> {
-    list(ctx, false, None, None, false).await
-}

@@ -11,12 +11,24 @@ pub fn stream(
     follow: bool,
     tail: Option<usize>,
 ) -> BoxStream<'static, Result<String, EngineError>> {
+    stream_with(client, id, follow, tail, false)
+}
+
+/// As [`stream`]; with `timestamps`, each line starts with the engine's RFC 3339 time and a space.
+pub fn stream_with(
+    client: Docker,
+    id: String,
+    follow: bool,
+    tail: Option<usize>,
+    timestamps: bool,
+) -> BoxStream<'static, Result<String, EngineError>> {
     let tail = tail.map_or_else(|| "all".to_string(), |n| n.to_string());
     let options = LogsOptionsBuilder::new()
         .follow(follow)
         .stdout(true)
         .stderr(true)
         .tail(&tail)
+        .timestamps(timestamps)
         .build();
     let action = format!("reading logs of {id}");
     client

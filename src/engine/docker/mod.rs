@@ -4,12 +4,14 @@
 mod connect;
 mod containers;
 mod egress;
+mod events;
 mod images;
 mod inspect;
 mod inspect_security;
 mod logs;
 mod networks;
 mod pull;
+mod stats;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,8 +20,8 @@ use bollard::Docker;
 use futures_util::stream::BoxStream;
 
 use super::{
-    BuildProgress, ContainerPlan, ContainerState, Engine, EngineError, EngineInfo, ExecOutput,
-    ManagedContainer, ManagedNetwork, SecurityState,
+    BuildProgress, ContainerDetail, ContainerEvent, ContainerPlan, ContainerState, ContainerStats,
+    Engine, EngineError, EngineInfo, ExecOutput, ManagedContainer, ManagedNetwork, SecurityState,
 };
 use crate::store::PublishedPort;
 
@@ -158,6 +160,41 @@ impl Engine for DockerEngine {
 
     async fn inspect_security(&self, id: &str) -> Result<SecurityState, EngineError> {
         inspect_security::security_state(&self.client, id).await
+    }
+
+    async fn ping(&self) -> Result<(), EngineError> {
+        self.client
+            .ping()
+            .await
+            .map(|_| ())
+            .map_err(|e| EngineError::Unreachable {
+                target: self.info.target.clone(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn container_events(
+        &self,
+        store_id: &str,
+    ) -> BoxStream<'static, Result<ContainerEvent, EngineError>> {
+        events::stream(self.client.clone(), store_id)
+    }
+
+    async fn container_stats(&self, id: &str) -> Result<ContainerStats, EngineError> {
+        stats::sample(&self.client, id).await
+    }
+
+    async fn inspect_container(&self, id: &str) -> Result<ContainerDetail, EngineError> {
+        stats::inspect(&self.client, id).await
+    }
+
+    fn logs_timestamped(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> BoxStream<'static, Result<String, EngineError>> {
+        logs::stream_with(self.client.clone(), id.to_string(), follow, tail, true)
     }
 }
 

@@ -1,0 +1,93 @@
+//! The one event type. Producers (terminal input, a 1 Hz tick, the store watcher, the engine's
+//! event stream, stats sampling, log following, background operations, signals) each send it
+//! into one channel; one loop applies it to the state and draws when something changed.
+
+use crossterm::event::KeyEvent;
+
+use crate::domain::PurgeSelector;
+use crate::engine::{ContainerDetail, ContainerEvent, ContainerStats, ManagedContainer};
+use crate::store::{AuditEntry, InstanceRecord, Millis};
+
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    /// The terminal was resized (or needs a full redraw).
+    Redraw,
+    /// Once a second, with the current time.
+    Tick(Millis),
+    /// The store changed (a commit from this or another process): its live rows and audit tail.
+    Store(StoreSnapshot),
+    /// What the engine runs for this store, listed after (re)connecting.
+    EngineSynced(Vec<ManagedContainer>),
+    Engine(ContainerEvent),
+    EngineLost {
+        reason: String,
+        retry_in_secs: u64,
+    },
+    EngineBack,
+    /// Resource samples, by instance id.
+    Stats(Vec<(String, ContainerStats)>),
+    /// Image presence, by challenge id.
+    Images(Vec<(String, bool)>),
+    /// New lines of the followed log; stale generations are ignored.
+    LogLines {
+        generation: u64,
+        lines: Vec<String>,
+    },
+    LogEnded {
+        generation: u64,
+        error: Option<String>,
+    },
+    OpProgress {
+        op: u64,
+        done: usize,
+        total: usize,
+    },
+    OpDone {
+        op: u64,
+        outcome: OpOutcome,
+    },
+    /// SIGHUP / SIGTERM / SIGINT: leave, restoring the terminal.
+    Terminate,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StoreSnapshot {
+    pub instances: Vec<InstanceRecord>,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// What a background operation came back with.
+#[derive(Debug)]
+pub enum OpOutcome {
+    Spawned {
+        instance: Box<InstanceRecord>,
+        existing: bool,
+    },
+    Extended(Box<InstanceRecord>),
+    Stopped {
+        stopped: usize,
+        already: usize,
+        failed: Vec<(String, String)>,
+    },
+    Reset {
+        old: String,
+        fresh: Box<InstanceRecord>,
+    },
+    /// What a purge selector takes now, for the confirmation.
+    Selected {
+        selector: PurgeSelector,
+        records: Vec<InstanceRecord>,
+    },
+    Inspected {
+        instance: String,
+        detail: Box<ContainerDetail>,
+    },
+    Built {
+        challenge: String,
+    },
+    Failed {
+        what: String,
+        error: String,
+    },
+}

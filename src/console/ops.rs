@@ -1,0 +1,122 @@
+//! Background operations: each lifecycle call runs in its own task and reports back as an
+//! event, so the screen keeps drawing while a spawn or a purge of hundreds is under way.
+
+use std::sync::Arc;
+
+use futures_util::{StreamExt, stream};
+use tokio::sync::mpsc::Sender;
+
+use crate::domain::{BULK_CONCURRENCY, Lifecycle, StopOutcome};
+
+use super::event::{Event, OpOutcome};
+use super::state::Op;
+
+pub fn start(lifecycle: Arc<Lifecycle>, op: u64, request: Op, tx: Sender<Event>) {
+    tokio::spawn(async move {
+        let what = request.label();
+        let outcome = match run(&lifecycle, op, request, &tx).await {
+            Ok(outcome) => outcome,
+            Err(error) => OpOutcome::Failed { what, error },
+        };
+        let _ = tx.send(Event::OpDone { op, outcome }).await;
+    });
+}
+
+async fn run(
+    lifecycle: &Lifecycle,
+    op: u64,
+    request: Op,
+    tx: &Sender<Event>,
+) -> Result<OpOutcome, String> {
+    let e = |e: crate::domain::DomainError| e.to_string();
+    Ok(match request {
+        Op::Spawn { challenge, owner } => {
+            let spawned = lifecycle.spawn(&challenge, &owner).await.map_err(e)?;
+            OpOutcome::Spawned {
+                instance: Box::new(spawned.instance),
+                existing: spawned.existing,
+            }
+        }
+        Op::Extend { id } => {
+            OpOutcome::Extended(Box::new(lifecycle.extend(&id, None).await.map_err(e)?))
+        }
+        Op::Reset { id } => {
+            let fresh = lifecycle.reset(&id).await.map_err(e)?;
+            OpOutcome::Reset {
+                old: id,
+                fresh: Box::new(fresh),
+            }
+        }
+        Op::Stop { ids, reason } => stop(lifecycle, op, ids, &reason, tx).await,
+        Op::SelectPurge(selector) => {
+            let records = lifecycle.select(&selector).map_err(e)?;
+            OpOutcome::Selected { selector, records }
+        }
+        Op::Inspect {
+            instance,
+            container,
+        } => {
+            let detail = lifecycle
+                .engine()
+                .inspect_container(&container)
+                .await
+                .map_err(|e| e.to_string())?;
+            OpOutcome::Inspected {
+                instance,
+                detail: Box::new(detail),
+            }
+        }
+        Op::Build { challenge } => {
+            let c = lifecycle
+                .catalog()
+                .get(&challenge)
+                .ok_or_else(|| format!("unknown challenge {challenge}"))?;
+            let context = c
+                .build_context()
+                .ok_or_else(|| format!("{challenge} has no build context"))?;
+            // Build output would scribble over the screen; the outcome is what matters here.
+            let quiet = |_: &str| {};
+            lifecycle
+                .engine()
+                .build_image(&context, &c.container.image, &quiet)
+                .await
+                .map_err(|e| e.to_string())?;
+            OpOutcome::Built { challenge }
+        }
+    })
+}
+
+/// Stop each instance through the domain, `BULK_CONCURRENCY` at a time, reporting progress.
+async fn stop(
+    lifecycle: &Lifecycle,
+    op: u64,
+    ids: Vec<String>,
+    reason: &str,
+    tx: &Sender<Event>,
+) -> OpOutcome {
+    let total = ids.len();
+    let mut results = stream::iter(ids)
+        .map(|id| async move {
+            let r = lifecycle.stop(&id, reason).await;
+            (id, r)
+        })
+        .buffer_unordered(BULK_CONCURRENCY);
+    let (mut stopped, mut already, mut failed) = (0, 0, Vec::new());
+    let mut done = 0;
+    while let Some((id, r)) = results.next().await {
+        done += 1;
+        match r {
+            Ok(StopOutcome::Stopped) => stopped += 1,
+            Ok(StopOutcome::AlreadyDone(_)) => already += 1,
+            Err(err) => failed.push((id, err.to_string())),
+        }
+        if total > 1 {
+            let _ = tx.send(Event::OpProgress { op, done, total }).await;
+        }
+    }
+    OpOutcome::Stopped {
+        stopped,
+        already,
+        failed,
+    }
+}

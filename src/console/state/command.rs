@@ -1,0 +1,135 @@
+//! What the state asks the outside world to do. Key handling never performs I/O: it returns
+//! these, the loop carries them out (engine work in background tasks), and tests assert them.
+
+use crate::domain::{Owner, PurgeSelector};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Start a background operation; its result comes back as `Event::OpDone`.
+    Run {
+        op: u64,
+        request: Op,
+    },
+    /// Follow this instance's container logs (None: stop following).
+    FollowLogs(Option<LogTarget>),
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTarget {
+    pub instance: String,
+    pub container: String,
+    pub generation: u64,
+}
+
+/// A lifecycle operation, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Spawn {
+        challenge: String,
+        owner: Owner,
+    },
+    Extend {
+        id: String,
+    },
+    Stop {
+        ids: Vec<String>,
+        reason: String,
+    },
+    Reset {
+        id: String,
+    },
+    /// Ask the domain which live instances the selector takes (for the confirmation).
+    SelectPurge(PurgeSelector),
+    Inspect {
+        instance: String,
+        container: String,
+    },
+    Build {
+        challenge: String,
+    },
+}
+
+impl Op {
+    /// Changes instances or images (refused in the read-only role).
+    pub fn is_mutating(&self) -> bool {
+        !matches!(self, Op::SelectPurge(_) | Op::Inspect { .. })
+    }
+
+    /// Short description for progress and messages.
+    pub fn label(&self) -> String {
+        match self {
+            Op::Spawn { challenge, owner } => format!("spawn {challenge} for {owner}"),
+            Op::Extend { id } => format!("extend {id}"),
+            Op::Stop { ids, .. } if ids.len() == 1 => format!("stop {}", ids[0]),
+            Op::Stop { ids, .. } => format!("stop {} instances", ids.len()),
+            Op::Reset { id } => format!("reset {id}"),
+            Op::SelectPurge(_) => "select purge".to_string(),
+            Op::Inspect { instance, .. } => format!("inspect {instance}"),
+            Op::Build { challenge } => format!("build {challenge}"),
+        }
+    }
+}
+
+/// A destructive action waiting for confirmation. The confirm popup carries it as data, shows
+/// `summary`, and runs exactly this when confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PendingAction {
+    Stop {
+        ids: Vec<String>,
+        summary: String,
+    },
+    Reset {
+        id: String,
+        summary: String,
+    },
+    Purge {
+        ids: Vec<String>,
+        summary: String,
+        selector: String,
+    },
+}
+
+impl PendingAction {
+    pub fn verb(&self) -> &'static str {
+        match self {
+            PendingAction::Stop { .. } => "Stop",
+            PendingAction::Reset { .. } => "Reset",
+            PendingAction::Purge { .. } => "Purge",
+        }
+    }
+
+    /// The sentence the confirmation shows: exactly what will go.
+    pub fn sentence(&self) -> String {
+        match self {
+            PendingAction::Stop { summary, .. } => format!("stop {summary}"),
+            PendingAction::Reset { summary, .. } => {
+                format!("reset {summary} (stopped, then started fresh)")
+            }
+            PendingAction::Purge {
+                summary, selector, ..
+            } => format!("stop {summary} (purge: {selector})"),
+        }
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        match self {
+            PendingAction::Stop { ids, .. } | PendingAction::Purge { ids, .. } => ids.clone(),
+            PendingAction::Reset { id, .. } => vec![id.clone()],
+        }
+    }
+
+    pub fn into_op(self) -> Op {
+        match self {
+            PendingAction::Stop { ids, .. } => Op::Stop {
+                ids,
+                reason: "stopped from the console".to_string(),
+            },
+            PendingAction::Purge { ids, .. } => Op::Stop {
+                ids,
+                reason: "purged".to_string(),
+            },
+            PendingAction::Reset { id, .. } => Op::Reset { id },
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The console's state: plain data updated by events, read by the views. No I/O happens here;
+//! what must happen outside comes back as [`Command`]s.
+
+pub mod catalog;
+pub mod command;
+mod dispatch;
+pub mod format;
+pub mod instances;
+pub mod logs;
+pub mod popup;
+#[cfg(test)]
+mod tests;
+mod update;
+
+use std::collections::BTreeMap;
+
+use tui_input::Input;
+
+use crate::catalog::Catalog;
+use crate::store::Millis;
+
+use super::keys::{Context, Keymap};
+use catalog::CatalogState;
+pub use command::{Command, LogTarget, Op, PendingAction};
+use instances::InstancesState;
+use logs::LogsState;
+use popup::Popup;
+
+/// How long a message stays in the status bar.
+pub const FLASH_MS: Millis = 6_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineStatus {
+    pub connected: bool,
+    pub version: String,
+    /// Which engine: socket path or URL.
+    pub target: String,
+    /// Why it was lost, while it is.
+    pub lost_reason: Option<String>,
+    pub retry_in_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
+    pub until: Millis,
+}
+
+/// A background operation in flight, with progress for bulk ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    pub request: Op,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// What the console is started with.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub keymap: Keymap,
+    pub read_only: bool,
+    pub store_path: String,
+    pub engine_target: String,
+    pub engine_version: String,
+    /// Shown instead of 0.0.0.0 in addresses.
+    pub public_host: String,
+    pub now: Millis,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub focus: Context,
+    pub keymap: Keymap,
+    pub read_only: bool,
+    pub now: Millis,
+    pub catalog: CatalogState,
+    pub instances: InstancesState,
+    pub logs: LogsState,
+    pub popup: Option<Popup>,
+    /// Open while the instance filter is being typed.
+    pub filter_input: Option<Input>,
+    pub engine: EngineStatus,
+    pub store_path: String,
+    pub flash: Option<Flash>,
+    pub running: BTreeMap<u64, Running>,
+    next_op: u64,
+    /// Something visible changed since the last draw.
+    pub dirty: bool,
+    pub quit: bool,
+    /// What the clock columns read when last drawn.
+    last_clock: String,
+}
+
+impl App {
+    pub fn new(setup: Setup, catalog: &Catalog) -> App {
+        App {
+            focus: Context::Instances,
+            keymap: setup.keymap,
+            read_only: setup.read_only,
+            now: setup.now,
+            catalog: CatalogState::from_catalog(catalog),
+            instances: InstancesState::new(&setup.public_host),
+            logs: LogsState::default(),
+            popup: None,
+            filter_input: None,
+            engine: EngineStatus {
+                connected: true,
+                version: setup.engine_version,
+                target: setup.engine_target,
+                lost_reason: None,
+                retry_in_secs: 0,
+            },
+            store_path: setup.store_path,
+            flash: None,
+            running: BTreeMap::new(),
+            next_op: 0,
+            dirty: true,
+            quit: false,
+            last_clock: String::new(),
+        }
+    }
+
+    /// The context keys are read in: the open popup's, else the focused pane's.
+    pub fn context(&self) -> Context {
+        match &self.popup {
+            Some(Popup::Help { .. }) => Context::Help,
+            Some(Popup::Confirm(_)) => Context::Confirm,
+            Some(Popup::Detail(_)) => Context::Detail,
+            Some(Popup::PurgeMenu(_)) => Context::PurgeMenu,
+            Some(Popup::Spawn(_)) | None => self.focus,
+        }
+    }
+
+    pub fn role(&self) -> &'static str {
+        if self.read_only { "read-only" } else { "admin" }
+    }
+
+    pub(crate) fn say(&mut self, text: impl Into<String>) {
+        self.flash = Some(Flash {
+            text: text.into(),
+            error: false,
+            until: self.now + FLASH_MS,
+        });
+    }
+
+    pub(crate) fn complain(&mut self, text: impl Into<String>) {
+        self.flash = Some(Flash {
+            text: text.into(),
+            error: true,
+            until: self.now + FLASH_MS,
+        });
+    }
+
+    /// Register a background operation and return the command that starts it.
+    pub(crate) fn run(&mut self, request: Op) -> Command {
+        self.next_op += 1;
+        let op = self.next_op;
+        self.running.insert(
+            op,
+            Running {
+                request: request.clone(),
+                done: 0,
+                total: 0,
+            },
+        );
+        Command::Run { op, request }
+    }
+
+    /// Mark the clock columns as drawn at `now`.
+    pub fn drawn(&mut self) {
+        self.dirty = false;
+        self.last_clock = self.instances.clock_text(self.now);
+    }
+}

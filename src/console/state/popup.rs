@@ -1,0 +1,118 @@
+//! Popups as data: at most one is open, and it takes the keys while it is.
+
+use tui_input::Input;
+
+use crate::engine::ContainerDetail;
+
+use super::command::PendingAction;
+
+#[derive(Debug)]
+pub enum Popup {
+    Help {
+        scroll: usize,
+    },
+    /// A destructive action waiting for yes or no.
+    Confirm(PendingAction),
+    Spawn(SpawnForm),
+    Detail(DetailView),
+    PurgeMenu(PurgeMenu),
+}
+
+#[derive(Debug)]
+pub struct SpawnForm {
+    pub challenge: String,
+    pub input: Input,
+    pub error: Option<String>,
+    /// Owners seen in the store, for completion.
+    pub known_owners: Vec<String>,
+}
+
+impl SpawnForm {
+    pub fn new(challenge: &str, known_owners: Vec<String>) -> SpawnForm {
+        SpawnForm {
+            challenge: challenge.to_string(),
+            input: Input::default(),
+            error: None,
+            known_owners,
+        }
+    }
+
+    /// Known owners starting with what was typed (`team:`/`user:` are offered when nothing
+    /// matches yet).
+    pub fn suggestions(&self) -> Vec<String> {
+        let typed = self.input.value();
+        let mut out: Vec<String> = self
+            .known_owners
+            .iter()
+            .filter(|o| o.starts_with(typed) && o.as_str() != typed)
+            .take(5)
+            .cloned()
+            .collect();
+        if out.is_empty() && !typed.contains(':') {
+            out = ["team:", "user:"]
+                .iter()
+                .filter(|p| p.starts_with(typed))
+                .map(|p| p.to_string())
+                .collect();
+        }
+        out
+    }
+
+    /// Complete to the first suggestion.
+    pub fn complete(&mut self) {
+        if let Some(first) = self.suggestions().into_iter().next() {
+            self.input = Input::new(first);
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct DetailView {
+    pub instance: String,
+    /// None while the engine is being asked.
+    pub inspect: Option<Result<Box<ContainerDetail>, String>>,
+    pub revealed: bool,
+    pub scroll: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurgeChoice {
+    Expired,
+    Challenge(String),
+    Marked(usize),
+    All,
+}
+
+impl PurgeChoice {
+    pub fn label(&self) -> String {
+        match self {
+            PurgeChoice::Expired => "expired instances".to_string(),
+            PurgeChoice::Challenge(c) => format!("every instance of {c}"),
+            PurgeChoice::Marked(n) => format!("the {n} marked instance(s)"),
+            PurgeChoice::All => "ALL live instances".to_string(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct PurgeMenu {
+    pub choices: Vec<PurgeChoice>,
+    pub selected: usize,
+}
+
+impl PurgeMenu {
+    pub fn new(challenge: Option<String>, marked: usize) -> PurgeMenu {
+        let mut choices = vec![PurgeChoice::Expired];
+        if let Some(c) = challenge {
+            choices.push(PurgeChoice::Challenge(c));
+        }
+        if marked > 0 {
+            choices.push(PurgeChoice::Marked(marked));
+        }
+        choices.push(PurgeChoice::All);
+        PurgeMenu {
+            choices,
+            selected: 0,
+        }
+    }
+}

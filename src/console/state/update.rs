@@ -1,0 +1,223 @@
+//! Events from the producers → state changes (and the commands they lead to).
+
+use std::collections::HashMap;
+
+use crate::cli::describe_selection;
+use crate::console::event::{Event, OpOutcome};
+use crate::domain::PurgeSelector;
+use crate::domain::view::{addresses, remaining};
+use crate::engine::labels;
+
+use super::catalog::ImageState;
+use super::command::{Command, Op, PendingAction};
+use super::logs::LogSource;
+use super::popup::Popup;
+use super::{App, FLASH_MS};
+
+impl App {
+    pub fn on_event(&mut self, event: Event) -> Vec<Command> {
+        match event {
+            Event::Key(key) => return self.on_key(key),
+            Event::Redraw => self.dirty = true,
+            Event::Tick(now) => self.tick(now),
+            Event::Store(snapshot) => {
+                self.instances.set_records(snapshot.instances);
+                self.catalog.live = self.instances.live_by_challenge();
+                self.logs.audit = snapshot.audit;
+                self.dirty = true;
+                return self.follow_selected();
+            }
+            Event::EngineSynced(containers) => {
+                self.instances.engine = containers
+                    .into_iter()
+                    .filter_map(|c| Some((c.labels.get(labels::INSTANCE)?.clone(), c.state)))
+                    .collect::<HashMap<_, _>>();
+                self.instances.rebuild(None);
+                self.dirty = true;
+            }
+            Event::Engine(ev) => {
+                if let (Some(instance), Some(state)) = (ev.instance.clone(), ev.implied_state()) {
+                    if state == "removed" {
+                        self.instances.engine.remove(&instance);
+                    } else {
+                        self.instances.engine.insert(instance, state.to_string());
+                    }
+                    self.dirty = true;
+                }
+            }
+            Event::EngineLost {
+                reason,
+                retry_in_secs,
+            } => {
+                self.engine.connected = false;
+                self.engine.lost_reason = Some(reason);
+                self.engine.retry_in_secs = retry_in_secs;
+                self.dirty = true;
+            }
+            Event::EngineBack => {
+                let was_lost = !self.engine.connected;
+                self.engine.connected = true;
+                self.engine.lost_reason = None;
+                self.dirty = true;
+                if was_lost {
+                    self.say("engine is back; state re-synced");
+                    // The log stream died with the engine: follow again.
+                    if let LogSource::Instance { .. } = self.logs.source {
+                        self.logs.source = LogSource::Nothing;
+                        return self.follow_selected();
+                    }
+                }
+            }
+            Event::Stats(samples) => {
+                self.instances.set_stats(samples);
+                self.dirty = true;
+            }
+            Event::Images(images) => {
+                for (challenge, present) in images {
+                    let state = if present {
+                        ImageState::Built
+                    } else {
+                        ImageState::Missing
+                    };
+                    self.catalog.set_image(&challenge, state);
+                }
+                self.dirty = true;
+            }
+            Event::LogLines { generation, lines } => {
+                if generation == self.logs.generation {
+                    self.logs.push_chunks(lines);
+                    self.dirty = true;
+                }
+            }
+            Event::LogEnded { generation, error } => {
+                if generation == self.logs.generation {
+                    self.logs.ended = Some(error.unwrap_or_else(|| "log stream ended".into()));
+                    self.dirty = true;
+                }
+            }
+            Event::OpProgress { op, done, total } => {
+                if let Some(r) = self.running.get_mut(&op) {
+                    r.done = done;
+                    r.total = total;
+                    self.dirty = true;
+                }
+            }
+            Event::OpDone { op, outcome } => return self.op_done(op, outcome),
+            Event::Terminate => {
+                self.quit = true;
+                return vec![Command::Quit];
+            }
+        }
+        Vec::new()
+    }
+
+    fn tick(&mut self, now: crate::store::Millis) {
+        self.now = now;
+        if self.instances.clock_text(now) != self.last_clock {
+            self.dirty = true;
+        }
+        if self.flash.as_ref().is_some_and(|f| f.until <= now) {
+            self.flash = None;
+            self.dirty = true;
+        }
+    }
+
+    fn op_done(&mut self, op: u64, outcome: OpOutcome) -> Vec<Command> {
+        let request = self.running.remove(&op).map(|r| r.request);
+        self.dirty = true;
+        match outcome {
+            OpOutcome::Spawned { instance, existing } => {
+                let at = addresses(&instance.ports, &self.instances.public_host);
+                let what = if existing {
+                    "already running"
+                } else {
+                    "spawned"
+                };
+                self.say(format!(
+                    "{what}: {} {} for {} at {at}",
+                    instance.id, instance.challenge, instance.owner
+                ));
+            }
+            OpOutcome::Extended(rec) => self.say(format!(
+                "extended {}: expires in {}, renewals {}/{}",
+                rec.id,
+                remaining(rec.expires_at, self.now),
+                rec.renewals,
+                rec.max_renewals
+            )),
+            OpOutcome::Stopped {
+                stopped,
+                already,
+                failed,
+            } => {
+                let mut text = format!("stopped {stopped} instance(s)");
+                if already > 0 {
+                    text.push_str(&format!(", {already} already gone"));
+                }
+                match failed.first() {
+                    None => self.say(text),
+                    Some((id, e)) => {
+                        self.complain(format!("{text}; {} failed ({id}: {e})", failed.len()))
+                    }
+                }
+            }
+            OpOutcome::Reset { old, fresh } => {
+                self.say(format!("reset {old}: fresh instance {}", fresh.id))
+            }
+            OpOutcome::Selected { selector, records } => {
+                if records.is_empty() {
+                    self.say("nothing to purge");
+                } else {
+                    self.popup = Some(Popup::Confirm(PendingAction::Purge {
+                        ids: records.iter().map(|r| r.id.clone()).collect(),
+                        summary: describe_selection(&records),
+                        selector: selector_text(&selector),
+                    }));
+                }
+            }
+            OpOutcome::Inspected { instance, detail } => {
+                if let Some(Popup::Detail(d)) = self.popup.as_mut()
+                    && d.instance == instance
+                {
+                    d.inspect = Some(Ok(detail));
+                }
+            }
+            OpOutcome::Built { challenge } => {
+                self.catalog.set_image(&challenge, ImageState::Built);
+                self.say(format!("built {challenge}"));
+            }
+            OpOutcome::Failed { what, error } => {
+                match request {
+                    Some(Op::Build { challenge }) => {
+                        self.catalog.set_image(&challenge, ImageState::Failed)
+                    }
+                    Some(Op::Inspect { instance, .. }) => {
+                        if let Some(Popup::Detail(d)) = self.popup.as_mut()
+                            && d.instance == instance
+                        {
+                            d.inspect = Some(Err(error.clone()));
+                        }
+                    }
+                    _ => {}
+                }
+                self.flash = Some(super::Flash {
+                    text: format!("{what} failed: {error}"),
+                    error: true,
+                    // Failures stay longer: they need reading.
+                    until: self.now + 2 * FLASH_MS,
+                });
+            }
+        }
+        Vec::new()
+    }
+}
+
+fn selector_text(selector: &PurgeSelector) -> String {
+    match selector {
+        PurgeSelector::Expired => "expired".to_string(),
+        PurgeSelector::Challenge(c) => format!("challenge {c}"),
+        PurgeSelector::Owner(o) => format!("owner {o}"),
+        PurgeSelector::Ids(_) => "marked".to_string(),
+        PurgeSelector::All => "all".to_string(),
+    }
+}

@@ -1,0 +1,67 @@
+//! Following one container's logs. Switching the selection aborts the old stream; lines from a
+//! stale stream carry an old generation and are ignored anyway.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc::Sender;
+use tokio::task::JoinHandle;
+
+use crate::console::event::Event;
+use crate::console::state::LogTarget;
+use crate::engine::Engine;
+
+/// Lines of history fetched when starting to follow.
+const TAIL: usize = 500;
+
+#[derive(Default)]
+pub struct LogFollower {
+    task: Option<JoinHandle<()>>,
+}
+
+impl LogFollower {
+    pub fn follow(
+        &mut self,
+        engine: &Arc<dyn Engine>,
+        target: Option<LogTarget>,
+        tx: &Sender<Event>,
+    ) {
+        if let Some(old) = self.task.take() {
+            old.abort();
+        }
+        let Some(target) = target else {
+            return;
+        };
+        let engine = engine.clone();
+        let tx = tx.clone();
+        self.task = Some(tokio::spawn(async move {
+            let generation = target.generation;
+            // Whatever has arrived together goes as one event: one redraw per burst.
+            let mut stream = engine
+                .logs_timestamped(&target.container, true, Some(TAIL))
+                .ready_chunks(256);
+            let mut error = None;
+            while let Some(chunk) = stream.next().await {
+                let mut lines = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    match item {
+                        Ok(text) => lines.push(text),
+                        Err(e) => error = Some(e.to_string()),
+                    }
+                }
+                if !lines.is_empty()
+                    && tx
+                        .send(Event::LogLines { generation, lines })
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                if error.is_some() {
+                    break;
+                }
+            }
+            let _ = tx.send(Event::LogEnded { generation, error }).await;
+        }));
+    }
+}

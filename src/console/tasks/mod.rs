@@ -1,0 +1,8 @@
+//! The producers: each runs on its own and sends [`Event`](super::event::Event)s into the one
+//! channel. None of them touches the state.
+
+pub mod engine;
+pub mod input;
+pub mod logs;
+pub mod stats;
+pub mod store;

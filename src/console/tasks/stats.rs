@@ -1,0 +1,69 @@
+//! Resource samples for the rows on screen only, every few seconds.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{StreamExt, stream};
+use tokio::sync::mpsc::Sender;
+use tokio::sync::watch;
+
+use crate::console::event::Event;
+use crate::engine::Engine;
+
+/// One-shot samples are cheap for the engine; every 5 s keeps its load low and gives CPU %
+/// over the last 5 s.
+pub const EVERY: Duration = Duration::from_secs(5);
+/// Samples in flight at once.
+const CONCURRENCY: usize = 4;
+
+/// (instance id, container id) of the visible rows.
+pub type Targets = Vec<(String, String)>;
+
+pub fn spawn(engine: Arc<dyn Engine>, mut targets: watch::Receiver<Targets>, tx: Sender<Event>) {
+    tokio::spawn(async move {
+        // The previous sample of each container, for CPU % between samples.
+        let mut previous: HashMap<String, crate::engine::ContainerStats> = HashMap::new();
+        loop {
+            let current = targets.borrow_and_update().clone();
+            if !current.is_empty() {
+                let samples: Vec<_> = stream::iter(current)
+                    .map(|(instance, container)| {
+                        let engine = engine.clone();
+                        async move {
+                            let s = engine.container_stats(&container).await.ok()?;
+                            Some((instance, container, s))
+                        }
+                    })
+                    .buffer_unordered(CONCURRENCY)
+                    .filter_map(std::future::ready)
+                    .collect()
+                    .await;
+                let mut fresh = HashMap::new();
+                let samples: Vec<_> = samples
+                    .into_iter()
+                    .map(|(instance, container, s)| {
+                        let shown = previous.get(&container).map_or(s, |p| s.with_cpu_since(p));
+                        fresh.insert(container, s);
+                        (instance, shown)
+                    })
+                    .collect();
+                // Containers scrolled away are forgotten.
+                previous = fresh;
+                if !samples.is_empty() && tx.send(Event::Stats(samples)).await.is_err() {
+                    return;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(EVERY) => {}
+                changed = targets.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    // Let scrolling settle before sampling the new rows.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    });
+}

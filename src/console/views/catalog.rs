@@ -1,0 +1,87 @@
+//! The catalog pane: every challenge, its image state and how many instances run.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table};
+
+use crate::console::keys::Context;
+use crate::console::state::App;
+use crate::console::state::catalog::ImageState;
+use crate::console::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let state = &app.catalog;
+    let focused = app.focus == Context::Catalog;
+    let title = Line::from(format!(
+        " Catalog {} challenges · {} live ",
+        state.rows.len(),
+        state.live_total()
+    ));
+    let block = super::pane_block(title, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let header =
+        Row::new(["CHALLENGE", "CATEGORY", "DIFF", "PTS", "IMAGE", "LIVE"]).style(theme.header);
+    // Keep the selection visible in a short pane.
+    let height = inner.height.saturating_sub(1) as usize;
+    let offset = state.selected.saturating_sub(height.saturating_sub(1));
+    let rows: Vec<Row> = state
+        .rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, r)| {
+            let image_style = match r.image {
+                ImageState::Built => theme.ok,
+                ImageState::Building | ImageState::Unknown => theme.warn,
+                ImageState::Missing | ImageState::Failed => theme.bad,
+            };
+            let live = state.live.get(&r.id).copied().unwrap_or(0);
+            let row = Row::new([
+                Cell::from(r.id.as_str()),
+                Cell::from(r.category.as_str()),
+                Cell::from(r.difficulty),
+                Cell::from(r.points.to_string()),
+                Cell::from(Span::styled(r.image.text(), image_style)),
+                Cell::from(if live > 0 {
+                    live.to_string()
+                } else {
+                    "-".into()
+                }),
+            ]);
+            if i == state.selected {
+                row.style(theme.selected)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let widths = [
+        Constraint::Min(13),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Length(4),
+        Constraint::Length(8),
+        Constraint::Length(4),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        inner,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{sample_app, snapshot_widget};
+    use crate::console::keys::Context;
+
+    #[test]
+    fn catalog_pane_snapshots() {
+        let mut app = sample_app();
+        app.focus = Context::Catalog;
+        app.catalog.selected = 1;
+        snapshot_widget("catalog", &app, super::draw);
+    }
+}

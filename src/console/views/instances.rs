@@ -1,0 +1,195 @@
+//! The instances table. Only the visible window of rows is built, whatever the total.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table};
+
+use crate::console::keys::Context;
+use crate::console::state::App;
+use crate::console::state::format::{self, Shown, Urgency};
+use crate::console::state::instances::{Column, InstanceRow};
+use crate::console::theme::Theme;
+use crate::domain::view::remaining;
+
+/// A column of the table and how wide it may be.
+#[derive(Clone, Copy)]
+enum Col {
+    Mark,
+    Data(Column),
+}
+
+fn columns(width: u16) -> Vec<(Col, Constraint)> {
+    use Column as C;
+    if width < 100 {
+        vec![
+            (Col::Mark, Constraint::Length(1)),
+            (Col::Data(C::Owner), Constraint::Min(10)),
+            (Col::Data(C::Challenge), Constraint::Length(13)),
+            (Col::Data(C::Status), Constraint::Length(9)),
+            (Col::Data(C::Address), Constraint::Length(21)),
+            (Col::Data(C::Expires), Constraint::Length(7)),
+            (Col::Data(C::Renewals), Constraint::Length(5)),
+        ]
+    } else {
+        vec![
+            (Col::Mark, Constraint::Length(1)),
+            (Col::Data(C::Id), Constraint::Length(6)),
+            (Col::Data(C::Owner), Constraint::Min(12)),
+            (Col::Data(C::Challenge), Constraint::Min(14)),
+            (Col::Data(C::Status), Constraint::Length(9)),
+            (Col::Data(C::Address), Constraint::Length(21)),
+            (Col::Data(C::Age), Constraint::Length(5)),
+            (Col::Data(C::Expires), Constraint::Length(7)),
+            (Col::Data(C::Renewals), Constraint::Length(5)),
+            (Col::Data(C::Cpu), Constraint::Length(6)),
+            (Col::Data(C::Mem), Constraint::Length(6)),
+        ]
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let state = &app.instances;
+    let focused = app.focus == Context::Instances;
+    let mut title = vec![Span::raw(format!(
+        " Instances {}/{} ",
+        state.shown(),
+        state.total()
+    ))];
+    if !state.filter.is_empty() || app.filter_input.is_some() {
+        title.push(Span::styled(format!("/{} ", state.filter), theme.matched));
+    }
+    if !state.marks.is_empty() {
+        title.push(Span::styled(
+            format!(" {} marked ", state.marks.len()),
+            theme.marked,
+        ));
+    }
+    if let Some(col) = state.sort {
+        let arrow = if state.descending { "▼" } else { "▲" };
+        title.push(Span::raw(format!(
+            " sort {}{arrow} ",
+            col.title().to_lowercase()
+        )));
+    }
+    let block = super::pane_block(Line::from(title), focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let cols = columns(inner.width);
+    let body_height = inner.height.saturating_sub(1) as usize;
+    let window = state.window(body_height);
+    let header = Row::new(cols.iter().map(|(c, _)| match c {
+        Col::Mark => Cell::from(" "),
+        Col::Data(d) => {
+            let mut t = d.title().to_string();
+            if state.sort == Some(*d) {
+                t.push_str(if state.descending { "▼" } else { "▲" });
+            }
+            Cell::from(t)
+        }
+    }))
+    .style(theme.header);
+
+    let selected = state.selected_pos();
+    let rows: Vec<Row> = window
+        .filter_map(|pos| state.row_at(pos).map(|r| (pos, r)))
+        .map(|(pos, row)| {
+            let cells = cols.iter().map(|(c, _)| cell(*c, row, app, theme));
+            let r = Row::new(cells);
+            if pos == selected {
+                r.style(theme.selected)
+            } else {
+                r
+            }
+        })
+        .collect();
+    if state.total() == 0 {
+        let hint = app.keymap.keys_text(crate::console::keys::Action::Spawn);
+        let text = Line::styled(
+            format!("no live instances — select a challenge and press {hint} to spawn one"),
+            theme.dim,
+        );
+        frame.render_widget(
+            text,
+            Rect {
+                y: inner.y + 1,
+                height: 1,
+                ..inner
+            },
+        );
+    }
+    let table = Table::new(rows, cols.iter().map(|(_, w)| *w))
+        .header(header)
+        .column_spacing(1);
+    frame.render_widget(table, inner);
+}
+
+fn cell<'a>(col: Col, row: &'a InstanceRow, app: &App, theme: &Theme) -> Cell<'a> {
+    let r = &row.rec;
+    let state = &app.instances;
+    let now = app.now;
+    let Col::Data(col) = col else {
+        return if state.marks.contains(&r.id) {
+            Cell::from(Span::styled("*", theme.marked))
+        } else {
+            Cell::from(" ")
+        };
+    };
+    match col {
+        Column::Id => Cell::from(r.id.as_str()),
+        Column::Owner => Cell::from(r.owner.as_str()),
+        Column::Challenge => Cell::from(r.challenge.as_str()),
+        Column::Status => {
+            let shown = Shown::of(r, state.engine.get(&r.id).map(String::as_str), now);
+            let style = match shown {
+                Shown::Running => theme.ok,
+                Shown::Expiring | Shown::Starting | Shown::Stopping => theme.warn,
+                Shown::Unhealthy | Shown::Exited => theme.bad,
+                Shown::Finished => theme.dim,
+            };
+            Cell::from(Span::styled(shown.text(r), style))
+        }
+        Column::Address => Cell::from(row.address.as_str()),
+        Column::Age => Cell::from(format::age(r.created_at, now)),
+        Column::Expires => {
+            let style: Style = match format::urgency(r.expires_at, now) {
+                Urgency::Ok => theme.countdown_ok,
+                Urgency::Warn => theme.countdown_warn,
+                Urgency::Critical => theme.countdown_critical,
+            };
+            Cell::from(Span::styled(remaining(r.expires_at, now), style))
+        }
+        Column::Renewals => Cell::from(format!("{}/{}", r.renewals, r.max_renewals)),
+        Column::Cpu => Cell::from(format::cpu(state.stats.get(&r.id))),
+        Column::Mem => Cell::from(format::mem(state.stats.get(&r.id))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{sample_app, snapshot_widget};
+
+    #[test]
+    fn instances_pane_snapshots() {
+        let mut app = sample_app();
+        app.instances.marks.insert("b2c3d4".into());
+        snapshot_widget("instances", &app, super::draw);
+    }
+
+    #[test]
+    fn an_empty_store_says_how_to_spawn() {
+        let mut app = sample_app();
+        app.instances.set_records(Vec::new());
+        snapshot_widget("instances_empty", &app, super::draw);
+    }
+
+    #[test]
+    fn a_filter_narrows_the_rows_and_shows_in_the_title() {
+        let mut app = sample_app();
+        app.instances.set_filter("nc-calc");
+        assert!(app.instances.shown() < app.instances.total());
+        snapshot_widget("instances_filtered", &app, super::draw);
+    }
+}

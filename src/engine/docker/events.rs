@@ -1,0 +1,47 @@
+//! The engine's event stream, narrowed to one store's managed containers.
+
+use bollard::Docker;
+use bollard::models::EventMessageTypeEnum;
+use bollard::query_parameters::EventsOptionsBuilder;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+
+use crate::engine::{ContainerEvent, EngineError, labels};
+
+pub fn stream(
+    client: Docker,
+    store_id: &str,
+) -> BoxStream<'static, Result<ContainerEvent, EngineError>> {
+    let mut filters = super::managed_filter(store_id);
+    filters.insert("type".to_string(), vec!["container".to_string()]);
+    // The request is only sent when the stream is first polled. `since` the moment of this
+    // call makes the engine replay what happened in between, so a caller that subscribes and
+    // then lists misses nothing.
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let options = EventsOptionsBuilder::new()
+        .filters(&filters)
+        .since(&since.to_string())
+        .build();
+    client
+        .events(Some(options))
+        .filter_map(|item| async move {
+            match item {
+                Err(e) => Some(Err(EngineError::api("watching engine events")(e))),
+                Ok(msg) if msg.typ != Some(EventMessageTypeEnum::CONTAINER) => None,
+                Ok(msg) => {
+                    let actor = msg.actor.unwrap_or_default();
+                    let attributes = actor.attributes.unwrap_or_default();
+                    Some(Ok(ContainerEvent {
+                        container_id: actor.id.unwrap_or_default(),
+                        instance: attributes.get(labels::INSTANCE).cloned(),
+                        action: msg.action.unwrap_or_default(),
+                        time: msg.time.unwrap_or_default(),
+                    }))
+                }
+            }
+        })
+        .boxed()
+}

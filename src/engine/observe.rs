@@ -1,0 +1,103 @@
+//! What the engine reports about running containers, for live views: lifecycle events, resource
+//! usage, and the settings a container actually runs with.
+
+use std::collections::BTreeMap;
+
+/// One container lifecycle event (start, die, destroy, health change, …) for a managed container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEvent {
+    pub container_id: String,
+    /// The instance label, when the container carries one.
+    pub instance: Option<String>,
+    /// The engine's action name: `start`, `die`, `destroy`, `health_status: unhealthy`, …
+    pub action: String,
+    /// Unix seconds.
+    pub time: i64,
+}
+
+impl ContainerEvent {
+    /// The container state this event implies, if it changes one.
+    pub fn implied_state(&self) -> Option<&'static str> {
+        let action = self.action.as_str();
+        Some(match action {
+            "create" => "created",
+            "start" | "unpause" | "restart" => "running",
+            "pause" => "paused",
+            "die" | "kill" | "stop" | "oom" => "exited",
+            "destroy" => "removed",
+            _ if action.starts_with("health_status") => {
+                if action.ends_with("unhealthy") {
+                    "unhealthy"
+                } else {
+                    "running"
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// A one-shot sample of a container's resource use.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ContainerStats {
+    /// Percent of one CPU (100.0 = one full core), as `docker stats` shows it; 0 when the
+    /// engine sent no earlier sample to compare with (see [`ContainerStats::with_cpu_since`]).
+    pub cpu_percent: f64,
+    pub memory_bytes: u64,
+    pub memory_limit: u64,
+    /// Cumulative CPU time of the container and of the host, for rates between samples.
+    pub cpu_total_ns: u64,
+    pub system_total_ns: u64,
+    pub online_cpus: u32,
+}
+
+impl ContainerStats {
+    /// This sample with its CPU % computed against an earlier one of the same container — how
+    /// cheap one-shot samples a few seconds apart still give a CPU rate.
+    pub fn with_cpu_since(mut self, earlier: &ContainerStats) -> ContainerStats {
+        let cpu = self.cpu_total_ns.saturating_sub(earlier.cpu_total_ns) as f64;
+        let system = self.system_total_ns.saturating_sub(earlier.system_total_ns) as f64;
+        if system > 0.0 {
+            self.cpu_percent = cpu / system * f64::from(self.online_cpus.max(1)) * 100.0;
+        }
+        self
+    }
+}
+
+/// The isolation a container really runs with, as the engine reports it (not as planned).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AppliedHardening {
+    pub user: String,
+    pub cap_drop: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub read_only_rootfs: bool,
+    pub privileged: bool,
+    pub init: bool,
+    pub memory_bytes: i64,
+    pub memory_swap_bytes: i64,
+    pub nano_cpus: i64,
+    pub pids_limit: i64,
+    pub tmpfs: BTreeMap<String, String>,
+    pub network_mode: String,
+}
+
+/// What inspecting a container says, minus secrets: environment values are never carried
+/// (a flag may be one of them), only their names.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContainerDetail {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub state: String,
+    pub health: Option<String>,
+    pub started_at: String,
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+    pub restart_count: i64,
+    pub command: Vec<String>,
+    pub env_names: Vec<String>,
+    pub networks: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub hardening: AppliedHardening,
+}

@@ -1,0 +1,183 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Losing the engine: the console reaches the real engine through a socket relay this test
+//! controls, so the engine can "go away" without restarting the daemon other tests share.
+//! The banner must show, the console must keep every instance on screen, and on return it
+//! must reconnect and say so.
+
+mod common;
+mod console_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{bin, ensure_images, repo};
+use console_support::EngineCleanup;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::task::JoinHandle;
+
+const WAIT: Duration = Duration::from_secs(60);
+const ENGINE_SOCKET: &str = "/var/run/docker.sock";
+
+/// A unix-socket relay to the engine that can be cut and restored.
+struct Relay {
+    path: PathBuf,
+    rt: tokio::runtime::Runtime,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Relay {
+    fn new(path: &Path) -> Relay {
+        let relay = Relay {
+            path: path.to_path_buf(),
+            rt: tokio::runtime::Runtime::new().unwrap(),
+            tasks: Arc::new(Mutex::new(Vec::new())),
+        };
+        relay.up();
+        relay
+    }
+
+    fn up(&self) {
+        let _ = std::fs::remove_file(&self.path);
+        let listener = self
+            .rt
+            .block_on(async { UnixListener::bind(&self.path) })
+            .unwrap();
+        let tasks = self.tasks.clone();
+        let accept = self.rt.spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut engine) = UnixStream::connect(ENGINE_SOCKET).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+                    }
+                });
+                tasks.lock().unwrap().push(conn);
+            }
+        });
+        self.tasks.lock().unwrap().push(accept);
+    }
+
+    /// The engine "goes away": no new connections, every open one cut.
+    fn down(&self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "this test needs tmux ({e}) (CI={:?})",
+                std::env::var("CI").ok()
+            )
+        });
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
+impl Session {
+    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = tmux(&["capture-pane", "-p", "-t", &self.0]);
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "timed out waiting for {what}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn the_console_survives_losing_the_engine_and_resyncs_on_return() {
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("reconnect.db");
+    let socket = dir.path().join("engine.sock");
+    let _cleanup = EngineCleanup {
+        store: store.clone(),
+    };
+    let relay = Relay::new(&socket);
+    let ctl = |args: &[&str]| {
+        let out = Command::new(bin())
+            .arg("--store")
+            .arg(&store)
+            .arg("--catalog")
+            .arg(repo().join("challenges"))
+            .args(args)
+            .env_remove("CTFDECK_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ctl(&["spawn", "web-robots", "--owner", "team:steady"]);
+
+    let name = format!("ctfdeck-reconnect-{}", std::process::id());
+    let command = format!(
+        "env -u NO_COLOR -u CTFDECK_CONFIG CTFDECK_LOG=off {} --engine unix://{} --store {} --catalog {}; sleep 600",
+        bin().display(),
+        socket.display(),
+        store.display(),
+        repo().join("challenges").display()
+    );
+    tmux(&["kill-session", "-t", &name]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "120",
+        "-y",
+        "32",
+        &command,
+    ]);
+    let session = Session(name);
+    session.wait("the console with the instance", |s| {
+        s.contains("team:steady") && s.contains("running") && s.contains("● engine")
+    });
+
+    relay.down();
+    let s = session.wait("the engine-lost banner", |s| s.contains("ENGINE LOST"));
+    assert!(
+        s.contains("team:steady"),
+        "the instance stays on screen: {s}"
+    );
+    assert!(s.contains("reconnecting"), "{s}");
+
+    relay.up();
+    let s = session.wait("the reconnection", |s| {
+        !s.contains("ENGINE LOST") && s.contains("● engine")
+    });
+    assert!(s.contains("team:steady") && s.contains("running"), "{s}");
+
+    // Live again: a change made meanwhile by another process shows up.
+    ctl(&["spawn", "nc-calc", "--owner", "team:later"]);
+    session.wait("an instance spawned by the CLI", |s| {
+        s.contains("team:later") && s.contains("Instances 2/2")
+    });
+
+    drop(session);
+    relay.down();
+}
