@@ -266,18 +266,31 @@ fn a_monitor_gets_a_refusal_from_mutating_commands() {
 }
 
 #[test]
-fn the_readme_config_example_is_valid() {
+fn the_readme_config_examples_are_valid() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
-    let end = start + readme[start..].find("```").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
-    std::fs::write(&path, &readme[start..end]).unwrap();
-    let cfg = ctfdeck::config::Config::load(Some(&path)).expect("README config parses");
-    assert_eq!(cfg.quotas.per_challenge, Some(100));
-    assert_eq!(cfg.roles.admins, ["@ctf-admins"]);
+    let mut loaded = Vec::new();
+    for block in readme.split("```toml\n").skip(1) {
+        let text = &block[..block.find("```").unwrap()];
+        std::fs::write(&path, text).unwrap();
+        let cfg = ctfdeck::config::Config::load(Some(&path))
+            .unwrap_or_else(|e| panic!("README config block does not load: {e:#}\n{text}"));
+        loaded.push(cfg);
+    }
+    assert!(
+        loaded.len() >= 2,
+        "README config blocks found: {}",
+        loaded.len()
+    );
+    let full = loaded
+        .iter()
+        .find(|c| c.quotas.per_challenge.is_some())
+        .expect("the policy example");
+    assert_eq!(full.quotas.per_challenge, Some(100));
+    assert_eq!(full.roles.admins, ["@ctf-admins"]);
     assert_eq!(
-        cfg.lifetime.renew_window,
+        full.lifetime.renew_window,
         Some(std::time::Duration::from_secs(600))
     );
 }
