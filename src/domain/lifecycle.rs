@@ -5,16 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{StreamExt, stream};
-
 use crate::catalog::{Catalog, Challenge};
 use crate::engine::Engine;
 use crate::store::{
-    Admission, ExtendOutcome, InstanceFilter, InstanceRecord, InstanceStatus, NewAuditEntry, Store,
-    StoreError, now_millis,
+    Admission, InstanceRecord, InstanceStatus, NewAuditEntry, Store, StoreError, now_millis,
 };
 
-use super::plan::{PlanInput, container_name, network_name, plan_for};
+use super::plan::{PlanInput, plan_for};
 use super::quota::{admission_limits, refusal_message};
 use super::{Actor, DomainError, Owner, Policy, Role, flags, ids};
 
@@ -43,24 +40,6 @@ pub struct Spawned {
     pub instance: InstanceRecord,
     /// True when the owner already had a live instance of this challenge and got it back.
     pub existing: bool,
-}
-
-/// Result of stopping one instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StopOutcome {
-    Stopped,
-    /// Already finished (or being stopped by someone else): nothing to do.
-    AlreadyDone(InstanceStatus),
-}
-
-/// Which instances a purge takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PurgeSelector {
-    Expired,
-    Challenge(String),
-    Owner(String),
-    Ids(Vec<String>),
-    All,
 }
 
 impl Lifecycle {
@@ -122,7 +101,7 @@ impl Lifecycle {
         }
     }
 
-    fn challenge(&self, id: &str) -> Result<&Challenge, DomainError> {
+    pub(super) fn challenge(&self, id: &str) -> Result<&Challenge, DomainError> {
         self.catalog
             .get(id)
             .ok_or_else(|| DomainError::UnknownChallenge {
@@ -181,7 +160,7 @@ impl Lifecycle {
         }
     }
 
-    async fn spawn_new(
+    pub(super) async fn spawn_new(
         &self,
         challenge: &Challenge,
         owner: &Owner,
@@ -423,243 +402,10 @@ impl Lifecycle {
         }
         Ok(())
     }
-
-    /// Remove whatever the engine may hold for this instance. Idempotent.
-    pub(super) async fn remove_engine_objects(&self, record: &InstanceRecord) {
-        let container = record
-            .container_id
-            .clone()
-            .unwrap_or_else(|| container_name(&record.challenge, &record.id));
-        if let Err(e) = self.engine.remove_container(&container).await {
-            tracing::warn!("removing container of {}: {e}", record.id);
-        }
-        let network = record
-            .network_id
-            .clone()
-            .unwrap_or_else(|| network_name(&record.id));
-        if let Err(e) = self.engine.remove_network(&network).await {
-            tracing::warn!("removing network of {}: {e}", record.id);
-        }
-    }
-
-    /// Stop one instance: remove its container and network, keep the row as `stopped`.
-    pub async fn stop(&self, id_or_prefix: &str, reason: &str) -> Result<StopOutcome, DomainError> {
-        let record = self.store.resolve(id_or_prefix)?;
-        let outcome = self.stop_record(record.clone(), reason).await?;
-        self.release_network(&record).await?;
-        Ok(outcome)
-    }
-
-    /// Remove an instance's network once its container is gone. Not urgent: a network left
-    /// behind (say, by a crash) is removed by the next reconcile.
-    pub(super) async fn release_network(&self, record: &InstanceRecord) -> Result<(), DomainError> {
-        let network = record
-            .network_id
-            .clone()
-            .unwrap_or_else(|| network_name(&record.id));
-        Ok(self.engine.remove_network(&network).await?)
-    }
-
-    pub(super) async fn stop_record(
-        &self,
-        record: InstanceRecord,
-        reason: &str,
-    ) -> Result<StopOutcome, DomainError> {
-        self.require_admin("stop")?;
-        let claimed = self.store.claim_stop(&record.id, reason)?;
-        if !claimed {
-            // Another process claimed it first, or it is already final.
-            let now = self.store.instance(&record.id)?.map(|r| r.status);
-            return Ok(StopOutcome::AlreadyDone(now.unwrap_or(record.status)));
-        }
-        let container = record
-            .container_id
-            .clone()
-            .unwrap_or_else(|| container_name(&record.challenge, &record.id));
-        // The container is what players reach: it goes first, and the row is final as soon as
-        // it is gone. The network follows (see `release_network`).
-        self.engine.remove_container(&container).await?;
-        self.store
-            .finish(&record.id, InstanceStatus::Stopped, reason)?;
-        self.audit("stop", Some(&record.id), reason, "ok");
-        Ok(StopOutcome::Stopped)
-    }
-
-    /// Push an instance's expiry by `by` (else the challenge's `extend_by`), within its
-    /// renewal count and maximum total lifetime.
-    pub async fn extend(
-        &self,
-        id_or_prefix: &str,
-        by: Option<Duration>,
-    ) -> Result<InstanceRecord, DomainError> {
-        self.require_admin("extend")?;
-        let record = self.store.resolve(id_or_prefix)?;
-        let by = match by {
-            Some(by) => by,
-            None => match self.catalog.get(&record.challenge) {
-                Some(ch) => self.policy.lifetime_for(ch).extend_by,
-                None => self.policy.lifetime.extend_by,
-            },
-        };
-        let window = self.policy.lifetime.renew_window.map(millis);
-        let outcome = self.store.extend(&record.id, millis(by), window)?;
-        let result = match outcome {
-            ExtendOutcome::Extended(rec) => Ok(*rec),
-            ExtendOutcome::NotLive(status) => Err(DomainError::NotRunning {
-                id: record.id.clone(),
-                status,
-            }),
-            ExtendOutcome::RenewalsExhausted { max, .. } => Err(DomainError::RenewalsExhausted {
-                id: record.id.clone(),
-                max,
-            }),
-            ExtendOutcome::AtMaxTotal { max_total_at } => Err(DomainError::AtMaxTotal {
-                id: record.id.clone(),
-                until: super::view::rfc3339(max_total_at),
-            }),
-            ExtendOutcome::OutsideWindow { opens_at } => Err(DomainError::Refused {
-                rule: "the renewal window",
-                message: format!(
-                    "{} can be extended once at most {} remain, from {} (in {})",
-                    record.id,
-                    humantime::format_duration(std::time::Duration::from_millis(
-                        window.unwrap_or(0).max(0) as u64
-                    )),
-                    super::view::rfc3339(opens_at),
-                    super::view::remaining(opens_at, now_millis()),
-                ),
-            }),
-        };
-        let detail = format!("by {}", humantime::format_duration(by));
-        match &result {
-            Ok(_) => self.audit("extend", Some(&record.id), &detail, "ok"),
-            Err(e) => self.audit(
-                "extend",
-                Some(&record.id),
-                &detail,
-                &format!("refused: {e}"),
-            ),
-        }
-        result
-    }
-
-    /// Replace an instance with a fresh one of the same challenge for the same owner.
-    pub async fn reset(&self, id_or_prefix: &str) -> Result<InstanceRecord, DomainError> {
-        self.require_admin("reset")?;
-        let record = self.store.resolve(id_or_prefix)?;
-        let challenge = self.challenge(&record.challenge)?;
-        let owner: Owner =
-            record
-                .owner
-                .parse()
-                .map_err(|e: super::OwnerParseError| DomainError::Unspawnable {
-                    id: challenge.id.clone(),
-                    reason: e.to_string(),
-                })?;
-        // The cooldown is checked before anything is stopped: a refused reset changes nothing.
-        if let Some(cooldown) = self
-            .policy
-            .quotas
-            .cooldown
-            .filter(|_| owner.kind != super::OwnerKind::Smoke)
-        {
-            let wait = self
-                .store
-                .cooldown_wait(&record.owner, millis(cooldown), now_millis())?;
-            if wait > 0 {
-                let (rule, message) = refusal_message(
-                    &crate::store::Refusal::Cooldown { wait_ms: wait },
-                    &record,
-                    None,
-                );
-                return Err(DomainError::Refused { rule, message });
-            }
-        }
-        self.stop_record(record.clone(), "reset").await?;
-        self.release_network(&record).await?;
-        let fresh = match self.spawn_new(challenge, &owner).await {
-            Ok(fresh) => fresh,
-            Err(SpawnError::Existing(existing)) => *existing,
-            Err(SpawnError::Failed(e)) => return Err(e),
-        };
-        self.audit(
-            "reset",
-            Some(&record.id),
-            &format!("replaced by {}", fresh.id),
-            "ok",
-        );
-        Ok(fresh)
-    }
-
-    /// The live instances a purge would take.
-    pub fn select(&self, selector: &PurgeSelector) -> Result<Vec<InstanceRecord>, DomainError> {
-        let live = |challenge: Option<&str>, owner: Option<&str>| {
-            self.store.list_instances(&InstanceFilter {
-                challenge,
-                owner,
-                all: false,
-            })
-        };
-        Ok(match selector {
-            PurgeSelector::Expired => self.store.expired(now_millis())?,
-            PurgeSelector::Challenge(c) => live(Some(c), None)?,
-            PurgeSelector::Owner(o) => live(None, Some(o))?,
-            PurgeSelector::All => live(None, None)?,
-            PurgeSelector::Ids(ids) => {
-                let mut out = Vec::new();
-                for id in ids {
-                    out.push(self.store.resolve(id)?);
-                }
-                out
-            }
-        })
-    }
-
-    /// Stop many instances concurrently. Returns each id with its outcome.
-    ///
-    /// All containers go first, then all networks: the engine serialises network removal
-    /// (iptables), and players should lose access as soon as possible.
-    pub async fn stop_many(
-        &self,
-        records: Vec<InstanceRecord>,
-        reason: &str,
-    ) -> Vec<(String, Result<StopOutcome, DomainError>)> {
-        let results: Vec<(InstanceRecord, Result<StopOutcome, DomainError>)> =
-            stream::iter(records)
-                .map(|r| async move {
-                    let outcome = self.stop_record(r.clone(), reason).await;
-                    (r, outcome)
-                })
-                .buffer_unordered(BULK_CONCURRENCY)
-                .collect()
-                .await;
-        stream::iter(results)
-            .map(|(r, outcome)| async move {
-                let outcome = match outcome {
-                    Ok(StopOutcome::Stopped) => self
-                        .release_network(&r)
-                        .await
-                        .map(|()| StopOutcome::Stopped),
-                    other => other,
-                };
-                (r.id, outcome)
-            })
-            .buffer_unordered(BULK_CONCURRENCY)
-            .collect()
-            .await
-    }
-
-    /// Stop every running instance whose expiry has passed.
-    pub async fn reap_once(
-        &self,
-    ) -> Result<Vec<(String, Result<StopOutcome, DomainError>)>, DomainError> {
-        let expired = self.store.expired(now_millis())?;
-        Ok(self.stop_many(expired, "expired").await)
-    }
 }
 
 /// Why `spawn_new` did not start a new instance.
-enum SpawnError {
+pub(super) enum SpawnError {
     /// The owner already holds a live instance of the challenge.
     Existing(Box<InstanceRecord>),
     Failed(DomainError),

@@ -12,16 +12,18 @@ pub mod plan;
 mod policy;
 mod quota;
 mod reconcile;
+mod renewal;
 mod roles;
 pub mod smoke;
 mod subnets;
+mod teardown;
 pub mod view;
 mod whose;
 
 pub use actor::{Actor, UnixUser, current_user, origin_from_env};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;
-pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, PurgeSelector, Spawned, StopOutcome};
+pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, Spawned};
 pub use owner::{Owner, OwnerKind, OwnerParseError};
 pub use policy::{
     AssignmentMode, ChallengeQuota, ContainerDefaults, Lifetime, LifetimeDefaults, Policy, Quotas,
@@ -29,5 +31,6 @@ pub use policy::{
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};
 pub use subnets::SubnetPool;
+pub use teardown::{PurgeSelector, StopOutcome};
 pub use view::InstanceView;
 pub use whose::FlagOwner;
