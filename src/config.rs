@@ -24,8 +24,6 @@ pub struct Config {
     pub theme: Option<String>,
     /// The host name teams use to reach instances, shown instead of 0.0.0.0 in the console.
     pub public_host: Option<String>,
-    /// `admin` (default) or `read-only`: a read-only role refuses every mutating operation.
-    pub role: Role,
     /// Console key bindings: action name → key or list of keys (`spawn = "S"`).
     pub keys: std::collections::BTreeMap<String, KeySetting>,
     pub lifetime: LifetimeDefaults,
@@ -74,15 +72,6 @@ impl Config {
             network: self.network.clone(),
         }
     }
-}
-
-/// What this user may do from the console and the CLI.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    #[default]
-    Admin,
-    ReadOnly,
 }
 
 /// One action's keys in `[keys]`: a single key or several.
@@ -151,13 +140,13 @@ mod tests {
     }
 
     #[test]
-    fn role_and_key_bindings_are_read() {
+    fn roles_and_key_bindings_are_read() {
         let t: toml::Table =
-            "role = \"read-only\"\n[keys]\nspawn = \"S\"\nquit = [\"q\", \"ctrl-c\"]"
+            "[roles]\ndefault = \"monitor\"\n[keys]\nspawn = \"S\"\nquit = [\"q\", \"ctrl-c\"]"
                 .parse()
                 .unwrap();
         let cfg = Config::deserialize(toml::Value::Table(t)).unwrap();
-        assert_eq!(cfg.role, Role::ReadOnly);
+        assert_eq!(cfg.roles.default, crate::domain::Role::Monitor);
         assert_eq!(cfg.keys["spawn"], KeySetting::One("S".into()));
         assert_eq!(cfg.keys["quit"].keys(), vec!["q", "ctrl-c"]);
     }

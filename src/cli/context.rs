@@ -92,7 +92,7 @@ impl Context {
     /// makes anyone a monitor for this run.
     pub fn actor(&self) -> Actor {
         let user = current_user();
-        let role = if self.global.read_only || self.config.role == crate::config::Role::ReadOnly {
+        let role = if self.global.read_only {
             Role::Monitor
         } else {
             self.config.roles.role_of(&user)
@@ -104,7 +104,7 @@ impl Context {
         }
     }
 
-    /// True with `--read-only`, a read-only role in the config, or the monitor role.
+    /// True with `--read-only` or the monitor role (`[roles]` in the config).
     pub fn read_only(&self) -> bool {
         self.actor().role == Role::Monitor
     }
@@ -112,8 +112,8 @@ impl Context {
     /// Refuse a mutating command up front, before connecting to anything, in read-only mode
     /// or for a monitor. (The domain refuses again; this only makes the message immediate.)
     pub fn require_write(&self, what: &str) -> Result<()> {
-        if self.global.read_only || self.config.role == crate::config::Role::ReadOnly {
-            bail!("{what} refused: ctfdeck runs read-only (--read-only or role = \"read-only\")");
+        if self.global.read_only {
+            bail!("{what} refused: ctfdeck runs read-only (--read-only)");
         }
         let actor = self.actor();
         if actor.role == Role::Monitor {
