@@ -153,6 +153,10 @@ async fn the_reaper_stops_an_instance_that_expires_while_no_console_runs() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // The row is final once the container is gone; the network follows right after.
+    while f.leftovers().await != (0, 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let _ = reaper.kill();
     let _ = reaper.wait();
     assert_eq!(row.status, InstanceStatus::Stopped);
