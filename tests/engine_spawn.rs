@@ -352,3 +352,80 @@ async fn more_instances_than_a_stock_daemon_has_bridge_subnets() {
     }
     assert_eq!(f.leftovers().await, (0, 0));
 }
+
+/// Bytes a TCP service sends within `wait` of a connect (empty: it answered nothing, or
+/// refused the connection).
+fn first_bytes(port: u16, wait: std::time::Duration) -> Vec<u8> {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return Vec::new();
+    };
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(n) => buf[..n].to_vec(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_frozen_instance_answers_nothing_and_can_still_be_removed() {
+    let f = Fixture::new().await;
+    let rec = f
+        .lifecycle
+        .spawn("nc-calc", &"user:frost".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
+    let port = rec.ports[0].host_port;
+    let container = rec.container_id.clone().unwrap();
+    assert!(
+        tcp_banner(port).contains("nc-calc"),
+        "answers before the freeze"
+    );
+
+    f.engine.freeze_container(&container).await.unwrap();
+    let state = inspect(&f, &container).await.state.unwrap();
+    assert_eq!(state.paused, Some(true), "the engine reports it paused");
+    let answer = first_bytes(port, std::time::Duration::from_secs(1));
+    assert!(
+        answer.is_empty(),
+        "a frozen instance must not answer, got {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    // Freezing a frozen (or stopped) container is refused; the stop path then removes it.
+    assert!(f.engine.freeze_container(&container).await.is_err());
+    f.engine.remove_container(&container).await.unwrap();
+    f.lifecycle.stop(&rec.id, "test").await.unwrap();
+    assert_eq!(f.leftovers().await, (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_removes_a_container_that_already_exited() {
+    let f = Fixture::new().await;
+    let rec = f
+        .lifecycle
+        .spawn("nc-calc", &"user:quit".parse().unwrap())
+        .await
+        .unwrap()
+        .instance;
+    let container = rec.container_id.clone().unwrap();
+    let kill = Command::new("docker")
+        .args(["kill", &container])
+        .output()
+        .unwrap();
+    assert!(
+        kill.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kill.stderr)
+    );
+
+    assert_eq!(
+        f.lifecycle.stop(&rec.id, "test").await.unwrap(),
+        StopOutcome::Stopped
+    );
+    let row = f.lifecycle.store().instance(&rec.id).unwrap().unwrap();
+    assert_eq!(row.status, InstanceStatus::Stopped);
+    assert_eq!(f.leftovers().await, (0, 0));
+}

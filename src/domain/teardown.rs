@@ -1,8 +1,10 @@
-//! Taking instances down: one, many, or whatever expired. The container goes first (it is
-//! what players reach); the network follows.
+//! Taking instances down: one, many, or whatever expired. An instance is first halted (its
+//! container frozen: nothing in it runs, it answers nothing), then its container is removed,
+//! then its network.
 
 use futures_util::{StreamExt, stream};
 
+use crate::engine::EngineError;
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
 
 use super::plan::{container_name, network_name};
@@ -26,13 +28,31 @@ pub enum PurgeSelector {
     All,
 }
 
+/// How far the first pass of a stop got.
+enum Halted {
+    /// Frozen and final in the store; this container is still to be removed.
+    Frozen(String),
+    /// It was not running; removed outright.
+    Removed,
+    AlreadyDone(InstanceStatus),
+}
+
+/// How many halts are in flight at once. Freezing is a cgroup write for the engine, so this is
+/// higher than [`BULK_CONCURRENCY`]: a whole expiry wave should stop together.
+const HALT_CONCURRENCY: usize = 64;
+
+/// The engine name of an instance's container: its recorded id, else the name it was given.
+fn container_of(record: &InstanceRecord) -> String {
+    record
+        .container_id
+        .clone()
+        .unwrap_or_else(|| container_name(&record.challenge, &record.id))
+}
+
 impl Lifecycle {
     /// Remove whatever the engine may hold for this instance. Idempotent.
     pub(super) async fn remove_engine_objects(&self, record: &InstanceRecord) {
-        let container = record
-            .container_id
-            .clone()
-            .unwrap_or_else(|| container_name(&record.challenge, &record.id));
+        let container = container_of(record);
         if let Err(e) = self.engine.remove_container(&container).await {
             tracing::warn!("removing container of {}: {e}", record.id);
         }
@@ -45,12 +65,14 @@ impl Lifecycle {
         }
     }
 
-    /// Stop one instance: remove its container and network, keep the row as `stopped`.
+    /// Stop one instance: halt it, remove its container and network, keep the row as `stopped`.
     pub async fn stop(&self, id_or_prefix: &str, reason: &str) -> Result<StopOutcome, DomainError> {
         let record = self.store.resolve(id_or_prefix)?;
-        let outcome = self.stop_record(record.clone(), reason).await?;
-        self.release_network(&record).await?;
-        Ok(outcome)
+        self.stop_many(vec![record], reason)
+            .await
+            .pop()
+            .map(|(_, outcome)| outcome)
+            .unwrap_or(Ok(StopOutcome::AlreadyDone(InstanceStatus::Stopped)))
     }
 
     /// Remove an instance's network once its container is gone. Not urgent: a network left
@@ -75,10 +97,7 @@ impl Lifecycle {
             let now = self.store.instance(&record.id)?.map(|r| r.status);
             return Ok(StopOutcome::AlreadyDone(now.unwrap_or(record.status)));
         }
-        let container = record
-            .container_id
-            .clone()
-            .unwrap_or_else(|| container_name(&record.challenge, &record.id));
+        let container = container_of(&record);
         // The container is what players reach: it goes first, and the row is final as soon as
         // it is gone. The network follows (see `release_network`).
         self.engine.remove_container(&container).await?;
@@ -86,6 +105,35 @@ impl Lifecycle {
             .finish(&record.id, InstanceStatus::Stopped, reason)?;
         self.audit("stop", Some(&record.id), reason, "ok");
         Ok(StopOutcome::Stopped)
+    }
+
+    /// Claim the instance and make it stop running: freeze its container, or, when that is not
+    /// possible (not running, already gone), remove it outright. The row is final on return;
+    /// a frozen container still has to be removed ([`Halted::Frozen`]).
+    async fn halt_record(
+        &self,
+        record: &InstanceRecord,
+        reason: &str,
+    ) -> Result<Halted, DomainError> {
+        self.require_admin("stop")?;
+        if !self.store.claim_stop(&record.id, reason)? {
+            // Another process claimed it first, or it is already final.
+            let now = self.store.instance(&record.id)?.map(|r| r.status);
+            return Ok(Halted::AlreadyDone(now.unwrap_or(record.status)));
+        }
+        let container = container_of(record);
+        let halted = match self.engine.freeze_container(&container).await {
+            Ok(()) => Halted::Frozen(container),
+            Err(e @ EngineError::Unreachable { .. }) => return Err(e.into()),
+            Err(_) => {
+                self.engine.remove_container(&container).await?;
+                Halted::Removed
+            }
+        };
+        self.store
+            .finish(&record.id, InstanceStatus::Stopped, reason)?;
+        self.audit("stop", Some(&record.id), reason, "ok");
+        Ok(halted)
     }
 
     /// The live instances a purge would take.
@@ -114,23 +162,42 @@ impl Lifecycle {
 
     /// Stop many instances concurrently. Returns each id with its outcome.
     ///
-    /// All containers go first, then all networks: the engine serialises network removal
-    /// (iptables), and players should lose access as soon as possible.
+    /// Three passes, in the order players feel them. First every instance is halted (frozen:
+    /// cheap for the engine, so a hundred halt together within a second) and its row becomes
+    /// `stopped`. Then the containers are removed, which the engine does at its own, much slower
+    /// pace. Networks go last: the engine serialises their removal (iptables).
     pub async fn stop_many(
         &self,
         records: Vec<InstanceRecord>,
         reason: &str,
     ) -> Vec<(String, Result<StopOutcome, DomainError>)> {
-        let results: Vec<(InstanceRecord, Result<StopOutcome, DomainError>)> =
-            stream::iter(records)
-                .map(|r| async move {
-                    let outcome = self.stop_record(r.clone(), reason).await;
-                    (r, outcome)
-                })
-                .buffer_unordered(BULK_CONCURRENCY)
-                .collect()
-                .await;
-        stream::iter(results)
+        let halted: Vec<(InstanceRecord, Result<Halted, DomainError>)> = stream::iter(records)
+            .map(|r| async move {
+                let halted = self.halt_record(&r, reason).await;
+                (r, halted)
+            })
+            .buffer_unordered(HALT_CONCURRENCY)
+            .collect()
+            .await;
+        let removed: Vec<(InstanceRecord, Result<StopOutcome, DomainError>)> = stream::iter(halted)
+            .map(|(r, halted)| async move {
+                let outcome = match halted {
+                    Ok(Halted::Frozen(container)) => self
+                        .engine
+                        .remove_container(&container)
+                        .await
+                        .map(|()| StopOutcome::Stopped)
+                        .map_err(DomainError::from),
+                    Ok(Halted::Removed) => Ok(StopOutcome::Stopped),
+                    Ok(Halted::AlreadyDone(status)) => Ok(StopOutcome::AlreadyDone(status)),
+                    Err(e) => Err(e),
+                };
+                (r, outcome)
+            })
+            .buffer_unordered(BULK_CONCURRENCY)
+            .collect()
+            .await;
+        stream::iter(removed)
             .map(|(r, outcome)| async move {
                 let outcome = match outcome {
                     Ok(StopOutcome::Stopped) => self

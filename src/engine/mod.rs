@@ -109,6 +109,11 @@ pub trait Engine: Send + Sync {
         protocols: &BTreeMap<u16, String>,
     ) -> Result<Vec<PublishedPort>, EngineError>;
 
+    /// Freeze every process of a running container (the cgroup freezer): it stops answering at
+    /// once, however slowly the engine later tears it down. Fails when the container is gone or
+    /// not running; the caller then removes it outright.
+    async fn freeze_container(&self, id_or_name: &str) -> Result<(), EngineError>;
+
     /// Force-remove; succeeds when the container is already gone.
     async fn remove_container(&self, id_or_name: &str) -> Result<(), EngineError>;
 

@@ -9,8 +9,12 @@ use crate::domain::view::rfc3339;
 use crate::domain::{Lifecycle, StopOutcome};
 use crate::store::now_millis;
 
-/// How often the daemon looks for expired rows (one indexed query; cheap).
+/// The longest the daemon sleeps between looks at the store (one indexed query; cheap). It
+/// wakes earlier, at the very millisecond of the next known expiry; the cap catches spawns
+/// and extends made meanwhile by other processes.
 const TICK: Duration = Duration::from_millis(250);
+/// The pause before looking again at a row that is expired but still running.
+const RETRY: Duration = Duration::from_millis(20);
 /// How often it reconciles with the engine.
 const RECONCILE_EVERY: Duration = Duration::from_secs(30);
 
@@ -58,8 +62,20 @@ async fn watch_loop(lifecycle: &Lifecycle) -> Result<()> {
             }
             last_reconcile = tokio::time::Instant::now();
         }
-        tokio::time::sleep(TICK).await;
+        tokio::time::sleep(until_next_expiry(lifecycle)?).await;
     }
+}
+
+/// How long to sleep: until the next expiry the store knows of, at most [`TICK`].
+fn until_next_expiry(lifecycle: &Lifecycle) -> Result<Duration> {
+    let wait = match lifecycle.store().next_expiry()? {
+        // Expired and still running: it expired just now, or its stop failed (logged). Look
+        // again soon, without spinning.
+        Some(at) if at <= now_millis() => RETRY,
+        Some(at) => Duration::from_millis(u64::try_from(at - now_millis()).unwrap_or(0)),
+        None => TICK,
+    };
+    Ok(wait.min(TICK))
 }
 
 async fn reap(lifecycle: &Lifecycle) -> Result<usize> {

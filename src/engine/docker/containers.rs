@@ -221,6 +221,14 @@ fn ports_of(
     ports
 }
 
+/// Pause the container: every process in it is frozen before this returns.
+pub async fn freeze(client: &Docker, id_or_name: &str) -> Result<(), EngineError> {
+    client
+        .pause_container(id_or_name)
+        .await
+        .map_err(EngineError::api(format!("freezing container {id_or_name}")))
+}
+
 /// Force-remove the container, and the port proxy of an instance without egress (its edge
 /// network goes with the instance's network, see `networks::remove`).
 pub async fn remove(client: &Docker, id_or_name: &str) -> Result<(), EngineError> {

@@ -109,6 +109,10 @@ impl Engine for DockerEngine {
         containers::published_ports(&self.client, id, protocols).await
     }
 
+    async fn freeze_container(&self, id_or_name: &str) -> Result<(), EngineError> {
+        containers::freeze(&self.client, id_or_name).await
+    }
+
     async fn remove_container(&self, id_or_name: &str) -> Result<(), EngineError> {
         containers::remove(&self.client, id_or_name).await
     }
