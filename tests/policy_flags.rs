@@ -136,7 +136,7 @@ async fn the_reaper_stops_an_instance_that_expires_while_no_console_runs() {
         .arg("--catalog")
         .arg(repo().join("challenges"))
         .args(["reap", "--watch"])
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(f.dir.path().join("reaper.log")).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -153,8 +153,17 @@ async fn the_reaper_stops_an_instance_that_expires_while_no_console_runs() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    // The row is final once the container is gone; the network follows right after.
+    // The row is final once the instance is halted (frozen); its container and network are
+    // removed right after, beside the reaper's loop.
     while f.leftovers().await != (0, 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log_path = f.dir.path().join("reaper.log");
+    while !std::fs::read_to_string(&log_path)
+        .unwrap()
+        .contains(&format!("cleared {}", rec.id))
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = reaper.kill();
@@ -163,4 +172,7 @@ async fn the_reaper_stops_an_instance_that_expires_while_no_console_runs() {
     assert_eq!(row.stop_reason.as_deref(), Some("expired"));
     assert!(row.stopped_at.unwrap() >= expires, "not before expiry");
     assert_eq!(f.leftovers().await, (0, 0));
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains(&format!("reaped {}", rec.id)), "{log}");
+    assert!(log.contains(&format!("cleared {}", rec.id)), "{log}");
 }

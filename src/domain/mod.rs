@@ -2,6 +2,7 @@
 //! neither re-implements a rule.
 
 mod actor;
+mod clearing;
 pub mod drift;
 mod error;
 pub mod flags;
@@ -21,6 +22,7 @@ pub mod view;
 mod whose;
 
 pub use actor::{Actor, UnixUser, current_user, origin_from_env};
+pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, Spawned};
@@ -31,6 +33,6 @@ pub use policy::{
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};
 pub use subnets::SubnetPool;
-pub use teardown::{PurgeSelector, StopOutcome};
+pub use teardown::{Halt, Leftover, PurgeSelector, StopOutcome};
 pub use view::InstanceView;
 pub use whose::FlagOwner;

@@ -28,13 +28,22 @@ pub enum PurgeSelector {
     All,
 }
 
-/// How far the first pass of a stop got.
-enum Halted {
-    /// Frozen and final in the store; this container is still to be removed.
-    Frozen(String),
-    /// It was not running; removed outright.
-    Removed,
+/// The first pass of a stop, [`Lifecycle::halt_many`], for one instance.
+#[derive(Debug)]
+pub enum Halt {
+    /// Halted by this call: the row is final; what is left on the engine is to be cleared
+    /// ([`Lifecycle::remove_frozen`], then [`Lifecycle::release_network`]).
+    Halted(Leftover),
+    /// Already finished (or being stopped by someone else): nothing to do.
     AlreadyDone(InstanceStatus),
+}
+
+/// What a halted instance still holds on the engine.
+#[derive(Debug)]
+pub struct Leftover {
+    pub record: InstanceRecord,
+    /// Its container, frozen; `None` when it was removed outright (it was not running).
+    frozen: Option<String>,
 }
 
 /// How many halts are in flight at once. Freezing is a cgroup write for the engine, so this is
@@ -77,7 +86,7 @@ impl Lifecycle {
 
     /// Remove an instance's network once its container is gone. Not urgent: a network left
     /// behind (say, by a crash) is removed by the next reconcile.
-    pub(super) async fn release_network(&self, record: &InstanceRecord) -> Result<(), DomainError> {
+    pub async fn release_network(&self, record: &InstanceRecord) -> Result<(), DomainError> {
         let network = record
             .network_id
             .clone()
@@ -108,32 +117,49 @@ impl Lifecycle {
     }
 
     /// Claim the instance and make it stop running: freeze its container, or, when that is not
-    /// possible (not running, already gone), remove it outright. The row is final on return;
-    /// a frozen container still has to be removed ([`Halted::Frozen`]).
-    async fn halt_record(
-        &self,
-        record: &InstanceRecord,
-        reason: &str,
-    ) -> Result<Halted, DomainError> {
+    /// possible (not running, already gone), remove it outright. The row is final on return.
+    async fn halt_record(&self, record: InstanceRecord, reason: &str) -> Result<Halt, DomainError> {
         self.require_admin("stop")?;
         if !self.store.claim_stop(&record.id, reason)? {
             // Another process claimed it first, or it is already final.
             let now = self.store.instance(&record.id)?.map(|r| r.status);
-            return Ok(Halted::AlreadyDone(now.unwrap_or(record.status)));
+            return Ok(Halt::AlreadyDone(now.unwrap_or(record.status)));
         }
-        let container = container_of(record);
-        let halted = match self.engine.freeze_container(&container).await {
-            Ok(()) => Halted::Frozen(container),
+        let container = container_of(&record);
+        let frozen = match self.engine.freeze_container(&container).await {
+            Ok(()) => Some(container),
             Err(e @ EngineError::Unreachable { .. }) => return Err(e.into()),
             Err(_) => {
                 self.engine.remove_container(&container).await?;
-                Halted::Removed
+                None
             }
         };
         self.store
             .finish(&record.id, InstanceStatus::Stopped, reason)?;
         self.audit("stop", Some(&record.id), reason, "ok");
-        Ok(halted)
+        Ok(Halt::Halted(Leftover { record, frozen }))
+    }
+
+    /// Halt many instances at once (see [`Halt`]). A hundred halt within a second: freezing is
+    /// a cgroup write for the engine, where removing is a slow teardown.
+    pub async fn halt_many(
+        &self,
+        records: Vec<InstanceRecord>,
+        reason: &str,
+    ) -> Vec<(String, Result<Halt, DomainError>)> {
+        stream::iter(records)
+            .map(|r| async move { (r.id.clone(), self.halt_record(r, reason).await) })
+            .buffer_unordered(HALT_CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// Remove a halted instance's frozen container, if it has one.
+    pub async fn remove_frozen(&self, leftover: &Leftover) -> Result<(), DomainError> {
+        match &leftover.frozen {
+            Some(container) => Ok(self.engine.remove_container(container).await?),
+            None => Ok(()),
+        }
     }
 
     /// The live instances a purge would take.
@@ -162,51 +188,41 @@ impl Lifecycle {
 
     /// Stop many instances concurrently. Returns each id with its outcome.
     ///
-    /// Three passes, in the order players feel them. First every instance is halted (frozen:
-    /// cheap for the engine, so a hundred halt together within a second) and its row becomes
-    /// `stopped`. Then the containers are removed, which the engine does at its own, much slower
-    /// pace. Networks go last: the engine serialises their removal (iptables).
+    /// Three passes, in the order players feel them: every instance is halted
+    /// ([`Lifecycle::halt_many`]); then the containers are removed, which the engine does at its
+    /// own, much slower pace; networks go last, since the engine serialises their removal
+    /// (iptables).
     pub async fn stop_many(
         &self,
         records: Vec<InstanceRecord>,
         reason: &str,
     ) -> Vec<(String, Result<StopOutcome, DomainError>)> {
-        let halted: Vec<(InstanceRecord, Result<Halted, DomainError>)> = stream::iter(records)
-            .map(|r| async move {
-                let halted = self.halt_record(&r, reason).await;
-                (r, halted)
-            })
-            .buffer_unordered(HALT_CONCURRENCY)
-            .collect()
-            .await;
-        let removed: Vec<(InstanceRecord, Result<StopOutcome, DomainError>)> = stream::iter(halted)
-            .map(|(r, halted)| async move {
-                let outcome = match halted {
-                    Ok(Halted::Frozen(container)) => self
-                        .engine
-                        .remove_container(&container)
+        let halted = self.halt_many(records, reason).await;
+        let removed: Vec<(String, Result<Halt, DomainError>)> = stream::iter(halted)
+            .map(|(id, halt)| async move {
+                let halt = match halt {
+                    Ok(Halt::Halted(leftover)) => self
+                        .remove_frozen(&leftover)
                         .await
-                        .map(|()| StopOutcome::Stopped)
-                        .map_err(DomainError::from),
-                    Ok(Halted::Removed) => Ok(StopOutcome::Stopped),
-                    Ok(Halted::AlreadyDone(status)) => Ok(StopOutcome::AlreadyDone(status)),
-                    Err(e) => Err(e),
+                        .map(|()| Halt::Halted(leftover)),
+                    other => other,
                 };
-                (r, outcome)
+                (id, halt)
             })
             .buffer_unordered(BULK_CONCURRENCY)
             .collect()
             .await;
         stream::iter(removed)
-            .map(|(r, outcome)| async move {
-                let outcome = match outcome {
-                    Ok(StopOutcome::Stopped) => self
-                        .release_network(&r)
+            .map(|(id, halt)| async move {
+                let outcome = match halt {
+                    Ok(Halt::Halted(leftover)) => self
+                        .release_network(&leftover.record)
                         .await
                         .map(|()| StopOutcome::Stopped),
-                    other => other,
+                    Ok(Halt::AlreadyDone(status)) => Ok(StopOutcome::AlreadyDone(status)),
+                    Err(e) => Err(e),
                 };
-                (r.id, outcome)
+                (id, outcome)
             })
             .buffer_unordered(BULK_CONCURRENCY)
             .collect()

@@ -1,12 +1,18 @@
 //! `reap`: stop what expired. `--watch` is the daemon: it keeps going through engine restarts.
+//!
+//! The daemon's loop only halts instances (freezes them and marks them stopped), which takes
+//! the engine milliseconds. Removing what is left, which takes it seconds, runs beside the loop,
+//! so a wave of expiries never delays the next one.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use color_eyre::eyre::Result;
+use tokio::task::JoinSet;
 
 use crate::cli::context::Context;
 use crate::domain::view::rfc3339;
-use crate::domain::{Lifecycle, StopOutcome};
+use crate::domain::{ClearReport, ClearingQueue, Halt, Lifecycle, StopOutcome};
 use crate::store::now_millis;
 
 /// The longest the daemon sleeps between looks at the store (one indexed query; cheap). It
@@ -22,7 +28,7 @@ pub async fn run(ctx: &Context, watch: bool) -> Result<()> {
     ctx.require_write("reap")?;
     if !watch {
         let lifecycle = ctx.lifecycle().await?;
-        let n = reap(&lifecycle).await?;
+        let n = reap_once(&lifecycle).await?;
         println!("reaped {n} instance(s)");
         return Ok(());
     }
@@ -35,7 +41,7 @@ pub async fn run(ctx: &Context, watch: bool) -> Result<()> {
                     lifecycle.store().path().display(),
                     lifecycle.engine().info().target
                 );
-                if let Err(e) = watch_loop(&lifecycle).await {
+                if let Err(e) = daemon(Arc::new(lifecycle)).await {
                     eprintln!(
                         "{} reaper lost the engine: {e:#}; reconnecting",
                         rfc3339(now_millis())
@@ -51,34 +57,8 @@ pub async fn run(ctx: &Context, watch: bool) -> Result<()> {
     }
 }
 
-async fn watch_loop(lifecycle: &Lifecycle) -> Result<()> {
-    let mut last_reconcile = tokio::time::Instant::now();
-    loop {
-        reap(lifecycle).await?;
-        if last_reconcile.elapsed() >= RECONCILE_EVERY {
-            let report = lifecycle.reconcile().await?;
-            if !report.is_empty() {
-                println!("{} reconciled: {report:?}", rfc3339(now_millis()));
-            }
-            last_reconcile = tokio::time::Instant::now();
-        }
-        tokio::time::sleep(until_next_expiry(lifecycle)?).await;
-    }
-}
-
-/// How long to sleep: until the next expiry the store knows of, at most [`TICK`].
-fn until_next_expiry(lifecycle: &Lifecycle) -> Result<Duration> {
-    let wait = match lifecycle.store().next_expiry()? {
-        // Expired and still running: it expired just now, or its stop failed (logged). Look
-        // again soon, without spinning.
-        Some(at) if at <= now_millis() => RETRY,
-        Some(at) => Duration::from_millis(u64::try_from(at - now_millis()).unwrap_or(0)),
-        None => TICK,
-    };
-    Ok(wait.min(TICK))
-}
-
-async fn reap(lifecycle: &Lifecycle) -> Result<usize> {
+/// Stop what has expired now, completely (the one-shot `reap`).
+async fn reap_once(lifecycle: &Lifecycle) -> Result<usize> {
     let mut n = 0;
     for (id, outcome) in lifecycle.reap_once().await? {
         match outcome {
@@ -92,4 +72,64 @@ async fn reap(lifecycle: &Lifecycle) -> Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// The daemon on one engine connection. Returns when the engine is lost; the tasks beside the
+/// loop end with it (the next start's reconcile clears whatever they left).
+async fn daemon(lifecycle: Arc<Lifecycle>) -> Result<()> {
+    let mut beside = JoinSet::new();
+    let report: ClearReport = Arc::new(|id: &str, cleared| match cleared {
+        Ok(()) => println!("{} cleared {id}", rfc3339(now_millis())),
+        // The row is already final; reconcile removes what is left.
+        Err(e) => eprintln!("{} clearing {id}: {e}", rfc3339(now_millis())),
+    });
+    let clearing = ClearingQueue::start(lifecycle.clone(), report, &mut beside);
+    beside.spawn(reconcile_now_and_then(lifecycle.clone()));
+    loop {
+        halt_expired(&lifecycle, &clearing).await?;
+        tokio::time::sleep(until_next_expiry(&lifecycle)?).await;
+    }
+}
+
+/// Halt every expired instance and queue what it leaves on the engine.
+async fn halt_expired(lifecycle: &Lifecycle, clearing: &ClearingQueue) -> Result<()> {
+    let expired = lifecycle.store().expired(now_millis())?;
+    if expired.is_empty() {
+        return Ok(());
+    }
+    for (id, halt) in lifecycle.halt_many(expired, "expired").await {
+        match halt {
+            Ok(Halt::Halted(leftover)) => {
+                println!("{} reaped {id}", rfc3339(now_millis()));
+                clearing.push(leftover);
+            }
+            Ok(Halt::AlreadyDone(_)) => {}
+            Err(e) if e.is_unreachable() => return Err(e.into()),
+            Err(e) => tracing::warn!("reaping {id}: {e}"),
+        }
+    }
+    Ok(())
+}
+
+async fn reconcile_now_and_then(lifecycle: Arc<Lifecycle>) {
+    loop {
+        tokio::time::sleep(RECONCILE_EVERY).await;
+        match lifecycle.reconcile().await {
+            Ok(report) if report.is_empty() => {}
+            Ok(report) => println!("{} reconciled: {report:?}", rfc3339(now_millis())),
+            Err(e) => eprintln!("{} reconcile failed: {e}", rfc3339(now_millis())),
+        }
+    }
+}
+
+/// How long to sleep: until the next expiry the store knows of, at most [`TICK`].
+fn until_next_expiry(lifecycle: &Lifecycle) -> Result<Duration> {
+    let wait = match lifecycle.store().next_expiry()? {
+        // Expired and still running: it expired just now, or its stop failed (logged). Look
+        // again soon, without spinning.
+        Some(at) if at <= now_millis() => RETRY,
+        Some(at) => Duration::from_millis(u64::try_from(at - now_millis()).unwrap_or(0)),
+        None => TICK,
+    };
+    Ok(wait.min(TICK))
 }
