@@ -33,7 +33,7 @@ pub enum PurgeSelector {
 pub enum Halt {
     /// Halted by this call: the row is final; what is left on the engine is to be cleared
     /// ([`Lifecycle::remove_frozen`], then [`Lifecycle::release_network`]).
-    Halted(Leftover),
+    Halted(Box<Leftover>),
     /// Already finished (or being stopped by someone else): nothing to do.
     AlreadyDone(InstanceStatus),
 }
@@ -137,7 +137,7 @@ impl Lifecycle {
         self.store
             .finish(&record.id, InstanceStatus::Stopped, reason)?;
         self.audit("stop", Some(&record.id), reason, "ok");
-        Ok(Halt::Halted(Leftover { record, frozen }))
+        Ok(Halt::Halted(Box::new(Leftover { record, frozen })))
     }
 
     /// Halt many instances at once (see [`Halt`]). A hundred halt within a second: freezing is

@@ -101,7 +101,7 @@ async fn halt_expired(lifecycle: &Lifecycle, clearing: &ClearingQueue) -> Result
         match halt {
             Ok(Halt::Halted(leftover)) => {
                 println!("{} reaped {id}", rfc3339(now_millis()));
-                clearing.push(leftover);
+                clearing.push(*leftover);
             }
             Ok(Halt::AlreadyDone(_)) => {}
             Err(e) if e.is_unreachable() => return Err(e.into()),
