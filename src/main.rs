@@ -32,7 +32,7 @@ fn main() {
         if report.downcast_ref::<exit::Reported>().is_some() {
             eprintln!("{report}");
         } else {
-            eprintln!("error: {report:#}");
+            eprintln!("error: {}", exit::describe(&report));
         }
         std::process::exit(code);
     }

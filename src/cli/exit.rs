@@ -21,7 +21,49 @@ pub fn code_for(report: &color_eyre::eyre::Report) -> i32 {
     FAILED
 }
 
+/// The error and its causes on one line, `outer: inner: …`. Many of our errors already say
+/// their cause in their own message; a cause the text so far already contains is not repeated.
+pub fn describe(report: &color_eyre::eyre::Report) -> String {
+    let mut out = String::new();
+    for cause in report.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// An error already reported to the user (e.g. catalog diagnostics): exit 1 without more output.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Reported(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        let inner = EngineError::ImageMissing {
+            image: "ctfdeck/x:latest".into(),
+        };
+        let said = inner.to_string();
+        let outer = DomainError::SpawnFailed {
+            challenge: "x".into(),
+            owner: "team:a".into(),
+            source: inner,
+        };
+        let report = color_eyre::eyre::Report::new(outer).wrap_err("spawning");
+        let text = describe(&report);
+        assert_eq!(text.matches(&said).count(), 1, "{text}");
+        assert!(
+            text.starts_with("spawning: spawn of x for team:a failed: "),
+            "{text}"
+        );
+    }
+}

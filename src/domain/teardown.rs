@@ -50,6 +50,14 @@ pub struct Leftover {
 /// higher than [`BULK_CONCURRENCY`]: a whole expiry wave should stop together.
 const HALT_CONCURRENCY: usize = 64;
 
+/// The engine name of an instance's network: its recorded id, else the name it was given.
+fn network_of(record: &InstanceRecord) -> String {
+    record
+        .network_id
+        .clone()
+        .unwrap_or_else(|| network_name(&record.id))
+}
+
 /// The engine name of an instance's container: its recorded id, else the name it was given.
 fn container_of(record: &InstanceRecord) -> String {
     record
@@ -65,11 +73,7 @@ impl Lifecycle {
         if let Err(e) = self.engine.remove_container(&container).await {
             tracing::warn!("removing container of {}: {e}", record.id);
         }
-        let network = record
-            .network_id
-            .clone()
-            .unwrap_or_else(|| network_name(&record.id));
-        if let Err(e) = self.engine.remove_network(&network).await {
+        if let Err(e) = self.engine.remove_network(&network_of(record)).await {
             tracing::warn!("removing network of {}: {e}", record.id);
         }
     }
@@ -87,11 +91,7 @@ impl Lifecycle {
     /// Remove an instance's network once its container is gone. Not urgent: a network left
     /// behind (say, by a crash) is removed by the next reconcile.
     pub async fn release_network(&self, record: &InstanceRecord) -> Result<(), DomainError> {
-        let network = record
-            .network_id
-            .clone()
-            .unwrap_or_else(|| network_name(&record.id));
-        Ok(self.engine.remove_network(&network).await?)
+        Ok(self.engine.remove_network(&network_of(record)).await?)
     }
 
     pub(super) async fn stop_record(
@@ -155,11 +155,22 @@ impl Lifecycle {
     }
 
     /// Remove a halted instance's frozen container, if it has one.
+    ///
+    /// It is cut off its network first. To remove a frozen container the engine thaws it and
+    /// kills its init; in between, the other processes run for a moment and could still answer
+    /// a connection made while it was frozen. Cut off, they have no one to answer.
     pub async fn remove_frozen(&self, leftover: &Leftover) -> Result<(), DomainError> {
-        match &leftover.frozen {
-            Some(container) => Ok(self.engine.remove_container(container).await?),
-            None => Ok(()),
+        let Some(container) = &leftover.frozen else {
+            return Ok(());
+        };
+        let network = network_of(&leftover.record);
+        match self.engine.disconnect(&network, container).await {
+            Ok(()) => {}
+            Err(e @ EngineError::Unreachable { .. }) => return Err(e.into()),
+            // Removal goes on regardless: this is about a moment, the removal is the point.
+            Err(e) => tracing::warn!("cutting {} off its network: {e}", leftover.record.id),
         }
+        Ok(self.engine.remove_container(container).await?)
     }
 
     /// The live instances a purge would take.

@@ -114,6 +114,10 @@ pub trait Engine: Send + Sync {
     /// not running; the caller then removes it outright.
     async fn freeze_container(&self, id_or_name: &str) -> Result<(), EngineError>;
 
+    /// Force a container off a network: its published ports on it close and it can no longer
+    /// send anything there. Succeeds when the container or the network is already gone.
+    async fn disconnect(&self, network: &str, container: &str) -> Result<(), EngineError>;
+
     /// Force-remove; succeeds when the container is already gone.
     async fn remove_container(&self, id_or_name: &str) -> Result<(), EngineError>;
 

@@ -113,6 +113,10 @@ impl Engine for DockerEngine {
         containers::freeze(&self.client, id_or_name).await
     }
 
+    async fn disconnect(&self, network: &str, container: &str) -> Result<(), EngineError> {
+        networks::disconnect(&self.client, network, container).await
+    }
+
     async fn remove_container(&self, id_or_name: &str) -> Result<(), EngineError> {
         containers::remove(&self.client, id_or_name).await
     }

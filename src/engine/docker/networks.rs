@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
-use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
+use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest, NetworkDisconnectRequest};
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 
 use crate::engine::error::is_not_found;
@@ -114,6 +114,25 @@ pub fn bridge_name(network: &str) -> Option<String> {
 
 /// Remove a network; for an instance without egress, its proxy and edge network first (the
 /// proxy is attached to it, which would otherwise block the removal).
+/// Force a container off a network. Done when either is gone already.
+pub async fn disconnect(
+    client: &Docker,
+    network: &str,
+    container: &str,
+) -> Result<(), EngineError> {
+    let request = NetworkDisconnectRequest {
+        container: container.to_string(),
+        force: Some(true),
+    };
+    match client.disconnect_network(network, request).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(EngineError::api(format!(
+            "disconnecting container {container} from network {network}"
+        ))(e)),
+    }
+}
+
 pub async fn remove(client: &Docker, id_or_name: &str) -> Result<(), EngineError> {
     let found = client
         .inspect_network(
