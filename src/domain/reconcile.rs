@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::engine::{ManagedContainer, labels};
+use crate::engine::{EngineError, ManagedContainer, labels};
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
 
 use super::{DomainError, Lifecycle};
@@ -132,8 +132,13 @@ impl Lifecycle {
                 .map(String::as_str)
                 .unwrap_or("");
             if !live_ids.contains(inst) && !container_instances.contains(inst) {
-                self.engine.remove_network(&n.id).await?;
-                report.removed.push(n.name.clone());
+                match self.engine.remove_network(&n.id).await {
+                    Ok(()) => report.removed.push(n.name.clone()),
+                    Err(e @ EngineError::Unreachable { .. }) => return Err(e.into()),
+                    // Say, a container still being removed holds it: the next reconcile
+                    // takes it. One stuck network must not keep the others.
+                    Err(e) => tracing::warn!("removing network {}: {e}", n.name),
+                }
             }
         }
         Ok(report)
