@@ -1,15 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Dynamic flags, "whose flag", the audit trail and the reaper daemon.
+//! Dynamic flags, "whose flag" and the audit trail.
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::{Fixture, bin, repo};
 use ctfdeck::domain::{FlagOwner, flags};
 use ctfdeck::engine::Engine;
-use ctfdeck::store::{InstanceStatus, now_millis};
 use futures_util::StreamExt;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -119,60 +117,4 @@ async fn flags_are_unique_reproducible_and_never_in_logs_or_audit() {
             .is_empty()
     );
     f.cleanup().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_reaper_stops_an_instance_that_expires_while_no_console_runs() {
-    let f = Fixture::new().await;
-    let rec = f
-        .lifecycle
-        .spawn("nc-calc", &"team:late".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
-    let mut reaper = Command::new(bin())
-        .arg("--store")
-        .arg(f.store_path())
-        .arg("--catalog")
-        .arg(repo().join("challenges"))
-        .args(["reap", "--watch"])
-        .stdout(std::fs::File::create(f.dir.path().join("reaper.log")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let expires = now_millis() + 1_000;
-    f.lifecycle
-        .store()
-        .set_times(&rec.id, rec.created_at, expires)
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let row = loop {
-        let row = f.lifecycle.store().instance(&rec.id).unwrap().unwrap();
-        if row.status == InstanceStatus::Stopped || Instant::now() > deadline {
-            break row;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    // The row is final once the instance is halted (frozen); its container and network are
-    // removed right after, beside the reaper's loop.
-    while f.leftovers().await != (0, 0) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let log_path = f.dir.path().join("reaper.log");
-    while !std::fs::read_to_string(&log_path)
-        .unwrap()
-        .contains(&format!("cleared {}", rec.id))
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let _ = reaper.kill();
-    let _ = reaper.wait();
-    assert_eq!(row.status, InstanceStatus::Stopped);
-    assert_eq!(row.stop_reason.as_deref(), Some("expired"));
-    assert!(row.stopped_at.unwrap() >= expires, "not before expiry");
-    assert_eq!(f.leftovers().await, (0, 0));
-    let log = std::fs::read_to_string(&log_path).unwrap();
-    assert!(log.contains(&format!("reaped {}", rec.id)), "{log}");
-    assert!(log.contains(&format!("cleared {}", rec.id)), "{log}");
 }

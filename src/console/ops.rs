@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use futures_util::{StreamExt, stream};
+use futures_util::StreamExt;
 use tokio::sync::mpsc::Sender;
 
-use crate::domain::{BULK_CONCURRENCY, Lifecycle, StopOutcome};
+use crate::domain::{Lifecycle, StopOutcome};
 
 use super::event::{Event, OpOutcome};
 use super::state::Op;
@@ -86,7 +86,8 @@ async fn run(
     })
 }
 
-/// Stop each instance through the domain, `BULK_CONCURRENCY` at a time, reporting progress.
+/// Stop the instances through the domain: all are halted at once, then removed; progress is
+/// reported as each completes.
 async fn stop(
     lifecycle: &Lifecycle,
     op: u64,
@@ -95,14 +96,17 @@ async fn stop(
     tx: &Sender<Event>,
 ) -> OpOutcome {
     let total = ids.len();
-    let mut results = stream::iter(ids)
-        .map(|id| async move {
-            let r = lifecycle.stop(&id, reason).await;
-            (id, r)
-        })
-        .buffer_unordered(BULK_CONCURRENCY);
-    let (mut stopped, mut already, mut failed) = (0, 0, Vec::new());
-    let mut done = 0;
+    let mut failed = Vec::new();
+    let mut records = Vec::new();
+    for id in ids {
+        match lifecycle.store().resolve(&id) {
+            Ok(record) => records.push(record),
+            Err(err) => failed.push((id, err.to_string())),
+        }
+    }
+    let mut done = failed.len();
+    let mut results = lifecycle.stop_stream(records, reason).await;
+    let (mut stopped, mut already) = (0, 0);
     while let Some((id, r)) = results.next().await {
         done += 1;
         match r {

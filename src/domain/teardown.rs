@@ -2,7 +2,7 @@
 //! container frozen: nothing in it runs, it answers nothing), then its container is removed,
 //! then its network.
 
-use futures_util::{StreamExt, stream};
+use futures_util::{Stream, StreamExt, stream};
 
 use crate::engine::EngineError;
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
@@ -198,16 +198,26 @@ impl Lifecycle {
     }
 
     /// Stop many instances concurrently. Returns each id with its outcome.
-    ///
-    /// Three passes, in the order players feel them: every instance is halted
-    /// ([`Lifecycle::halt_many`]); then the containers are removed, which the engine does at its
-    /// own, much slower pace; networks go last, since the engine serialises their removal
-    /// (iptables).
     pub async fn stop_many(
         &self,
         records: Vec<InstanceRecord>,
         reason: &str,
     ) -> Vec<(String, Result<StopOutcome, DomainError>)> {
+        self.stop_stream(records, reason).await.collect().await
+    }
+
+    /// As [`Lifecycle::stop_many`], yielding each instance's outcome as it completes (for
+    /// progress).
+    ///
+    /// Three passes, in the order players feel them: every instance is halted
+    /// ([`Lifecycle::halt_many`]) before this returns; then the containers are removed, which
+    /// the engine does at its own, much slower pace; networks go last, since the engine
+    /// serialises their removal (iptables). Outcomes are yielded as networks go.
+    pub async fn stop_stream<'a>(
+        &'a self,
+        records: Vec<InstanceRecord>,
+        reason: &str,
+    ) -> impl Stream<Item = (String, Result<StopOutcome, DomainError>)> + 'a {
         let halted = self.halt_many(records, reason).await;
         let removed: Vec<(String, Result<Halt, DomainError>)> = stream::iter(halted)
             .map(|(id, halt)| async move {
@@ -224,7 +234,7 @@ impl Lifecycle {
             .collect()
             .await;
         stream::iter(removed)
-            .map(|(id, halt)| async move {
+            .map(move |(id, halt)| async move {
                 let outcome = match halt {
                     Ok(Halt::Halted(leftover)) => self
                         .release_network(&leftover.record)
@@ -236,8 +246,6 @@ impl Lifecycle {
                 (id, outcome)
             })
             .buffer_unordered(BULK_CONCURRENCY)
-            .collect()
-            .await
     }
 
     /// Stop every running instance whose expiry has passed.
