@@ -9,63 +9,13 @@ mod console_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::relay::Relay;
 use common::{bin, ensure_images, repo};
 use console_support::EngineCleanup;
-use tokio::net::{UnixListener, UnixStream};
-use tokio::task::JoinHandle;
 
 const WAIT: Duration = Duration::from_secs(60);
-const ENGINE_SOCKET: &str = "/var/run/docker.sock";
-
-/// A unix-socket relay to the engine that can be cut and restored.
-struct Relay {
-    path: PathBuf,
-    rt: tokio::runtime::Runtime,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Relay {
-    fn new(path: &Path) -> Relay {
-        let relay = Relay {
-            path: path.to_path_buf(),
-            rt: tokio::runtime::Runtime::new().unwrap(),
-            tasks: Arc::new(Mutex::new(Vec::new())),
-        };
-        relay.up();
-        relay
-    }
-
-    fn up(&self) {
-        let _ = std::fs::remove_file(&self.path);
-        let listener = self
-            .rt
-            .block_on(async { UnixListener::bind(&self.path) })
-            .unwrap();
-        let tasks = self.tasks.clone();
-        let accept = self.rt.spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let conn = tokio::spawn(async move {
-                    if let Ok(mut engine) = UnixStream::connect(ENGINE_SOCKET).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
-                    }
-                });
-                tasks.lock().unwrap().push(conn);
-            }
-        });
-        self.tasks.lock().unwrap().push(accept);
-    }
-
-    /// The engine "goes away": no new connections, every open one cut.
-    fn down(&self) {
-        for t in self.tasks.lock().unwrap().drain(..) {
-            t.abort();
-        }
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
 
 fn tmux(args: &[&str]) -> String {
     let out = Command::new("tmux")

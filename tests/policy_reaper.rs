@@ -7,21 +7,27 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::relay::Relay;
 use common::{Fixture, bin, repo};
 use ctfdeck::store::{InstanceStatus, now_millis};
 
 /// Start a reaper daemon on the fixture's store, its output going to `log`.
 fn start_reaper(f: &Fixture, log: &Path) -> Child {
-    Command::new(bin())
-        .arg("--store")
-        .arg(f.store_path())
-        .arg("--catalog")
-        .arg(repo().join("challenges"))
-        .args(["reap", "--watch"])
+    reaper_command(f)
         .stdout(std::fs::File::create(log).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
+}
+
+fn reaper_command(f: &Fixture) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--store")
+        .arg(f.store_path())
+        .arg("--catalog")
+        .arg(repo().join("challenges"))
+        .args(["reap", "--watch"]);
+    cmd
 }
 
 fn stop_reaper(mut reaper: Child) {
@@ -128,4 +134,85 @@ async fn two_reapers_stop_each_instance_exactly_once() {
             "one reaper reaped {id}:\n{said}"
         );
     }
+}
+
+/// Wait until `file` contains `text`; false at the deadline.
+fn wait_for_text(file: &Path, text: &str, deadline: Instant) -> bool {
+    while Instant::now() < deadline {
+        if std::fs::read_to_string(file).is_ok_and(|t| t.contains(text)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// The engine goes away (for the reaper only, through a relay) just as an instance expires. The
+/// reaper must not leave the row claimed-but-running; once the engine is back, it stops it.
+#[test]
+fn the_reaper_rides_out_an_engine_outage() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = rt.block_on(Fixture::new());
+    let rec = rt
+        .block_on(
+            f.lifecycle
+                .spawn("nc-calc", &"team:outage".parse().unwrap()),
+        )
+        .unwrap()
+        .instance;
+    let relay = Relay::new(&f.dir.path().join("engine.sock"));
+    let (out, err) = (f.dir.path().join("out.log"), f.dir.path().join("err.log"));
+    let reaper = reaper_command(&f)
+        .arg("--engine")
+        .arg(format!("unix://{}", relay.path.display()))
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    assert!(
+        wait_for_text(&out, "reaper watching", deadline),
+        "reaper did not start"
+    );
+
+    relay.down();
+    let expires = now_millis() + 500;
+    f.lifecycle
+        .store()
+        .set_times(&rec.id, rec.created_at, expires)
+        .unwrap();
+    assert!(
+        wait_for_text(&err, "lost the engine", deadline),
+        "the reaper did not notice the outage: {}",
+        std::fs::read_to_string(&err).unwrap()
+    );
+    let row = f.lifecycle.store().instance(&rec.id).unwrap().unwrap();
+    assert_eq!(
+        row.status,
+        InstanceStatus::Running,
+        "while the engine is away the row must stay claimable, not stuck in stopping"
+    );
+
+    relay.up();
+    let back = Instant::now();
+    while Instant::now() < back + Duration::from_secs(30) {
+        let row = f.lifecycle.store().instance(&rec.id).unwrap().unwrap();
+        if row.status == InstanceStatus::Stopped && rt.block_on(f.leftovers()) == (0, 0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop_reaper(reaper);
+    let row = f.lifecycle.store().instance(&rec.id).unwrap().unwrap();
+    assert_eq!(
+        row.status,
+        InstanceStatus::Stopped,
+        "stopped once the engine is back"
+    );
+    assert_eq!(row.stop_reason.as_deref(), Some("expired"));
+    assert_eq!(rt.block_on(f.leftovers()), (0, 0));
+    let said = std::fs::read_to_string(&out).unwrap();
+    assert!(said.contains(&format!("reaped {}", rec.id)), "{said}");
+    drop(f);
+    drop(relay);
 }

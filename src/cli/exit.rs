@@ -9,7 +9,9 @@ pub const UNREACHABLE: i32 = 3;
 /// The exit code for an error, found by walking its cause chain.
 pub fn code_for(report: &color_eyre::eyre::Report) -> i32 {
     for cause in report.chain() {
-        if let Some(EngineError::Unreachable { .. }) = cause.downcast_ref::<EngineError>() {
+        if let Some(e) = cause.downcast_ref::<EngineError>()
+            && e.is_unreachable()
+        {
             return UNREACHABLE;
         }
         if let Some(d) = cause.downcast_ref::<DomainError>()

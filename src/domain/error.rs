@@ -37,13 +37,11 @@ pub enum DomainError {
 impl DomainError {
     /// True when the engine could not be reached at all (the CLI exits 3 for it).
     pub fn is_unreachable(&self) -> bool {
-        matches!(
-            self,
-            DomainError::Engine(EngineError::Unreachable { .. })
-                | DomainError::SpawnFailed {
-                    source: EngineError::Unreachable { .. },
-                    ..
-                }
-        )
+        match self {
+            DomainError::Engine(e) | DomainError::SpawnFailed { source: e, .. } => {
+                e.is_unreachable()
+            }
+            _ => false,
+        }
     }
 }

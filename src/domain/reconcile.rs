@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::engine::{EngineError, ManagedContainer, labels};
+use crate::engine::{ManagedContainer, labels};
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
 
 use super::{DomainError, Lifecycle};
@@ -134,7 +134,7 @@ impl Lifecycle {
             if !live_ids.contains(inst) && !container_instances.contains(inst) {
                 match self.engine.remove_network(&n.id).await {
                     Ok(()) => report.removed.push(n.name.clone()),
-                    Err(e @ EngineError::Unreachable { .. }) => return Err(e.into()),
+                    Err(e) if e.is_unreachable() => return Err(e.into()),
                     // Say, a container still being removed holds it: the next reconcile
                     // takes it. One stuck network must not keep the others.
                     Err(e) => tracing::warn!("removing network {}: {e}", n.name),

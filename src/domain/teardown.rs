@@ -4,7 +4,6 @@
 
 use futures_util::{Stream, StreamExt, stream};
 
-use crate::engine::EngineError;
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
 
 use super::plan::{container_name, network_name};
@@ -128,7 +127,13 @@ impl Lifecycle {
         let container = container_of(&record);
         let frozen = match self.engine.freeze_container(&container).await {
             Ok(()) => Some(container),
-            Err(e @ EngineError::Unreachable { .. }) => return Err(e.into()),
+            Err(e) if e.is_unreachable() => {
+                // Nothing happened to the instance: give the claim back, or the row would sit
+                // in `stopping` (and the instance keep running) until a reconcile's grace
+                // period ran out, long after the engine is back.
+                self.store.release_stop(&record.id, record.status)?;
+                return Err(e.into());
+            }
             Err(_) => {
                 self.engine.remove_container(&container).await?;
                 None
@@ -166,7 +171,7 @@ impl Lifecycle {
         let network = network_of(&leftover.record);
         match self.engine.disconnect(&network, container).await {
             Ok(()) => {}
-            Err(e @ EngineError::Unreachable { .. }) => return Err(e.into()),
+            Err(e) if e.is_unreachable() => return Err(e.into()),
             // Removal goes on regardless: this is about a moment, the removal is the point.
             Err(e) => tracing::warn!("cutting {} off its network: {e}", leftover.record.id),
         }

@@ -34,6 +34,23 @@ impl EngineError {
         matches!(self, EngineError::Api { source, .. } if is_not_found(source))
     }
 
+    /// The engine could not be reached: at connect time, or a request that never got an
+    /// answer (connection refused or cut, socket gone, timeout). Not an answer it gave.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            EngineError::Unreachable { .. } => true,
+            EngineError::Api { source, .. } => matches!(
+                **source,
+                bollard::errors::Error::IOError { .. }
+                    | bollard::errors::Error::HyperResponseError { .. }
+                    | bollard::errors::Error::HyperLegacyError { .. }
+                    | bollard::errors::Error::RequestTimeoutError
+                    | bollard::errors::Error::SocketNotFoundError(_)
+            ),
+            _ => false,
+        }
+    }
+
     pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Self {
         let action = action.into();
         move |source| EngineError::Api {

@@ -242,6 +242,17 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Give a claimed stop back (the engine could not be reached): the row is `status` again,
+    /// so the next attempt, by anyone, claims it anew.
+    pub fn release_stop(&self, id: &str, status: InstanceStatus) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE instances SET status = ?2, stop_reason = NULL, updated_at = ?3
+             WHERE id = ?1 AND status = 'stopping'",
+            params![id, status.as_str(), now_millis()],
+        )?;
+        Ok(())
+    }
+
     /// Move a row to a final state (stopped / failed / lost).
     pub fn finish(&self, id: &str, status: InstanceStatus, reason: &str) -> Result<(), StoreError> {
         let now = now_millis();
@@ -393,6 +404,25 @@ mod tests {
         let r = s.instance("stp234").unwrap().unwrap();
         assert_eq!(r.status, InstanceStatus::Stopped);
         assert!(r.stopped_at.is_some());
+    }
+
+    #[test]
+    fn a_released_claim_can_be_claimed_again() {
+        let (_d, s) = store();
+        s.insert_instance(&sample("rel234", now_millis())).unwrap();
+        let before = s.instance("rel234").unwrap().unwrap().status;
+        assert!(s.claim_stop("rel234", "expired").unwrap());
+        s.release_stop("rel234", before).unwrap();
+        let row = s.instance("rel234").unwrap().unwrap();
+        assert_eq!(row.status, before);
+        assert_eq!(row.stop_reason, None);
+        assert!(s.claim_stop("rel234", "expired").unwrap());
+        // A final row is never brought back.
+        s.finish("rel234", InstanceStatus::Stopped, "expired")
+            .unwrap();
+        s.release_stop("rel234", before).unwrap();
+        let row = s.instance("rel234").unwrap().unwrap();
+        assert_eq!(row.status, InstanceStatus::Stopped);
     }
 
     #[cfg(unix)]
