@@ -7,7 +7,6 @@
 mod common;
 mod console_support;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
