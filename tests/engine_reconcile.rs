@@ -102,18 +102,8 @@ async fn a_killed_spawn_is_repaired_by_reconcile() {
 #[tokio::test(flavor = "multi_thread")]
 async fn containers_without_rows_are_adopted_and_rows_without_containers_are_lost() {
     let f = Fixture::new().await;
-    let a = f
-        .lifecycle
-        .spawn("web-robots", &"team:a".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
-    let b = f
-        .lifecycle
-        .spawn("nc-calc", &"team:b".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let a = f.spawn("web-robots", "team:a").await;
+    let b = f.spawn("nc-calc", "team:b").await;
 
     // Someone removes B's container by hand; A's row vanishes from the store.
     f.engine
@@ -153,12 +143,7 @@ async fn containers_without_rows_are_adopted_and_rows_without_containers_are_los
 async fn another_stores_instances_are_never_touched() {
     let mine = Fixture::new().await;
     let theirs = Fixture::new().await;
-    let rec = theirs
-        .lifecycle
-        .spawn("web-robots", &"team:other".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let rec = theirs.spawn("web-robots", "team:other").await;
     let report = mine.lifecycle.reconcile().await.unwrap();
     assert!(report.is_empty(), "{report:?}");
     assert_eq!(theirs.leftovers().await, (1, 1));

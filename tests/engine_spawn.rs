@@ -181,18 +181,8 @@ async fn each_example_spawns_hardened_answers_is_solvable_and_stops_clean() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_cannot_reach_each_other() {
     let f = Fixture::new().await;
-    let a = f
-        .lifecycle
-        .spawn("web-robots", &"team:a".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
-    let b = f
-        .lifecycle
-        .spawn("web-robots", &"team:b".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let a = f.spawn("web-robots", "team:a").await;
+    let b = f.spawn("web-robots", "team:b").await;
     let a_id = a.container_id.clone().unwrap();
     let b_inspect = inspect(&f, b.container_id.as_deref().unwrap()).await;
     let b_ip = b_inspect
@@ -235,12 +225,7 @@ async fn two_instances_cannot_reach_each_other() {
 #[tokio::test(flavor = "multi_thread")]
 async fn stop_succeeds_when_the_container_is_already_gone() {
     let f = Fixture::new().await;
-    let rec = f
-        .lifecycle
-        .spawn("nc-calc", &"user:bob".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let rec = f.spawn("nc-calc", "user:bob").await;
     f.engine
         .remove_container(rec.container_id.as_deref().unwrap())
         .await
@@ -371,12 +356,7 @@ fn first_bytes(port: u16, wait: std::time::Duration) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_frozen_instance_answers_nothing_and_can_still_be_removed() {
     let f = Fixture::new().await;
-    let rec = f
-        .lifecycle
-        .spawn("nc-calc", &"user:frost".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let rec = f.spawn("nc-calc", "user:frost").await;
     let port = rec.ports[0].host_port;
     let container = rec.container_id.clone().unwrap();
     assert!(
@@ -404,12 +384,7 @@ async fn a_frozen_instance_answers_nothing_and_can_still_be_removed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn stop_removes_a_container_that_already_exited() {
     let f = Fixture::new().await;
-    let rec = f
-        .lifecycle
-        .spawn("nc-calc", &"user:quit".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let rec = f.spawn("nc-calc", "user:quit").await;
     let container = rec.container_id.clone().unwrap();
     let kill = Command::new("docker")
         .args(["kill", &container])

@@ -13,12 +13,7 @@ use ctfdeck::store::{InstanceStatus, now_millis};
 async fn extend_respects_max_renewals_and_max_total() {
     let f = Fixture::new().await;
     // web-robots: 45m default, extend_by 30m, 3 renewals, 3h total.
-    let rec = f
-        .lifecycle
-        .spawn("web-robots", &"team:ext".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let rec = f.spawn("web-robots", "team:ext").await;
     let mut last = rec.expires_at;
     for n in 1..=2 {
         let r = f.lifecycle.extend(&rec.id[..4], None).await.unwrap();
@@ -44,12 +39,7 @@ async fn extend_respects_max_renewals_and_max_total() {
     );
 
     // At the total cap with renewals left: refused for the cap, saying until when.
-    let other = f
-        .lifecycle
-        .spawn("nc-calc", &"team:ext".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let other = f.spawn("nc-calc", "team:ext").await;
     f.lifecycle
         .extend(&other.id, Some(Duration::from_secs(24 * 3600)))
         .await
@@ -88,14 +78,7 @@ async fn purge_selects_by_challenge_and_owner_and_reap_takes_the_expired() {
         ("web-robots", "team:p2"),
         ("nc-calc", "team:p1"),
     ] {
-        ids.push(
-            f.lifecycle
-                .spawn(ch, &owner.parse().unwrap())
-                .await
-                .unwrap()
-                .instance
-                .id,
-        );
+        ids.push(f.spawn(ch, owner).await.id);
     }
     let by_challenge = f
         .lifecycle

@@ -16,12 +16,7 @@ async fn flags_are_unique_reproducible_and_never_in_logs_or_audit() {
     let mut flags_seen = Vec::new();
     let mut ids = Vec::new();
     for team in ["team:f1", "team:f2", "team:f3"] {
-        let rec = f
-            .lifecycle
-            .spawn("web-cmdinject", &team.parse().unwrap())
-            .await
-            .unwrap()
-            .instance;
+        let rec = f.spawn("web-cmdinject", team).await;
         let flag = rec.flag.clone().unwrap();
         assert!(flag.starts_with("flag{") && flag.len() == 22, "{flag}");
         // Reproducible from the store's secret and the instance id.

@@ -38,12 +38,7 @@ fn stop_reaper(mut reaper: Child) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_reaper_stops_an_instance_that_expires_while_no_console_runs() {
     let f = Fixture::new().await;
-    let rec = f
-        .lifecycle
-        .spawn("nc-calc", &"team:late".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let rec = f.spawn("nc-calc", "team:late").await;
     let log_path = f.dir.path().join("reaper.log");
     let reaper = start_reaper(&f, &log_path);
     let expires = now_millis() + 1_000;

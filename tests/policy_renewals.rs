@@ -13,12 +13,7 @@ use ctfdeck::store::{ExtendOutcome, Store, now_millis};
 async fn the_renewal_window_refuses_early_extends_and_says_from_when() {
     let f =
         Fixture::with_policy(|p| p.lifetime.renew_window = Some(Duration::from_secs(600))).await;
-    let rec = f
-        .lifecycle
-        .spawn("web-robots", &"team:w".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let rec = f.spawn("web-robots", "team:w").await;
     let e = f.lifecycle.extend(&rec.id, None).await.unwrap_err();
     match &e {
         DomainError::Refused { rule, message } => {
@@ -45,12 +40,7 @@ async fn the_renewal_window_refuses_early_extends_and_says_from_when() {
 async fn two_concurrent_extenders_never_exceed_any_limit() {
     // Store level, two connections (as two processes would have), 200 attempts each.
     let f = Fixture::new().await;
-    let rec = f
-        .lifecycle
-        .spawn("web-robots", &"team:race".parse().unwrap())
-        .await
-        .unwrap()
-        .instance;
+    let rec = f.spawn("web-robots", "team:race").await;
     let path = f.store_path();
     let mut handles = Vec::new();
     for _ in 0..2 {

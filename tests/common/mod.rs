@@ -14,7 +14,7 @@ use ctfdeck::catalog::{Catalog, Ceilings};
 use ctfdeck::config::Config;
 use ctfdeck::domain::{Actor, Lifecycle, Policy};
 use ctfdeck::engine::{DockerEngine, Engine};
-use ctfdeck::store::Store;
+use ctfdeck::store::{InstanceRecord, Store};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -132,6 +132,15 @@ impl Fixture {
 
     pub fn store_path(&self) -> PathBuf {
         self.dir.path().join("ctfdeck.db")
+    }
+
+    /// Spawn `challenge` for `owner` (as `team:name`), failing the test if it fails.
+    pub async fn spawn(&self, challenge: &str, owner: &str) -> InstanceRecord {
+        self.lifecycle
+            .spawn(challenge, &owner.parse().expect("owner"))
+            .await
+            .unwrap_or_else(|e| panic!("spawn {challenge} for {owner}: {e}"))
+            .instance
     }
 
     /// Containers and networks this fixture's store still has on the engine.
