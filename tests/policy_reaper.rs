@@ -11,13 +11,25 @@ use common::relay::Relay;
 use common::{Fixture, bin, repo};
 use ctfdeck::store::{InstanceStatus, now_millis};
 
+/// A running reaper daemon; killed when dropped, so a failing test leaves no daemon behind.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Start a reaper daemon on the fixture's store, its output going to `log`.
-fn start_reaper(f: &Fixture, log: &Path) -> Child {
-    reaper_command(f)
-        .stdout(std::fs::File::create(log).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+fn start_reaper(f: &Fixture, log: &Path) -> Reaper {
+    Reaper(
+        reaper_command(f)
+            .stdout(std::fs::File::create(log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn reaper_command(f: &Fixture) -> Command {
@@ -28,11 +40,6 @@ fn reaper_command(f: &Fixture) -> Command {
         .arg(repo().join("challenges"))
         .args(["reap", "--watch"]);
     cmd
-}
-
-fn stop_reaper(mut reaper: Child) {
-    let _ = reaper.kill();
-    let _ = reaper.wait();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -66,7 +73,7 @@ async fn the_reaper_stops_an_instance_that_expires_while_no_console_runs() {
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    stop_reaper(reaper);
+    drop(reaper);
     assert_eq!(row.status, InstanceStatus::Stopped);
     assert_eq!(row.stop_reason.as_deref(), Some("expired"));
     assert!(row.stopped_at.unwrap() >= expires, "not before expiry");
@@ -99,7 +106,7 @@ async fn two_reapers_stop_each_instance_exactly_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for reaper in reapers {
-        stop_reaper(reaper);
+        drop(reaper);
     }
     assert_eq!(f.leftovers().await, (0, 0), "everything removed");
     let said: String = logs
@@ -157,13 +164,15 @@ fn the_reaper_rides_out_an_engine_outage() {
         .instance;
     let relay = Relay::new(&f.dir.path().join("engine.sock"));
     let (out, err) = (f.dir.path().join("out.log"), f.dir.path().join("err.log"));
-    let reaper = reaper_command(&f)
-        .arg("--engine")
-        .arg(format!("unix://{}", relay.path.display()))
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap();
+    let reaper = Reaper(
+        reaper_command(&f)
+            .arg("--engine")
+            .arg(format!("unix://{}", relay.path.display()))
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     assert!(
         wait_for_text(&out, "reaper watching", deadline),
@@ -197,7 +206,7 @@ fn the_reaper_rides_out_an_engine_outage() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    stop_reaper(reaper);
+    drop(reaper);
     let row = f.lifecycle.store().instance(&rec.id).unwrap().unwrap();
     assert_eq!(
         row.status,

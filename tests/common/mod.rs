@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use ctfdeck::catalog::{Catalog, Ceilings};
 use ctfdeck::config::Config;
 use ctfdeck::domain::{Actor, Lifecycle, Policy};
-use ctfdeck::engine::{DockerEngine, Engine};
+use ctfdeck::engine::{DockerEngine, Engine, labels};
 use ctfdeck::store::{InstanceRecord, Store};
 
 pub fn repo() -> PathBuf {
@@ -164,6 +164,41 @@ impl Fixture {
         }
         for n in self.engine.managed_networks(id).await.unwrap_or_default() {
             let _ = self.engine.remove_network(&n.id).await;
+        }
+    }
+}
+
+/// A test that fails half way must not leave instances on the engine other tests share: whatever
+/// still carries this fixture's store label goes when the fixture does, pass or fail.
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let filter = format!("label={}={}", labels::STORE, self.lifecycle.store_id());
+        let list = |args: &[&str]| -> Vec<String> {
+            Command::new("docker")
+                .args(args)
+                .args(["--filter", &filter])
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let containers = list(&["ps", "-aq"]);
+        if !containers.is_empty() {
+            let _ = Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&containers)
+                .output();
+        }
+        let networks = list(&["network", "ls", "-q"]);
+        if !networks.is_empty() {
+            let _ = Command::new("docker")
+                .args(["network", "rm"])
+                .args(&networks)
+                .output();
         }
     }
 }
