@@ -79,7 +79,11 @@ async fn the_reaper_stops_an_instance_that_expires_while_no_console_runs() {
     assert!(row.stopped_at.unwrap() >= expires, "not before expiry");
     assert_eq!(f.leftovers().await, (0, 0));
     let log = std::fs::read_to_string(&log_path).unwrap();
-    assert!(log.contains(&format!("reaped {}", rec.id)), "{log}");
+    assert!(
+        log.contains(&format!("reaped {} (nc-calc of team:late), ", rec.id)),
+        "{log}"
+    );
+    assert!(log.contains(" ms after expiry"), "{log}");
     assert!(log.contains(&format!("cleared {}", rec.id)), "{log}");
 }
 

@@ -100,7 +100,16 @@ async fn halt_expired(lifecycle: &Lifecycle, clearing: &ClearingQueue) -> Result
     for (id, halt) in lifecycle.halt_many(expired, "expired").await {
         match halt {
             Ok(Halt::Halted(leftover)) => {
-                println!("{} reaped {id}", rfc3339(now_millis()));
+                let r = &leftover.record;
+                let now = now_millis();
+                // How late after its expiry: the figure that says whether the reaper keeps up.
+                println!(
+                    "{} reaped {id} ({} of {}), {} ms after expiry",
+                    rfc3339(now),
+                    r.challenge,
+                    r.owner,
+                    now - r.expires_at
+                );
                 clearing.push(*leftover);
             }
             Ok(Halt::AlreadyDone(_)) => {}
