@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, bail};
+use futures_util::StreamExt;
 
 use crate::cli::context::Context;
 use crate::cli::output::{instance_line, instances_json, instances_table, print_json};
@@ -64,12 +65,24 @@ pub async fn extend(ctx: &Context, instance: &str, by: Option<Duration>, json: b
     Ok(())
 }
 
+/// Stop the given instances: all are halted at once, then removed (see `Lifecycle::stop_stream`).
 pub async fn stop(ctx: &Context, instances: &[String]) -> Result<()> {
     ctx.require_write("stop")?;
     let lifecycle = ctx.lifecycle().await?;
     let mut failures = 0;
+    let mut records = Vec::new();
     for id in instances {
-        match lifecycle.stop(id, "stopped by operator").await {
+        match lifecycle.store().resolve(id) {
+            Ok(record) => records.push(record),
+            Err(e) => {
+                failures += 1;
+                eprintln!("error: {id}: {e}");
+            }
+        }
+    }
+    let mut results = lifecycle.stop_stream(records, "stopped by operator").await;
+    while let Some((id, outcome)) = results.next().await {
+        match outcome {
             Ok(StopOutcome::Stopped) => println!("stopped {id}"),
             Ok(StopOutcome::AlreadyDone(status)) => println!("{id} already {status}"),
             Err(e) => {
