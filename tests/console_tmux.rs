@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::{bin, ensure_images, repo};
 use console_support::EngineCleanup;
 use ctfdeck::engine::Engine;
-use ctfdeck::store::Store;
+use ctfdeck::store::{InstanceFilter, Store};
 
 const WAIT: Duration = Duration::from_secs(40);
 
@@ -238,6 +238,28 @@ fn console_spawn_extend_stop_purge_quit_in_a_real_terminal() {
     t.wait("the instance gone", |s| {
         s.contains("Instances 0/0") && s.contains("stopped 1 instance(s)")
     });
+
+    // Whose flag: the stopped instance's flag, pasted, names its owner.
+    let stopped = Store::open(&store)
+        .unwrap()
+        .list_instances(&InstanceFilter {
+            all: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let flag = stopped[0].flag.clone().expect("a per-instance flag");
+    t.keys(&["F"]);
+    t.wait_for("whose flag:");
+    t.text(&flag);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("Whose flag");
+    assert!(
+        s.contains(&format!("Instance {} (stopped)", stopped[0].id)),
+        "{s}"
+    );
+    assert!(s.contains("team:e2e"), "{s}");
+    t.keys(&["Escape"]);
+    t.wait("the lookup closed", |s| !s.contains("Whose flag"));
 
     // Two more, then purge everything of this challenge.
     for owner in ["team:alpha", "team:beta"] {

@@ -4,7 +4,7 @@
 
 use crossterm::event::KeyEvent;
 
-use crate::domain::PurgeSelector;
+use crate::domain::{FlagOwner, PurgeSelector};
 use crate::engine::{ContainerDetail, ContainerEvent, ContainerStats, ManagedContainer};
 use crate::store::{AuditEntry, InstanceRecord, Millis};
 
@@ -85,6 +85,10 @@ pub enum OpOutcome {
     },
     Built {
         challenge: String,
+    },
+    FlagOwners {
+        flag: String,
+        owners: Vec<FlagOwner>,
     },
     Failed {
         what: String,

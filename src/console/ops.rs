@@ -48,6 +48,10 @@ async fn run(
             }
         }
         Op::Stop { ids, reason } => stop(lifecycle, op, ids, &reason, tx).await,
+        Op::WhoseFlag { flag } => {
+            let owners = lifecycle.whose_flag(&flag).map_err(e)?;
+            OpOutcome::FlagOwners { flag, owners }
+        }
         Op::SelectPurge(selector) => {
             let records = lifecycle.select(&selector).map_err(e)?;
             OpOutcome::Selected { selector, records }

@@ -17,6 +17,7 @@ pub enum Context {
     Confirm,
     Detail,
     PurgeMenu,
+    Whose,
 }
 
 impl Context {
@@ -31,6 +32,7 @@ impl Context {
             Context::Confirm => "confirm",
             Context::Detail => "detail",
             Context::PurgeMenu => "purge menu",
+            Context::Whose => "whose flag",
         }
     }
 }
@@ -67,6 +69,7 @@ pub enum Action {
     Confirm,
     Cancel,
     Reveal,
+    WhoseFlag,
 }
 
 use Action as A;
@@ -100,6 +103,7 @@ const LISTS: &[Context] = &[
     C::Help,
     C::Detail,
     C::PurgeMenu,
+    C::Whose,
 ];
 
 const fn row(
@@ -352,8 +356,16 @@ pub const ACTIONS: &[ActionInfo] = &[
         "cancel",
         "close",
         "close the popup without doing anything",
-        &[C::Help, C::Confirm, C::Detail, C::PurgeMenu],
+        &[C::Help, C::Confirm, C::Detail, C::PurgeMenu, C::Whose],
         &["esc", "n", "q"],
+    ),
+    row(
+        A::WhoseFlag,
+        "whose_flag",
+        "whose flag",
+        "paste a submitted flag: which instance, owner and challenge it belongs to, live or stopped",
+        PANES,
+        &["F"],
     ),
     row(A::Help, "help", "help", "this help", PANES, &["?"]),
     row(

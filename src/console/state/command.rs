@@ -48,12 +48,19 @@ pub enum Op {
     Build {
         challenge: String,
     },
+    /// Which instances (live or stopped) or challenges hold this flag.
+    WhoseFlag {
+        flag: String,
+    },
 }
 
 impl Op {
     /// Changes instances or images (refused in the read-only role).
     pub fn is_mutating(&self) -> bool {
-        !matches!(self, Op::SelectPurge(_) | Op::Inspect { .. })
+        !matches!(
+            self,
+            Op::SelectPurge(_) | Op::Inspect { .. } | Op::WhoseFlag { .. }
+        )
     }
 
     /// Short description for progress and messages.
@@ -67,6 +74,7 @@ impl Op {
             Op::SelectPurge(_) => "select purge".to_string(),
             Op::Inspect { instance, .. } => format!("inspect {instance}"),
             Op::Build { challenge } => format!("build {challenge}"),
+            Op::WhoseFlag { .. } => "flag lookup".to_string(),
         }
     }
 }

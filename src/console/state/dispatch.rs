@@ -10,7 +10,7 @@ use crate::domain::{Owner, PurgeSelector};
 
 use super::command::{Command, LogTarget, Op, PendingAction};
 use super::logs::LogSource;
-use super::popup::{DetailView, Popup, PurgeChoice, PurgeMenu, SpawnForm};
+use super::popup::{DetailView, Popup, PurgeChoice, PurgeMenu, SpawnForm, WhoseView};
 use super::{App, catalog::ImageState};
 
 impl App {
@@ -27,6 +27,9 @@ impl App {
         if self.logs.search_input.is_some() {
             self.search_key(key);
             return Vec::new();
+        }
+        if self.flag_input.is_some() {
+            return self.flag_key(key);
         }
         if matches!(self.popup, Some(Popup::Spawn(_))) {
             return self.spawn_key(key);
@@ -90,6 +93,26 @@ impl App {
         }
     }
 
+    fn flag_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(input) = self.flag_input.as_mut() else {
+            return Vec::new();
+        };
+        match key.code {
+            KeyCode::Enter => {
+                let flag = input.value().trim().to_string();
+                self.flag_input = None;
+                if !flag.is_empty() {
+                    return vec![self.run(Op::WhoseFlag { flag })];
+                }
+            }
+            KeyCode::Esc => self.flag_input = None,
+            _ => {
+                input.handle_event(&TermEvent::Key(key));
+            }
+        }
+        Vec::new()
+    }
+
     fn spawn_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let Some(Popup::Spawn(form)) = self.popup.as_mut() else {
             return Vec::new();
@@ -149,7 +172,14 @@ impl App {
                 d.revealed = !d.revealed;
                 Vec::new()
             }
-            (Some(Popup::Detail(DetailView { scroll, .. }) | Popup::Help { scroll }), a) => {
+            (
+                Some(
+                    Popup::Detail(DetailView { scroll, .. })
+                    | Popup::Help { scroll }
+                    | Popup::Whose(WhoseView { scroll, .. }),
+                ),
+                a,
+            ) => {
                 match a {
                     Action::Up => *scroll = scroll.saturating_sub(1),
                     Action::Down => *scroll += 1,
@@ -264,6 +294,7 @@ impl App {
             Action::Filter => {
                 self.filter_input = Some(Input::new(self.instances.filter.clone()));
             }
+            Action::WhoseFlag => self.flag_input = Some(Input::default()),
             Action::Search => self.logs.search_input = Some(Input::new(self.logs.search.clone())),
             Action::NextMatch => {
                 if !self.logs.next_match() {

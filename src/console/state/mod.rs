@@ -80,6 +80,8 @@ pub struct App {
     pub popup: Option<Popup>,
     /// Open while the instance filter is being typed.
     pub filter_input: Option<Input>,
+    /// Open while a flag to look up is being typed (or pasted).
+    pub flag_input: Option<Input>,
     pub engine: EngineStatus,
     pub store_path: String,
     pub flash: Option<Flash>,
@@ -104,6 +106,7 @@ impl App {
             logs: LogsState::default(),
             popup: None,
             filter_input: None,
+            flag_input: None,
             engine: EngineStatus {
                 connected: true,
                 version: setup.engine_version,
@@ -128,6 +131,7 @@ impl App {
             Some(Popup::Confirm(_)) => Context::Confirm,
             Some(Popup::Detail(_)) => Context::Detail,
             Some(Popup::PurgeMenu(_)) => Context::PurgeMenu,
+            Some(Popup::Whose(_)) => Context::Whose,
             Some(Popup::Spawn(_)) | None => self.focus,
         }
     }

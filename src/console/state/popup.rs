@@ -2,6 +2,7 @@
 
 use tui_input::Input;
 
+use crate::domain::FlagOwner;
 use crate::engine::ContainerDetail;
 
 use super::command::PendingAction;
@@ -16,6 +17,8 @@ pub enum Popup {
     Spawn(SpawnForm),
     Detail(DetailView),
     PurgeMenu(PurgeMenu),
+    /// What a flag lookup found.
+    Whose(WhoseView),
 }
 
 #[derive(Debug)]
@@ -115,4 +118,12 @@ impl PurgeMenu {
             selected: 0,
         }
     }
+}
+
+#[derive(Debug)]
+pub struct WhoseView {
+    /// The flag as looked up (staff pasted it; it is not a secret to them).
+    pub flag: String,
+    pub owners: Vec<FlagOwner>,
+    pub scroll: usize,
 }

@@ -377,3 +377,64 @@ fn logs_start_once_a_starting_instance_gets_its_container() {
         "{commands:?}"
     );
 }
+
+#[test]
+fn whose_flag_looks_up_what_is_pasted_even_when_read_only() {
+    let mut app = sample_app();
+    app.read_only = true;
+    assert!(press(&mut app, KeyCode::Char('F')).is_empty());
+    assert!(app.flag_input.is_some(), "F opens the flag prompt");
+    typed(&mut app, " flag{0123456789abcdef} ");
+    let commands = press(&mut app, KeyCode::Enter);
+    let [
+        Command::Run {
+            op,
+            request: Op::WhoseFlag { flag },
+        },
+    ] = commands.as_slice()
+    else {
+        panic!("expected a lookup, got {commands:?}")
+    };
+    assert_eq!(flag, "flag{0123456789abcdef}", "trimmed");
+    assert!(app.flag_input.is_none());
+
+    // Nothing found: said plainly, no popup.
+    app.on_event(Event::OpDone {
+        op: *op,
+        outcome: OpOutcome::FlagOwners {
+            flag: flag.clone(),
+            owners: Vec::new(),
+        },
+    });
+    assert!(app.popup.is_none());
+    let said = app.flash.as_ref().unwrap();
+    assert!(said.error && said.text.contains("no instance"), "{said:?}");
+
+    // Found: the popup lists the owner, and esc closes it.
+    let rec = records()[1].clone();
+    app.on_event(Event::OpDone {
+        op: *op,
+        outcome: OpOutcome::FlagOwners {
+            flag: flag.clone(),
+            owners: vec![crate::domain::FlagOwner::Instance(Box::new(
+                crate::domain::InstanceView::from(&rec),
+            ))],
+        },
+    });
+    assert!(matches!(&app.popup, Some(Popup::Whose(w)) if w.owners.len() == 1));
+    assert_eq!(app.context(), Context::Whose);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.popup.is_none());
+}
+
+#[test]
+fn an_empty_flag_prompt_looks_nothing_up() {
+    let mut app = sample_app();
+    press(&mut app, KeyCode::Char('F'));
+    typed(&mut app, "   ");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    press(&mut app, KeyCode::Char('F'));
+    typed(&mut app, "flag{x}");
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(app.flag_input.is_none());
+}

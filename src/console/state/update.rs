@@ -11,7 +11,7 @@ use crate::engine::labels;
 use super::catalog::ImageState;
 use super::command::{Command, Op, PendingAction};
 use super::logs::LogSource;
-use super::popup::Popup;
+use super::popup::{Popup, WhoseView};
 use super::{App, FLASH_MS};
 
 impl App {
@@ -180,6 +180,19 @@ impl App {
                     && d.instance == instance
                 {
                     d.inspect = Some(Ok(detail));
+                }
+            }
+            OpOutcome::FlagOwners { flag, owners } => {
+                if owners.is_empty() {
+                    self.complain(format!(
+                        "no instance, live or stopped, holds {flag:?}; no challenge has it as its static flag"
+                    ));
+                } else {
+                    self.popup = Some(Popup::Whose(WhoseView {
+                        flag,
+                        owners,
+                        scroll: 0,
+                    }));
                 }
             }
             OpOutcome::Built { challenge } => {

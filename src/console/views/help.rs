@@ -18,7 +18,12 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         ("Logs", &[Context::Logs]),
         (
             "Popups",
-            &[Context::Confirm, Context::Detail, Context::PurgeMenu],
+            &[
+                Context::Confirm,
+                Context::Detail,
+                Context::PurgeMenu,
+                Context::Whose,
+            ],
         ),
     ];
     let mut shown = std::collections::HashSet::new();

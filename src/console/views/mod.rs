@@ -13,6 +13,7 @@ mod spawn;
 mod status;
 #[cfg(test)]
 pub(crate) mod testkit;
+mod whose;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -88,6 +89,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Popup::Spawn(form)) => spawn::draw(frame, area, form, theme),
         Some(Popup::Detail(d)) => detail::draw(frame, area, app, d, theme),
         Some(Popup::PurgeMenu(menu)) => purge::draw(frame, area, app, menu, theme),
+        Some(Popup::Whose(w)) => whose::draw(frame, area, app, w, theme),
     }
 }
 

@@ -16,17 +16,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn draw_top(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let input = app.filter_input.as_ref().map(|i| ("filter", i)).or(app
-        .logs
-        .search_input
+    let keep = "  enter keep · esc clear";
+    let input = app
+        .filter_input
         .as_ref()
-        .map(|i| ("search", i)));
-    if let Some((what, input)) = input {
+        .map(|i| ("filter", i, keep))
+        .or(app.logs.search_input.as_ref().map(|i| ("search", i, keep)))
+        .or(app
+            .flag_input
+            .as_ref()
+            .map(|i| ("whose flag", i, "  enter look up · esc cancel")));
+    if let Some((what, input, keys)) = input {
         let prefix = format!("{what}: ");
         let line = Line::from(vec![
             Span::styled(prefix.clone(), theme.key),
             Span::styled(input.value().to_string(), theme.input),
-            Span::styled("  enter keep · esc clear", theme.hint),
+            Span::styled(keys, theme.hint),
         ]);
         frame.render_widget(line, area);
         let x = area.x + (prefix.len() + input.visual_cursor()) as u16;
