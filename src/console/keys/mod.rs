@@ -363,7 +363,7 @@ pub const ACTIONS: &[ActionInfo] = &[
         A::WhoseFlag,
         "whose_flag",
         "whose flag",
-        "paste a submitted flag: which instance, owner and challenge it belongs to, live or stopped",
+        "whose a pasted flag is: instance (live or stopped), owner, challenge",
         PANES,
         &["F"],
     ),
