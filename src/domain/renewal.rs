@@ -99,8 +99,9 @@ impl Lifecycle {
                 return Err(DomainError::Refused { rule, message });
             }
         }
-        self.stop_record(record.clone(), "reset").await?;
-        self.release_network(&record).await?;
+        if let Some((_, Err(e))) = self.stop_many(vec![record.clone()], "reset").await.pop() {
+            return Err(e);
+        }
         let fresh = match self.spawn_new(challenge, &owner).await {
             Ok(fresh) => fresh,
             Err(SpawnError::Existing(existing)) => *existing,

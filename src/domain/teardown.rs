@@ -93,28 +93,6 @@ impl Lifecycle {
         Ok(self.engine.remove_network(&network_of(record)).await?)
     }
 
-    pub(super) async fn stop_record(
-        &self,
-        record: InstanceRecord,
-        reason: &str,
-    ) -> Result<StopOutcome, DomainError> {
-        self.require_admin("stop")?;
-        let claimed = self.store.claim_stop(&record.id, reason)?;
-        if !claimed {
-            // Another process claimed it first, or it is already final.
-            let now = self.store.instance(&record.id)?.map(|r| r.status);
-            return Ok(StopOutcome::AlreadyDone(now.unwrap_or(record.status)));
-        }
-        let container = container_of(&record);
-        // The container is what players reach: it goes first, and the row is final as soon as
-        // it is gone. The network follows (see `release_network`).
-        self.engine.remove_container(&container).await?;
-        self.store
-            .finish(&record.id, InstanceStatus::Stopped, reason)?;
-        self.audit("stop", Some(&record.id), reason, "ok");
-        Ok(StopOutcome::Stopped)
-    }
-
     /// Claim the instance and make it stop running: freeze its container, or, when that is not
     /// possible (not running, already gone), remove it outright. The row is final on return.
     async fn halt_record(&self, record: InstanceRecord, reason: &str) -> Result<Halt, DomainError> {
@@ -126,7 +104,16 @@ impl Lifecycle {
         }
         let container = container_of(&record);
         let frozen = match self.engine.freeze_container(&container).await {
-            Ok(()) => Some(container),
+            Ok(()) => Ok(Some(container)),
+            Err(e) if e.is_unreachable() => Err(e),
+            Err(_) => self
+                .engine
+                .remove_container(&container)
+                .await
+                .map(|()| None),
+        };
+        let frozen = match frozen {
+            Ok(frozen) => frozen,
             Err(e) if e.is_unreachable() => {
                 // Nothing happened to the instance: give the claim back, or the row would sit
                 // in `stopping` (and the instance keep running) until a reconcile's grace
@@ -134,10 +121,9 @@ impl Lifecycle {
                 self.store.release_stop(&record.id, record.status)?;
                 return Err(e.into());
             }
-            Err(_) => {
-                self.engine.remove_container(&container).await?;
-                None
-            }
+            // The engine answered but would not remove it: the row stays `stopping` and the
+            // next reconcile finishes the stop.
+            Err(e) => return Err(e.into()),
         };
         self.store
             .finish(&record.id, InstanceStatus::Stopped, reason)?;
