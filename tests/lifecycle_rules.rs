@@ -130,3 +130,33 @@ async fn purge_selects_by_challenge_and_owner_and_reap_takes_the_expired() {
     assert_eq!(audit.iter().filter(|e| e.action == "stop").count(), 3);
     assert!(audit.iter().all(|e| e.actor == "tester"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_replaces_the_instance_with_a_fresh_one() {
+    let f = Fixture::new().await;
+    let old = f.spawn("nc-calc", "team:again").await;
+    let fresh = f.lifecycle.reset(&old.id).await.unwrap();
+    assert_ne!(fresh.id, old.id);
+    assert_eq!(
+        (fresh.challenge.as_str(), fresh.owner.as_str()),
+        ("nc-calc", "team:again")
+    );
+    assert_eq!(fresh.status, InstanceStatus::Running);
+    assert_ne!(fresh.flag, old.flag, "a fresh instance gets its own flag");
+    let gone = f.lifecycle.store().instance(&old.id).unwrap().unwrap();
+    assert_eq!(gone.status, InstanceStatus::Stopped);
+    assert_eq!(gone.stop_reason.as_deref(), Some("reset"));
+    // Only the fresh instance is left on the engine.
+    assert_eq!(f.leftovers().await, (1, 1));
+    let actions: Vec<String> = f
+        .lifecycle
+        .store()
+        .audit_for_instance(&old.id, 20)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(actions.contains(&"reset".to_string()), "{actions:?}");
+    f.lifecycle.stop(&fresh.id, "test").await.unwrap();
+    assert_eq!(f.leftovers().await, (0, 0));
+}
