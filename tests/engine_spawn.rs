@@ -404,3 +404,85 @@ async fn stop_removes_a_container_that_already_exited() {
     assert_eq!(row.status, InstanceStatus::Stopped);
     assert_eq!(f.leftovers().await, (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_instances_without_egress_than_a_stock_daemon_has_subnets() {
+    // An instance without egress needs two networks: its internal one and the "edge" its port
+    // proxy publishes on. Both come from ctfdeck's pool, so 35 of them (70 networks) fit where
+    // the daemon's own pools hold about 30.
+    let dir = tempfile::tempdir().unwrap();
+    let mut def: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("challenges/nc-calc/challenge.json")).unwrap(),
+    )
+    .unwrap();
+    def["id"] = "nc-calc-sealed".into();
+    def["container"]["security"]["profile"] = "strict".into();
+    def["container"].as_object_mut().unwrap().remove("build");
+    def.as_object_mut().unwrap().remove("smoke");
+    std::fs::create_dir(dir.path().join("nc-calc-sealed")).unwrap();
+    std::fs::write(
+        dir.path().join("nc-calc-sealed/challenge.json"),
+        def.to_string(),
+    )
+    .unwrap();
+    let f = Fixture::with_catalog(dir.path()).await;
+    let owners: Vec<Owner> = (0..35)
+        .map(|i| format!("team:sealed{i}").parse().unwrap())
+        .collect();
+    let spawns = owners
+        .iter()
+        .map(|o| f.lifecycle.spawn("nc-calc-sealed", o));
+    let results = futures_util::future::join_all(spawns).await;
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    let mut subnets = std::collections::HashSet::new();
+    for r in &results {
+        let rec = &r.as_ref().unwrap().instance;
+        for name in [
+            format!("ctfdeck-{}", rec.id),
+            format!("ctfdeck-{}-edge", rec.id),
+        ] {
+            let net = f
+                .engine
+                .client()
+                .inspect_network(
+                    &name,
+                    None::<bollard::query_parameters::InspectNetworkOptions>,
+                )
+                .await
+                .unwrap_or_else(|e| panic!("network {name}: {e}"));
+            let subnet = net.ipam.and_then(|i| i.config).unwrap()[0]
+                .subnet
+                .clone()
+                .unwrap();
+            assert!(
+                subnet.starts_with("10.213.") && subnet.ends_with("/28"),
+                "{name}: {subnet}"
+            );
+            subnets.insert(subnet);
+        }
+    }
+    assert_eq!(subnets.len(), 70, "one subnet per network");
+    // Reachable through the proxy on the edge network.
+    let port = results[0].as_ref().unwrap().instance.ports[0].host_port;
+    assert!(
+        tcp_banner(port).contains("nc-calc"),
+        "answers via its proxy"
+    );
+    let all = f
+        .lifecycle
+        .select(&ctfdeck::domain::PurgeSelector::All)
+        .unwrap();
+    for (id, r) in f.lifecycle.stop_many(all, "test").await {
+        r.unwrap_or_else(|e| panic!("stop {id}: {e}"));
+    }
+    assert_eq!(f.leftovers().await, (0, 0));
+}

@@ -562,6 +562,7 @@ mod tests {
     fn denied_egress_needs_an_internal_network_and_a_running_proxy() {
         let denied = plan(Egress::Denied {
             proxy_image: "busybox:1.36".into(),
+            edge_pool: Default::default(),
         });
         let mut s = faithful();
         s.published_on.clear();

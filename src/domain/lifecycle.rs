@@ -343,37 +343,15 @@ impl Lifecycle {
             .ok_or_else(|| StoreError::NotFound(record.id.clone()))?)
     }
 
-    /// The instance's own network, on a free subnet of the configured pool. Subnets are
-    /// tried from a random start so concurrent spawns rarely collide; a collision (the engine
-    /// says the subnet overlaps) moves on to another.
+    /// The instance's own network, on a free subnet of the configured pool.
     async fn create_instance_network(
         &self,
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, crate::engine::EngineError> {
-        let pool = &self.policy.network;
-        let invalid = |e: String| crate::engine::EngineError::Unexpected(e);
-        if pool.subnet(0).map_err(invalid)?.is_none() {
-            return self.engine.create_network(name, labels).await;
-        }
-        let mut start = [0u8; 4];
-        let _ = getrandom::fill(&mut start);
-        let start = u32::from_le_bytes(start);
-        let tries = pool.capacity().min(64) as u32;
-        let mut last = None;
-        for i in 0..tries {
-            let Some(subnet) = pool
-                .subnet(start.wrapping_add(i.wrapping_mul(7919)))
-                .map_err(invalid)?
-            else {
-                break;
-            };
-            match self.engine.create_network_on(name, labels, &subnet).await {
-                Err(e @ crate::engine::EngineError::SubnetTaken { .. }) => last = Some(e),
-                other => return other,
-            }
-        }
-        Err(last.unwrap_or_else(|| invalid("no free subnet in the network pool".into())))
+        self.engine
+            .create_network_in(name, labels, &self.policy.network)
+            .await
     }
 
     /// Write the flag into a tmpfs file inside the container. The flag travels in the exec's

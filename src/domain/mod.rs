@@ -16,11 +16,11 @@ mod reconcile;
 mod renewal;
 mod roles;
 pub mod smoke;
-mod subnets;
 mod teardown;
 pub mod view;
 mod whose;
 
+pub use crate::engine::SubnetPool;
 pub use actor::{Actor, UnixUser, current_user, origin_from_env};
 pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
@@ -32,7 +32,6 @@ pub use policy::{
 };
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};
-pub use subnets::SubnetPool;
 pub use teardown::{Halt, Leftover, PurgeSelector, StopOutcome};
 pub use view::InstanceView;
 pub use whose::FlagOwner;

@@ -97,6 +97,7 @@ pub fn plan_for(
     } else {
         Egress::Denied {
             proxy_image: ceil.security.proxy_image.clone(),
+            edge_pool: policy.network.clone(),
         }
     };
     let mut labels = labels_for(&input, &challenge.id);
@@ -211,7 +212,8 @@ mod tests {
         assert_eq!(
             h.egress,
             Egress::Denied {
-                proxy_image: "busybox:1.36".into()
+                proxy_image: "busybox:1.36".into(),
+                edge_pool: Default::default(),
             }
         );
         assert_eq!(

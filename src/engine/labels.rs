@@ -24,3 +24,6 @@ pub const COMPANION_EDGE: &str = "edge";
 /// publishes on.
 pub const PROXY_IMAGE: &str = "org.ctfdeck.proxy.image";
 pub const PROXY_BIND: &str = "org.ctfdeck.proxy.bind";
+/// On an instance without egress: the subnet pool its edge network is carved from
+/// ([`crate::engine::SubnetPool::to_label`]). Absent: the engine's own pools.
+pub const EDGE_POOL: &str = "org.ctfdeck.edge.pool";

@@ -9,6 +9,7 @@ mod observe;
 mod plan;
 mod security_state;
 mod state;
+mod subnets;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,6 +22,7 @@ pub use observe::{AppliedHardening, ContainerDetail, ContainerEvent, ContainerSt
 pub use plan::{ContainerPlan, Egress, Grants, Hardening, PortRequest};
 pub use security_state::{AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
+pub use subnets::SubnetPool;
 
 use crate::store::PublishedPort;
 
@@ -88,13 +90,13 @@ pub trait Engine: Send + Sync {
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError>;
 
-    /// As [`Engine::create_network`], on an explicit IPv4 subnet (CIDR). Fails with
-    /// [`EngineError::SubnetTaken`] when the subnet overlaps an existing network.
-    async fn create_network_on(
+    /// As [`Engine::create_network`], on a free subnet of `pool` (the engine's own pools when
+    /// `pool` is empty).
+    async fn create_network_in(
         &self,
         name: &str,
         labels: &BTreeMap<String, String>,
-        subnet: &str,
+        pool: &SubnetPool,
     ) -> Result<String, EngineError>;
 
     /// Create (not start) a hardened container from the plan; returns its id.

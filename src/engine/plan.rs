@@ -1,5 +1,6 @@
 //! What to run, decided by the domain; how to harden it is fixed here.
 
+use super::SubnetPool;
 use std::collections::BTreeMap;
 
 /// Always added to every tmpfs mount: nothing written at runtime may be executed.
@@ -41,6 +42,8 @@ pub enum Egress {
     /// network and on a second, ordinary one, and publishes the instance's ports.
     Denied {
         proxy_image: String,
+        /// Where the edge network's subnet comes from (ctfdeck's pool, like the instance's).
+        edge_pool: SubnetPool,
     },
 }
 

@@ -89,7 +89,11 @@ pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
         ..Default::default()
     };
     let mut labels = plan.labels.clone();
-    if let Egress::Denied { proxy_image } = &h.egress {
+    if let Egress::Denied {
+        proxy_image,
+        edge_pool,
+    } = &h.egress
+    {
         // What `start` needs to build the port proxy, carried by the container itself.
         labels.insert(
             labels::EGRESS.to_string(),
@@ -97,6 +101,9 @@ pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
         );
         labels.insert(labels::PROXY_IMAGE.to_string(), proxy_image.clone());
         labels.insert(labels::PROXY_BIND.to_string(), plan.bind_address.clone());
+        if edge_pool.capacity() > 0 {
+            labels.insert(labels::EDGE_POOL.to_string(), edge_pool.to_label());
+        }
     }
     ContainerCreateBody {
         image: Some(plan.image.clone()),
@@ -436,6 +443,7 @@ mod tests {
         let body = create_body(&plan(
             Egress::Denied {
                 proxy_image: "busybox:1.36".into(),
+                edge_pool: Default::default(),
             },
             Grants::default(),
         ));

@@ -22,7 +22,7 @@ use bollard::query_parameters::{
 use super::containers::{remove_one, summary_ports};
 use super::networks::{self, NetworkKind};
 use crate::engine::error::is_not_found;
-use crate::engine::{EngineError, labels};
+use crate::engine::{EngineError, SubnetPool, labels};
 use crate::store::PublishedPort;
 
 /// Unprivileged, like every instance.
@@ -125,7 +125,15 @@ pub async fn start_proxy(
     );
 
     let edge = edge_network_name(&network);
-    networks::create_kind(client, &edge, &edge_labels, NetworkKind::Edge, None).await?;
+    // From ctfdeck's pool like the instance's own network: the engine's default pools hold
+    // only about 30 subnets, which would cap an event at 30 instances without egress.
+    let pool = label(instance, labels::EDGE_POOL)
+        .and_then(SubnetPool::from_label)
+        .unwrap_or(SubnetPool {
+            pool: String::new(),
+            prefix: 0,
+        });
+    networks::create_in_pool(client, &edge, &edge_labels, NetworkKind::Edge, &pool).await?;
     let name = proxy_name(instance);
     let body = proxy_body(&image, &target, &ports, &bind, &edge, proxy_labels);
     let options = CreateContainerOptionsBuilder::new().name(&name).build();

@@ -22,6 +22,7 @@ use futures_util::stream::BoxStream;
 use super::{
     BuildProgress, ContainerDetail, ContainerEvent, ContainerPlan, ContainerState, ContainerStats,
     Engine, EngineError, EngineInfo, ExecOutput, ManagedContainer, ManagedNetwork, SecurityState,
+    SubnetPool,
 };
 use crate::store::PublishedPort;
 
@@ -81,16 +82,17 @@ impl Engine for DockerEngine {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError> {
-        networks::create(&self.client, name, labels, None).await
+        networks::create_kind(&self.client, name, labels, networks::kind_for(labels), None).await
     }
 
-    async fn create_network_on(
+    async fn create_network_in(
         &self,
         name: &str,
         labels: &BTreeMap<String, String>,
-        subnet: &str,
+        pool: &SubnetPool,
     ) -> Result<String, EngineError> {
-        networks::create(&self.client, name, labels, Some(subnet)).await
+        let kind = networks::kind_for(labels);
+        networks::create_in_pool(&self.client, name, labels, kind, pool).await
     }
 
     async fn create_container(&self, plan: &ContainerPlan) -> Result<String, EngineError> {

@@ -9,7 +9,7 @@ use bollard::query_parameters::ListNetworksOptionsBuilder;
 
 use crate::engine::error::is_not_found;
 use crate::engine::firewall::BRIDGE_PREFIX;
-use crate::engine::{EngineError, ManagedNetwork, labels};
+use crate::engine::{EngineError, ManagedNetwork, SubnetPool, labels};
 
 /// The kinds of network an instance uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,23 +24,52 @@ pub enum NetworkKind {
     Edge,
 }
 
-/// The instance's network, internal when its labels deny egress.
-pub async fn create(
-    client: &Docker,
-    name: &str,
-    labels: &BTreeMap<String, String>,
-    subnet: Option<&str>,
-) -> Result<String, EngineError> {
+/// An instance's network is internal when its labels deny egress.
+pub fn kind_for(labels: &BTreeMap<String, String>) -> NetworkKind {
     let denied = labels
         .get(crate::engine::labels::EGRESS)
         .map(String::as_str)
         == Some(crate::engine::labels::EGRESS_DENIED);
-    let kind = if denied {
+    if denied {
         NetworkKind::Internal
     } else {
         NetworkKind::Published
-    };
-    create_kind(client, name, labels, kind, subnet).await
+    }
+}
+
+/// A network on a free subnet of `pool`; the engine's own pools when `pool` is empty (a stock
+/// daemon has only about 30 subnets there). Subnets are tried from a random start so
+/// concurrent spawns rarely collide; a collision (the engine says the subnet overlaps) moves
+/// on to another.
+pub async fn create_in_pool(
+    client: &Docker,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    kind: NetworkKind,
+    pool: &SubnetPool,
+) -> Result<String, EngineError> {
+    let invalid = |e: String| EngineError::Unexpected(e);
+    if pool.subnet(0).map_err(invalid)?.is_none() {
+        return create_kind(client, name, labels, kind, None).await;
+    }
+    let mut start = [0u8; 4];
+    let _ = getrandom::fill(&mut start);
+    let start = u32::from_le_bytes(start);
+    let tries = pool.capacity().min(64) as u32;
+    let mut last = None;
+    for i in 0..tries {
+        let Some(subnet) = pool
+            .subnet(start.wrapping_add(i.wrapping_mul(7919)))
+            .map_err(invalid)?
+        else {
+            break;
+        };
+        match create_kind(client, name, labels, kind, Some(&subnet)).await {
+            Err(e @ EngineError::SubnetTaken { .. }) => last = Some(e),
+            other => return other,
+        }
+    }
+    Err(last.unwrap_or_else(|| invalid("no free subnet in the network pool".into())))
 }
 
 pub async fn create_kind(

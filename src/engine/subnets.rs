@@ -65,6 +65,22 @@ impl SubnetPool {
         Ok(Some(format!("{}/{}", Ipv4Addr::from(addr), self.prefix)))
     }
 
+    /// The pool as one label value, `10.213.0.0/16:28`, so that work the engine does later
+    /// (an egress-denied instance's edge network, made at start) carves from it too.
+    pub fn to_label(&self) -> String {
+        format!("{}:{}", self.pool.trim(), self.prefix)
+    }
+
+    /// Read back [`SubnetPool::to_label`]; `None` when malformed.
+    pub fn from_label(label: &str) -> Option<SubnetPool> {
+        let (pool, prefix) = label.rsplit_once(':')?;
+        let pool = SubnetPool {
+            pool: pool.to_string(),
+            prefix: prefix.parse().ok()?,
+        };
+        pool.parsed().ok().flatten().map(|_| pool)
+    }
+
     pub fn capacity(&self) -> u64 {
         match self.parsed() {
             Ok(Some((_, len))) => 1u64 << (self.prefix - len),
@@ -106,5 +122,15 @@ mod tests {
             .parsed()
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_pool_survives_a_label() {
+        let p = SubnetPool::default();
+        assert_eq!(p.to_label(), "10.213.0.0/16:28");
+        assert_eq!(SubnetPool::from_label(&p.to_label()), Some(p));
+        assert_eq!(SubnetPool::from_label("10.213.0.0/16"), None);
+        assert_eq!(SubnetPool::from_label(":28"), None);
+        assert_eq!(SubnetPool::from_label("10.0.0.0/24:16"), None);
     }
 }
