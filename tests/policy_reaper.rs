@@ -224,3 +224,36 @@ fn the_reaper_rides_out_an_engine_outage() {
     drop(f);
     drop(relay);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_notices_when_no_reaper_runs() {
+    let f = Fixture::new().await;
+    let rec = f.spawn("nc-calc", "team:forgotten").await;
+    let doctor = || {
+        Command::new(bin())
+            .arg("--store")
+            .arg(f.store_path())
+            .arg("--catalog")
+            .arg(repo().join("challenges"))
+            .arg("doctor")
+            .output()
+            .unwrap()
+    };
+    let fine = doctor();
+    let said = String::from_utf8_lossy(&fine.stdout).to_string();
+    assert!(fine.status.success(), "{said}");
+    assert!(said.contains("ok    reaper"), "{said}");
+
+    // Expired a minute ago and still running: nobody reaps.
+    let minute_ago = now_millis() - 60_000;
+    f.lifecycle
+        .store()
+        .set_times(&rec.id, rec.created_at, minute_ago)
+        .unwrap();
+    let late = doctor();
+    let said = String::from_utf8_lossy(&late.stdout).to_string();
+    assert_eq!(late.status.code(), Some(1), "{said}");
+    assert!(said.contains("FAIL  reaper"), "{said}");
+    assert!(said.contains("1 instance(s) expired"), "{said}");
+    assert!(said.contains("reap --watch"), "{said}");
+}

@@ -5,6 +5,11 @@ use color_eyre::eyre::Result;
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
 use crate::engine::Engine;
+use crate::store::now_millis;
+
+/// How long past its expiry an instance may still run before doctor blames the reaper. A
+/// working reaper stops it within about a second.
+const REAPER_GRACE_MS: i64 = 10_000;
 
 pub async fn run(ctx: &Context) -> Result<()> {
     let mut failures = 0;
@@ -33,15 +38,31 @@ pub async fn run(ctx: &Context) -> Result<()> {
 
     let store_path = ctx.store_path();
     match ctx.open_store() {
-        Ok(s) => report(
-            true,
-            "store",
-            format!(
-                "{} (schema {}, writable)",
-                store_path.display(),
-                s.schema_version()?
-            ),
-        ),
+        Ok(s) => {
+            report(
+                true,
+                "store",
+                format!(
+                    "{} (schema {}, writable)",
+                    store_path.display(),
+                    s.schema_version()?
+                ),
+            );
+            // Nothing else notices a missing reaper: expired instances just keep running.
+            let overdue = s.expired(now_millis() - REAPER_GRACE_MS)?.len();
+            report(
+                overdue == 0,
+                "reaper",
+                if overdue == 0 {
+                    "no instance is running past its expiry".to_string()
+                } else {
+                    format!(
+                        "{overdue} instance(s) expired over {} s ago and still run: is `ctfdeck reap --watch` running? (contrib/systemd/ctfdeck-reaper.service)",
+                        REAPER_GRACE_MS / 1000
+                    )
+                },
+            );
+        }
         Err(e) => report(false, "store", format!("{e:#}")),
     }
 
