@@ -285,15 +285,12 @@ async fn a_spawn_whose_image_is_missing_fails_cleanly() {
     assert_eq!(f.leftovers().await, (0, 0), "no container, no network left");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn more_instances_than_a_stock_daemon_has_bridge_subnets() {
-    // A stock daemon's default pools hold ~30 bridge networks; ctfdeck carves /28s from its own
-    // pool, so 35 concurrent spawns (racing for subnets) all succeed.
-    let f = Fixture::new().await;
-    let owners: Vec<Owner> = (0..35)
+/// Spawn `n` instances of `challenge` at once (racing for subnets); every spawn must succeed.
+async fn spawn_many(f: &Fixture, challenge: &str, n: usize) -> Vec<ctfdeck::store::InstanceRecord> {
+    let owners: Vec<Owner> = (0..n)
         .map(|i| format!("team:many{i}").parse().unwrap())
         .collect();
-    let spawns = owners.iter().map(|o| f.lifecycle.spawn("nc-calc", o));
+    let spawns = owners.iter().map(|o| f.lifecycle.spawn(challenge, o));
     let results = futures_util::future::join_all(spawns).await;
     let failed: Vec<String> = results
         .iter()
@@ -305,37 +302,54 @@ async fn more_instances_than_a_stock_daemon_has_bridge_subnets() {
         failed.len(),
         failed.first()
     );
-    let mut subnets = std::collections::HashSet::new();
-    for r in &results {
-        let rec = &r.as_ref().unwrap().instance;
-        let net = f
-            .engine
-            .client()
-            .inspect_network(
-                rec.network_id.as_deref().unwrap(),
-                None::<bollard::query_parameters::InspectNetworkOptions>,
-            )
-            .await
-            .unwrap();
-        let subnet = net.ipam.and_then(|i| i.config).unwrap()[0]
-            .subnet
-            .clone()
-            .unwrap();
-        assert!(
-            subnet.starts_with("10.213.") && subnet.ends_with("/28"),
-            "{subnet}"
-        );
-        subnets.insert(subnet);
-    }
-    assert_eq!(subnets.len(), 35, "one subnet per instance");
+    results.into_iter().map(|r| r.unwrap().instance).collect()
+}
+
+/// The subnet of a network, asserted to be a /28 of ctfdeck's pool.
+async fn pool_subnet(f: &Fixture, network: &str) -> String {
+    let net = f
+        .engine
+        .client()
+        .inspect_network(
+            network,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("network {network}: {e}"));
+    let subnet = net.ipam.and_then(|i| i.config).unwrap()[0]
+        .subnet
+        .clone()
+        .unwrap();
+    assert!(
+        subnet.starts_with("10.213.") && subnet.ends_with("/28"),
+        "{network}: {subnet}"
+    );
+    subnet
+}
+
+/// Stop every live instance of the fixture; nothing may be left on the engine.
+async fn stop_all(f: &Fixture) {
     let all = f
         .lifecycle
         .select(&ctfdeck::domain::PurgeSelector::All)
         .unwrap();
     for (id, r) in f.lifecycle.stop_many(all, "test").await {
-        r.unwrap_or_else(|e| panic!("{id}: {e}"));
+        r.unwrap_or_else(|e| panic!("stop {id}: {e}"));
     }
     assert_eq!(f.leftovers().await, (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_instances_than_a_stock_daemon_has_bridge_subnets() {
+    // A stock daemon's default pools hold ~30 bridge networks; ctfdeck carves /28s from its own
+    // pool, so 35 concurrent spawns (racing for subnets) all succeed.
+    let f = Fixture::new().await;
+    let mut subnets = std::collections::HashSet::new();
+    for rec in spawn_many(&f, "nc-calc", 35).await {
+        subnets.insert(pool_subnet(&f, rec.network_id.as_deref().unwrap()).await);
+    }
+    assert_eq!(subnets.len(), 35, "one subnet per instance");
+    stop_all(&f).await;
 }
 
 /// Bytes a TCP service sends within `wait` of a connect (empty: it answered nothing, or
@@ -426,63 +440,22 @@ async fn more_instances_without_egress_than_a_stock_daemon_has_subnets() {
     )
     .unwrap();
     let f = Fixture::with_catalog(dir.path()).await;
-    let owners: Vec<Owner> = (0..35)
-        .map(|i| format!("team:sealed{i}").parse().unwrap())
-        .collect();
-    let spawns = owners
-        .iter()
-        .map(|o| f.lifecycle.spawn("nc-calc-sealed", o));
-    let results = futures_util::future::join_all(spawns).await;
-    let failed: Vec<String> = results
-        .iter()
-        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} failed: {:?}",
-        failed.len(),
-        failed.first()
-    );
+    let instances = spawn_many(&f, "nc-calc-sealed", 35).await;
     let mut subnets = std::collections::HashSet::new();
-    for r in &results {
-        let rec = &r.as_ref().unwrap().instance;
+    for rec in &instances {
         for name in [
             format!("ctfdeck-{}", rec.id),
             format!("ctfdeck-{}-edge", rec.id),
         ] {
-            let net = f
-                .engine
-                .client()
-                .inspect_network(
-                    &name,
-                    None::<bollard::query_parameters::InspectNetworkOptions>,
-                )
-                .await
-                .unwrap_or_else(|e| panic!("network {name}: {e}"));
-            let subnet = net.ipam.and_then(|i| i.config).unwrap()[0]
-                .subnet
-                .clone()
-                .unwrap();
-            assert!(
-                subnet.starts_with("10.213.") && subnet.ends_with("/28"),
-                "{name}: {subnet}"
-            );
-            subnets.insert(subnet);
+            subnets.insert(pool_subnet(&f, &name).await);
         }
     }
     assert_eq!(subnets.len(), 70, "one subnet per network");
     // Reachable through the proxy on the edge network.
-    let port = results[0].as_ref().unwrap().instance.ports[0].host_port;
+    let port = instances[0].ports[0].host_port;
     assert!(
         tcp_banner(port).contains("nc-calc"),
         "answers via its proxy"
     );
-    let all = f
-        .lifecycle
-        .select(&ctfdeck::domain::PurgeSelector::All)
-        .unwrap();
-    for (id, r) in f.lifecycle.stop_many(all, "test").await {
-        r.unwrap_or_else(|e| panic!("stop {id}: {e}"));
-    }
-    assert_eq!(f.leftovers().await, (0, 0));
+    stop_all(&f).await;
 }
