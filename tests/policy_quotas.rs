@@ -71,6 +71,63 @@ async fn assignment_modes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn user_mode_and_the_default_owner_mode() {
+    let f = Fixture::with_policy(|p| {
+        assert_eq!(p.quotas.mode, AssignmentMode::Owner, "the default mode");
+        p.quotas.challenges.insert(
+            "nc-calc".into(),
+            ChallengeQuota {
+                mode: Some(AssignmentMode::User),
+                per_challenge: None,
+            },
+        );
+    })
+    .await;
+    // user mode (per-challenge override): teams are refused, naming the rule and the form.
+    let e = f
+        .lifecycle
+        .spawn("nc-calc", &owner("team:blue"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused_rule(&e), "the assignment mode");
+    assert!(e.to_string().contains("user:NAME"), "{e}");
+    let first = f
+        .lifecycle
+        .spawn("nc-calc", &owner("user:ann"))
+        .await
+        .unwrap();
+    let again = f
+        .lifecycle
+        .spawn("nc-calc", &owner("user:ann"))
+        .await
+        .unwrap();
+    assert!(!first.existing && again.existing);
+    assert_eq!(first.instance.id, again.instance.id);
+    // owner mode: a team and a user each get one of their own, and only one.
+    let team = f
+        .lifecycle
+        .spawn("web-robots", &owner("team:blue"))
+        .await
+        .unwrap();
+    let user = f
+        .lifecycle
+        .spawn("web-robots", &owner("user:ann"))
+        .await
+        .unwrap();
+    assert!(!team.existing && !user.existing);
+    assert_ne!(team.instance.id, user.instance.id);
+    let team_again = f
+        .lifecycle
+        .spawn("web-robots", &owner("team:blue"))
+        .await
+        .unwrap();
+    assert!(team_again.existing);
+    assert_eq!(team_again.instance.id, team.instance.id);
+    assert_eq!(f.leftovers().await, (3, 3));
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn per_owner_per_challenge_and_global_caps() {
     let f = Fixture::with_policy(|p| {
         p.quotas.per_owner = Some(2);

@@ -427,6 +427,24 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    fn a_store_in_a_set_group_id_folder_is_shared_with_the_group_never_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let shared = d.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
+        let path = shared.join("ctfdeck.db");
+        let s = Store::open(&path).unwrap();
+        s.insert_instance(&sample("grp234", now_millis())).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o660);
+        // SQLite's side files follow the store's mode, so the group can write through WAL too.
+        assert_eq!(mode(&shared.join("ctfdeck.db-wal")), 0o660);
+        assert_eq!(mode(&shared.join("ctfdeck.db-shm")), 0o660);
+    }
+
+    #[cfg(unix)]
+    #[test]
     fn store_file_is_private_and_in_wal_mode() {
         use std::os::unix::fs::PermissionsExt;
         let (d, s) = store();

@@ -26,7 +26,9 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Open (creating if needed) the store at `path`, mode 0600, WAL, migrated to the latest schema.
+    /// Open (creating if needed) the store at `path`, WAL, migrated to the latest schema. A new
+    /// file is private to its creator (0600), or shared with the folder's group (0660) when the
+    /// folder is set-group-id, which is how an event host shares one store among its staff.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
@@ -47,7 +49,7 @@ impl Store {
         )
         .map_err(open_err)?;
         if !existed {
-            restrict_permissions(path)?;
+            set_new_file_mode(path)?;
         }
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -102,10 +104,28 @@ impl Store {
     }
 }
 
+/// The mode for a new store file: 0600, or 0660 inside a set-group-id folder. The file holds
+/// the flag secret, so it is never readable by others; SQLite gives its `-wal` and `-shm` files
+/// the same mode.
 #[cfg(unix)]
-fn restrict_permissions(path: &Path) -> Result<(), StoreError> {
+fn new_file_mode(folder: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+    const SET_GROUP_ID: u32 = 0o2000;
+    let shared = std::fs::metadata(folder)
+        .map(|m| m.permissions().mode() & SET_GROUP_ID != 0)
+        .unwrap_or(false);
+    if shared { 0o660 } else { 0o600 }
+}
+
+#[cfg(unix)]
+fn set_new_file_mode(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mode = new_file_mode(folder);
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| {
         StoreError::Folder {
             path: path.to_path_buf(),
             source,
@@ -114,6 +134,6 @@ fn restrict_permissions(path: &Path) -> Result<(), StoreError> {
 }
 
 #[cfg(not(unix))]
-fn restrict_permissions(_path: &Path) -> Result<(), StoreError> {
+fn set_new_file_mode(_path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
