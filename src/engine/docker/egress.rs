@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HostConfig,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, HostConfig,
     HostConfigLogConfig, NetworkConnectRequest, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
@@ -248,20 +248,29 @@ fn companion_filter(
     HashMap::from([("label".to_string(), wanted)])
 }
 
+/// The proxy containers of one store, or of one of its instances, stopped ones included.
+async fn list_proxies(
+    client: &Docker,
+    store: &str,
+    instance: Option<&str>,
+) -> Result<Vec<ContainerSummary>, EngineError> {
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&companion_filter(labels::COMPANION_PROXY, store, instance))
+        .build();
+    client
+        .list_containers(Some(options))
+        .await
+        .map_err(EngineError::api("listing egress proxies"))
+}
+
 /// Published ports of every proxy of one store, by instance id.
 pub async fn proxy_ports(
     client: &Docker,
     store: &str,
 ) -> Result<HashMap<String, Vec<PublishedPort>>, EngineError> {
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&companion_filter(labels::COMPANION_PROXY, store, None))
-        .build();
-    let list = client
-        .list_containers(Some(options))
-        .await
-        .map_err(EngineError::api("listing egress proxies"))?;
-    Ok(list
+    Ok(list_proxies(client, store, None)
+        .await?
         .into_iter()
         .filter_map(|c| {
             let instance = c.labels.as_ref()?.get(labels::INSTANCE)?.clone();
@@ -276,18 +285,7 @@ pub async fn find_proxy(
     store: &str,
     instance: &str,
 ) -> Result<Option<String>, EngineError> {
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&companion_filter(
-            labels::COMPANION_PROXY,
-            store,
-            Some(instance),
-        ))
-        .build();
-    let list = client
-        .list_containers(Some(options))
-        .await
-        .map_err(EngineError::api("listing egress proxies"))?;
+    let list = list_proxies(client, store, Some(instance)).await?;
     Ok(list.into_iter().find_map(|c| c.id))
 }
 
@@ -297,18 +295,7 @@ pub async fn remove_companions(
     store: &str,
     instance: &str,
 ) -> Result<(), EngineError> {
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&companion_filter(
-            labels::COMPANION_PROXY,
-            store,
-            Some(instance),
-        ))
-        .build();
-    let proxies = client
-        .list_containers(Some(options))
-        .await
-        .map_err(EngineError::api("listing egress proxies"))?;
+    let proxies = list_proxies(client, store, Some(instance)).await?;
     for id in proxies.into_iter().filter_map(|c| c.id) {
         remove_one(client, &id).await?;
     }
