@@ -1,0 +1,161 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::engine::{AttachedNetwork, Grants, Hardening, PortRequest, ProxyState};
+
+fn plan(egress: Egress) -> ContainerPlan {
+    ContainerPlan {
+        name: "ctfdeck-web-abc234".into(),
+        image: "img".into(),
+        env: Vec::new(),
+        command: None,
+        user: "1000:1000".into(),
+        ports: vec![PortRequest {
+            container: 8080,
+            protocol: "http".into(),
+        }],
+        bind_address: "127.0.0.1".into(),
+        labels: BTreeMap::new(),
+        network: "ctfdeck-abc234".into(),
+        hardening: Hardening {
+            cap_add: vec!["NET_BIND_SERVICE".into()],
+            tmpfs: BTreeMap::from([("/tmp".into(), "size=16m".into())]),
+            memory_bytes: 64 << 20,
+            nano_cpus: 500_000_000,
+            pids_limit: 64,
+            read_only: true,
+            egress,
+            seccomp: None,
+            grants: Grants::default(),
+        },
+    }
+}
+
+/// What the engine reports for a container created from `plan(Egress::Allowed)`.
+fn faithful() -> SecurityState {
+    SecurityState {
+        running: true,
+        user: "1000:1000".into(),
+        privileged: false,
+        cap_add: vec!["NET_BIND_SERVICE".into()],
+        cap_drop: vec!["ALL".into()],
+        security_opt: vec!["no-new-privileges:true".into()],
+        read_only: true,
+        tmpfs: BTreeMap::from([("/tmp".into(), "size=16m,rw,noexec,nosuid,nodev".into())]),
+        memory: 64 << 20,
+        memory_swap: 64 << 20,
+        nano_cpus: 500_000_000,
+        pids_limit: 64,
+        network_mode: "ctfdeck-abc234".into(),
+        pid_mode: String::new(),
+        ipc_mode: "private".into(),
+        uts_mode: String::new(),
+        networks: vec![AttachedNetwork {
+            name: "ctfdeck-abc234".into(),
+            internal: false,
+            bridge: Some("ctfd-abc234".into()),
+            icc: false,
+        }],
+        host_mounts: Vec::new(),
+        devices: Vec::new(),
+        published_on: vec!["127.0.0.1".into()],
+        labels: BTreeMap::new(),
+        proxy: None,
+    }
+}
+
+fn fields(d: &[Drift]) -> Vec<&str> {
+    d.iter().map(|d| d.field.as_str()).collect()
+}
+
+#[test]
+fn a_faithful_container_has_no_drift() {
+    assert_eq!(compare(&plan(Egress::Allowed), &faithful()), Vec::new());
+}
+
+#[test]
+fn loosened_settings_are_each_reported() {
+    let mut s = faithful();
+    s.pids_limit = 4096;
+    s.memory = 2 << 30;
+    s.memory_swap = -1;
+    s.cap_add.push("SYS_ADMIN".into());
+    s.security_opt = vec!["seccomp=unconfined".into()];
+    s.read_only = false;
+    s.tmpfs.insert("/tmp".into(), "size=16m,exec".into());
+    s.privileged = true;
+    s.pid_mode = "host".into();
+    s.host_mounts = vec!["/var/run/docker.sock".into()];
+    s.networks.push(AttachedNetwork {
+        name: "bridge".into(),
+        ..AttachedNetwork::default()
+    });
+    s.published_on = vec!["0.0.0.0".into()];
+    let d = compare(&plan(Egress::Allowed), &s);
+    assert_eq!(
+        fields(&d),
+        [
+            "privileged",
+            "added capabilities",
+            "no-new-privileges",
+            "seccomp",
+            "confinement",
+            "read-only root filesystem",
+            "tmpfs /tmp",
+            "memory limit",
+            "memory+swap limit",
+            "pids limit",
+            "pid namespace",
+            "host mounts",
+            "networks",
+            "published on",
+        ]
+    );
+    let pids = d.iter().find(|d| d.field == "pids limit").unwrap();
+    assert_eq!(pids.to_string(), "pids limit: expected 64, found 4096");
+}
+
+#[test]
+fn an_engine_named_bridge_is_not_covered_by_the_firewall() {
+    let mut s = faithful();
+    s.networks[0].bridge = None;
+    s.networks[0].icc = true;
+    let d = compare(&plan(Egress::Allowed), &s);
+    assert_eq!(fields(&d), ["inter-container traffic", "bridge"]);
+}
+
+#[test]
+fn denied_egress_needs_an_internal_network_and_a_running_proxy() {
+    let denied = plan(Egress::Denied {
+        proxy_image: "busybox:1.36".into(),
+        edge_pool: Default::default(),
+    });
+    let mut s = faithful();
+    s.published_on.clear();
+    s.networks[0].internal = true;
+    s.networks[0].icc = true;
+    s.proxy = Some(ProxyState {
+        running: true,
+        read_only: true,
+        cap_drop: vec!["ALL".into()],
+        user: "65534:65534".into(),
+        networks: vec!["ctfdeck-abc234".into(), "ctfdeck-abc234-edge".into()],
+        published_on: vec!["127.0.0.1".into()],
+    });
+    assert_eq!(compare(&denied, &s), Vec::new());
+
+    let mut open = s.clone();
+    open.networks[0].internal = false;
+    open.proxy = None;
+    assert_eq!(fields(&compare(&denied, &open)), ["egress", "egress proxy"]);
+
+    let mut stopped = s;
+    if let Some(p) = stopped.proxy.as_mut() {
+        p.running = false;
+        p.published_on = vec!["0.0.0.0".into()];
+    }
+    assert_eq!(
+        fields(&compare(&denied, &stopped)),
+        ["egress proxy", "proxy published on"]
+    );
+}
