@@ -7,7 +7,6 @@ pub mod exit;
 pub mod output;
 
 pub use args::Cli;
-pub use commands::purge::describe as describe_selection;
 
 use color_eyre::eyre::Result;
 

@@ -33,5 +33,5 @@ pub use policy::{
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};
 pub use teardown::{Halt, Leftover, PurgeSelector, StopOutcome};
-pub use view::InstanceView;
+pub use view::{InstanceView, describe_selection};
 pub use whose::FlagOwner;

@@ -1,6 +1,8 @@
 //! The instance as scripts and screens see it. `--json` output is a contract: fields are only
 //! ever added.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use crate::store::{InstanceRecord, Millis, PublishedPort};
@@ -78,6 +80,37 @@ pub fn addresses(ports: &[PublishedPort], public_host: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// "12 instances of web-robots owned by 12 teams"-style summary.
+pub fn describe_selection(records: &[InstanceRecord]) -> String {
+    let challenges: BTreeSet<&str> = records.iter().map(|r| r.challenge.as_str()).collect();
+    let owners: BTreeSet<&str> = records.iter().map(|r| r.owner.as_str()).collect();
+    let n = records.len();
+    let of = if challenges.len() == 1 {
+        challenges
+            .iter()
+            .next()
+            .copied()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        format!("{} challenges", challenges.len())
+    };
+    let by = if owners.len() == 1 {
+        owners
+            .iter()
+            .next()
+            .copied()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        format!("{} owners", owners.len())
+    };
+    format!(
+        "{n} instance{} of {of} owned by {by}",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! `purge`: bulk stop with a dry run and a confirmation that says exactly what will go.
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 
 use color_eyre::eyre::{Result, bail};
@@ -8,8 +7,7 @@ use color_eyre::eyre::{Result, bail};
 use crate::cli::args::PurgeArgs;
 use crate::cli::context::Context;
 use crate::cli::output::instances_table;
-use crate::domain::{PurgeSelector, StopOutcome};
-use crate::store::InstanceRecord;
+use crate::domain::{PurgeSelector, StopOutcome, describe_selection};
 
 pub async fn run(ctx: &Context, args: &PurgeArgs) -> Result<()> {
     if !args.dry_run {
@@ -30,7 +28,7 @@ pub async fn run(ctx: &Context, args: &PurgeArgs) -> Result<()> {
         eprintln!("nothing to purge");
         return Ok(());
     }
-    let summary = describe(&selected);
+    let summary = describe_selection(&selected);
     if args.dry_run {
         print!("{}", instances_table(&selected));
         println!("would stop {summary}");
@@ -67,35 +65,4 @@ pub async fn run(ctx: &Context, args: &PurgeArgs) -> Result<()> {
         bail!("{failed} instance(s) could not be stopped");
     }
     Ok(())
-}
-
-/// "12 instances of web-robots owned by 12 teams"-style summary.
-pub fn describe(records: &[InstanceRecord]) -> String {
-    let challenges: BTreeSet<&str> = records.iter().map(|r| r.challenge.as_str()).collect();
-    let owners: BTreeSet<&str> = records.iter().map(|r| r.owner.as_str()).collect();
-    let n = records.len();
-    let of = if challenges.len() == 1 {
-        challenges
-            .iter()
-            .next()
-            .copied()
-            .unwrap_or_default()
-            .to_string()
-    } else {
-        format!("{} challenges", challenges.len())
-    };
-    let by = if owners.len() == 1 {
-        owners
-            .iter()
-            .next()
-            .copied()
-            .unwrap_or_default()
-            .to_string()
-    } else {
-        format!("{} owners", owners.len())
-    };
-    format!(
-        "{n} instance{} of {of} owned by {by}",
-        if n == 1 { "" } else { "s" }
-    )
 }

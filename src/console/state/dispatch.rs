@@ -4,8 +4,8 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use crate::cli::describe_selection;
 use crate::console::keys::{self, Action, Context};
+use crate::domain::describe_selection;
 use crate::domain::{Owner, PurgeSelector};
 
 use super::command::{Command, LogTarget, Op, PendingAction};

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::cli::describe_selection;
 use crate::console::event::{Event, OpOutcome};
 use crate::domain::PurgeSelector;
+use crate::domain::describe_selection;
 use crate::domain::view::{addresses, remaining};
 use crate::engine::labels;
 
