@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::{Fixture, bin, repo};
-use ctfdeck::domain::{FlagOwner, flags};
+use ctfdeck::domain::{FlagOwner, Submission, flags};
 use ctfdeck::engine::Engine;
 use futures_util::StreamExt;
 
@@ -112,4 +112,110 @@ async fn flags_are_unique_reproducible_and_never_in_logs_or_audit() {
             .is_empty()
     );
     f.cleanup().await;
+}
+
+/// `ctfdeck flag whose FLAG --submitted-by OWNER` on the fixture's store.
+fn submitted(f: &Fixture, flag: &str, by: &str, json: bool) -> std::process::Output {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--store")
+        .arg(f.store_path())
+        .arg("--catalog")
+        .arg(f.lifecycle.catalog().root.clone())
+        .args(["flag", "whose", flag, "--submitted-by", by]);
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flag_submitted_by_another_owner_is_called_shared_and_audited() {
+    let f = Fixture::new().await;
+    let a = f.spawn("nc-calc", "team:a").await;
+    let b = f.spawn("nc-calc", "team:b").await;
+    let flag_a = a.flag.clone().unwrap();
+
+    // Its own flag: exit 0, nothing recorded.
+    let own = submitted(&f, &flag_a, "team:a", false);
+    assert!(own.status.success(), "{own:?}");
+    let out = String::from_utf8_lossy(&own.stdout);
+    assert!(out.starts_with(&format!("own flag: {}", a.id)), "{out}");
+
+    // team:b hands in team:a's flag: exit 1, the verdict names both, the audit records it.
+    let shared = submitted(&f, &flag_a, "team:b", true);
+    assert_eq!(shared.status.code(), Some(1), "{shared:?}");
+    let err = String::from_utf8_lossy(&shared.stderr);
+    assert!(
+        err.contains(&format!("shared flag: it belongs to {}", a.id))
+            && err.contains("submitted by team:b"),
+        "{err}"
+    );
+    let verdict: serde_json::Value = serde_json::from_slice(&shared.stdout).unwrap();
+    assert_eq!(verdict["verdict"], "shared");
+    assert_eq!(verdict["instance"]["owner"], "team:a");
+    assert_eq!(verdict["submitted_by"], "team:b");
+    let audit = f.lifecycle.store().audit_tail(100).unwrap();
+    let detected: Vec<_> = audit.iter().filter(|e| e.action == "flag-shared").collect();
+    assert_eq!(detected.len(), 1, "{audit:#?}");
+    assert_eq!(detected[0].instance.as_deref(), Some(a.id.as_str()));
+    assert!(detected[0].detail.contains("submitted by team:b"));
+    assert!(!format!("{audit:?}").contains(&flag_a), "flag in the audit");
+
+    // Still told after the owner's instance stopped.
+    f.lifecycle.stop(&a.id, "test").await.unwrap();
+    let late = submitted(&f, &flag_a, "user:mallory", false);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&late.stderr).contains("submitted by user:mallory"));
+
+    // A flag nobody holds: exit 1, and nothing new in the audit.
+    let unknown = submitted(&f, "flag{0000000000000000}", "team:b", false);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no instance holds this flag"));
+    let detected = f
+        .lifecycle
+        .store()
+        .audit_tail(100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "flag-shared")
+        .count();
+    assert_eq!(detected, 2, "the stopped-instance case and the first");
+    assert!(b.flag.is_some());
+    f.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_static_flag_cannot_tell_sharing() {
+    // A catalog whose one challenge has a static flag (the image is the bundled nc-calc's).
+    let dir = tempfile::tempdir().unwrap();
+    let mut def: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("challenges/nc-calc/challenge.json")).unwrap(),
+    )
+    .unwrap();
+    def["flag"] = serde_json::json!({"static": "flag{same-for-everyone}"});
+    def["container"].as_object_mut().unwrap().remove("build");
+    def.as_object_mut().unwrap().remove("smoke");
+    std::fs::create_dir(dir.path().join("nc-calc")).unwrap();
+    std::fs::write(
+        dir.path().join("nc-calc/challenge.json"),
+        serde_json::to_string_pretty(&def).unwrap(),
+    )
+    .unwrap();
+    let f = Fixture::with_catalog(dir.path()).await;
+    let out = submitted(&f, "flag{same-for-everyone}", "team:b", false);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("static flag of nc-calc"),
+        "{out:?}"
+    );
+    let shared = f
+        .lifecycle
+        .check_submission("flag{same-for-everyone}", &"team:b".parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        shared,
+        Submission::Static {
+            challenge: "nc-calc".into()
+        }
+    );
 }

@@ -188,6 +188,10 @@ pub enum FlagCommand {
     /// Which instance, owner and challenge a flag belongs to (live or stopped)
     Whose {
         flag: String,
+        /// Who submitted it (team:NAME or user:NAME): exit 0 if it is their own instance's
+        /// flag (or a static one), 1 if it is another owner's (recorded in the audit) or unknown
+        #[arg(long, value_name = "OWNER")]
+        submitted_by: Option<String>,
         #[arg(long)]
         json: bool,
     },

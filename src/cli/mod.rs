@@ -52,9 +52,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             tail,
         } => commands::logs::run(&ctx, &instance, follow, tail).await,
         Command::Reap { watch } => commands::reap::run(&ctx, watch).await,
-        Command::Flag(FlagCommand::Whose { flag, json }) => {
-            commands::flag::whose(&ctx, &flag, json).await
-        }
+        Command::Flag(FlagCommand::Whose {
+            flag,
+            submitted_by: None,
+            json,
+        }) => commands::flag::whose(&ctx, &flag, json).await,
+        Command::Flag(FlagCommand::Whose {
+            flag,
+            submitted_by: Some(by),
+            json,
+        }) => commands::flag::submission(&ctx, &flag, &by, json).await,
         Command::Audit {
             json,
             instance,
