@@ -142,6 +142,31 @@ async fn two_reapers_stop_each_instance_exactly_once() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reaper_reconciles_on_start_and_says_what_it_changed() {
+    use ctfdeck::engine::Engine;
+    let f = Fixture::new().await;
+    let rec = f.spawn("nc-calc", "team:gone").await;
+    // Its container disappears behind ctfdeck's back (an admin's `docker rm -f`).
+    f.engine
+        .remove_container(rec.container_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    let log_path = f.dir.path().join("reaper.log");
+    let reaper = start_reaper(&f, &log_path);
+    let said = wait_for_text(
+        &log_path,
+        &format!("lost ({})", rec.id),
+        Instant::now() + Duration::from_secs(20),
+    );
+    drop(reaper);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(said, "{log}");
+    assert!(log.contains("reconciled: 1 lost"), "{log}");
+    let row = f.lifecycle.store().instance(&rec.id).unwrap().unwrap();
+    assert_eq!(row.status, InstanceStatus::Lost);
+}
+
 /// Wait until `file` contains `text`; false at the deadline.
 fn wait_for_text(file: &Path, text: &str, deadline: Instant) -> bool {
     while Instant::now() < deadline {

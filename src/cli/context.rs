@@ -7,7 +7,7 @@ use color_eyre::eyre::{Result, WrapErr, bail};
 
 use crate::catalog::{Catalog, CatalogReport};
 use crate::config::{Config, default_store_path};
-use crate::domain::{Actor, Lifecycle, Role, current_user, origin_from_env};
+use crate::domain::{Actor, Lifecycle, ReconcileReport, Role, current_user, origin_from_env};
 use crate::engine::DockerEngine;
 use crate::store::Store;
 
@@ -70,6 +70,15 @@ impl Context {
 
     /// Everything an instance command needs, reconciled with the engine first.
     pub async fn lifecycle(&self) -> Result<Lifecycle> {
+        let (lifecycle, report) = self.reconciled_lifecycle().await?;
+        if !report.is_empty() {
+            tracing::info!("reconciled: {report}");
+        }
+        Ok(lifecycle)
+    }
+
+    /// [`Context::lifecycle`], and what its reconcile changed (the reaper logs it).
+    pub async fn reconciled_lifecycle(&self) -> Result<(Lifecycle, ReconcileReport)> {
         let engine = self.engine().await?;
         let lifecycle = Lifecycle::new(
             Arc::new(engine),
@@ -82,10 +91,7 @@ impl Context {
             .reconcile()
             .await
             .wrap_err("reconciling store and engine")?;
-        if !report.is_empty() {
-            tracing::info!(?report, "reconciled");
-        }
-        Ok(lifecycle)
+        Ok((lifecycle, report))
     }
 
     /// Who runs this command: the unix user, the SSH origin, the role from config. `--read-only`

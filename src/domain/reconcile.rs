@@ -35,6 +35,28 @@ impl ReconcileReport {
     }
 }
 
+/// `2 lost (ab12cd, ef34gh); 1 removed (ctfdeck-net-x)`: what the reaper's log says.
+impl std::fmt::Display for ReconcileReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts = [
+            ("lost", &self.lost),
+            ("adopted", &self.adopted),
+            ("removed", &self.removed),
+            ("repaired", &self.repaired),
+        ];
+        let said: Vec<String> = parts
+            .iter()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(what, ids)| format!("{} {what} ({})", ids.len(), ids.join(", ")))
+            .collect();
+        if said.is_empty() {
+            f.write_str("nothing to do")
+        } else {
+            f.write_str(&said.join("; "))
+        }
+    }
+}
+
 impl Lifecycle {
     pub async fn reconcile(&self) -> Result<ReconcileReport, DomainError> {
         let mut report = ReconcileReport::default();
@@ -254,5 +276,24 @@ impl Lifecycle {
             "running",
         );
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReconcileReport;
+
+    #[test]
+    fn the_report_says_what_changed_and_only_that() {
+        assert_eq!(ReconcileReport::default().to_string(), "nothing to do");
+        let report = ReconcileReport {
+            lost: vec!["ab12cd".into(), "ef34gh".into()],
+            removed: vec!["ctfdeck-net-x".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            report.to_string(),
+            "2 lost (ab12cd, ef34gh); 1 removed (ctfdeck-net-x)"
+        );
     }
 }

@@ -33,14 +33,17 @@ pub async fn run(ctx: &Context, watch: bool) -> Result<()> {
         return Ok(());
     }
     loop {
-        match ctx.lifecycle().await {
-            Ok(lifecycle) => {
+        match ctx.reconciled_lifecycle().await {
+            Ok((lifecycle, report)) => {
                 println!(
                     "{} reaper watching {} on {}",
                     rfc3339(now_millis()),
                     lifecycle.store().path().display(),
                     lifecycle.engine().info().target
                 );
+                if !report.is_empty() {
+                    println!("{} reconciled: {report}", rfc3339(now_millis()));
+                }
                 if let Err(e) = daemon(Arc::new(lifecycle)).await {
                     eprintln!(
                         "{} reaper lost the engine: {e:#}; reconnecting",
@@ -125,7 +128,7 @@ async fn reconcile_now_and_then(lifecycle: Arc<Lifecycle>) {
         tokio::time::sleep(RECONCILE_EVERY).await;
         match lifecycle.reconcile().await {
             Ok(report) if report.is_empty() => {}
-            Ok(report) => println!("{} reconciled: {report:?}", rfc3339(now_millis())),
+            Ok(report) => println!("{} reconciled: {report}", rfc3339(now_millis())),
             Err(e) => eprintln!("{} reconcile failed: {e}", rfc3339(now_millis())),
         }
     }
