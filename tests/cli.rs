@@ -195,6 +195,30 @@ fn spawn_list_extend_purge_through_the_binary() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["spawn", "extend", "stop"]);
+
+    // Filters: every condition given must hold.
+    let actions_of = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["audit", "--json"];
+        all.extend_from_slice(args);
+        let o = ctfdeck(&store, &all);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        actions_of(&["--action", "extend", "--since", "1h"]),
+        ["extend"]
+    );
+    let actor = audit[0]["actor"].as_str().unwrap();
+    assert_eq!(actions_of(&["--actor", actor]).len(), 3);
+    assert!(actions_of(&["--actor", "nobody-at-all"]).is_empty());
+    let o = ctfdeck(&store, &["audit", "--since", "soon"]);
+    assert_eq!(o.status.code(), Some(2), "a bad duration is a usage error");
+    assert!(stderr(&o).contains("--since"), "{}", stderr(&o));
 }
 
 #[test]

@@ -113,9 +113,9 @@ pub enum Command {
     Audit {
         #[arg(long)]
         json: bool,
-        /// Only entries about this instance
-        #[arg(long)]
-        instance: Option<String>,
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+        /// At most this many entries, the most recent
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
@@ -195,6 +195,23 @@ pub enum FlagCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Which audit entries `ctfdeck audit` shows; the conditions given must all hold.
+#[derive(Debug, Args)]
+pub struct AuditFilterArgs {
+    /// Only entries about this instance (a unique prefix will do)
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Only what this unix user did
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only this action: spawn, extend, stop, reset, reconcile or flag-shared
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only entries from the last DURATION (e.g. 30m, 2h)
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub since: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

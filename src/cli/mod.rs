@@ -64,9 +64,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         }) => commands::flag::submission(&ctx, &flag, &by, json).await,
         Command::Audit {
             json,
-            instance,
+            filter,
             limit,
-        } => commands::audit::run(&ctx, json, instance.as_deref(), limit),
+        } => commands::audit::run(&ctx, json, &filter, limit),
         Command::Smoke(args) => commands::smoke::run(&ctx, &args).await,
         Command::Doctor { security: false } => commands::doctor::run(&ctx).await,
         Command::Doctor { security: true } => commands::doctor_security::run(&ctx).await,

@@ -15,6 +15,16 @@ pub struct NewAuditEntry<'a> {
     pub outcome: &'a str,
 }
 
+/// Which audit entries to read; an unset condition matches everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub instance: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// Entries at or after this moment.
+    pub since: Option<Millis>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
     pub seq: i64,
@@ -51,19 +61,38 @@ impl Store {
         instance: &str,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        self.audit_query(
-            "SELECT seq, at, actor, origin, action, instance, detail, outcome FROM
-             (SELECT * FROM audit WHERE instance = ?2 ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
-            rusqlite::params![limit as i64, instance],
-        )
+        let filter = AuditFilter {
+            instance: Some(instance.to_string()),
+            ..Default::default()
+        };
+        self.audit_matching(&filter, limit)
     }
 
     /// The most recent `limit` entries, oldest first.
     pub fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_matching(&AuditFilter::default(), limit)
+    }
+
+    /// The most recent `limit` entries that match every condition `filter` sets, oldest first.
+    pub fn audit_matching(
+        &self,
+        filter: &AuditFilter,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         self.audit_query(
-            "SELECT seq, at, actor, origin, action, instance, detail, outcome
-             FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
-            rusqlite::params![limit as i64],
+            "SELECT seq, at, actor, origin, action, instance, detail, outcome FROM
+             (SELECT * FROM audit
+              WHERE (?2 IS NULL OR instance = ?2) AND (?3 IS NULL OR actor = ?3)
+                AND (?4 IS NULL OR action = ?4) AND (?5 IS NULL OR at >= ?5)
+              ORDER BY seq DESC LIMIT ?1)
+             ORDER BY seq",
+            rusqlite::params![
+                limit as i64,
+                filter.instance,
+                filter.actor,
+                filter.action,
+                filter.since
+            ],
         )
     }
 
@@ -87,5 +116,70 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn entry<'a>(actor: &'a str, action: &'a str, instance: Option<&'a str>) -> NewAuditEntry<'a> {
+        NewAuditEntry {
+            actor,
+            origin: "local",
+            action,
+            instance,
+            detail: "",
+            outcome: "ok",
+        }
+    }
+
+    #[test]
+    fn every_condition_of_a_filter_must_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("a.db")).unwrap();
+        s.append_audit(&entry("alice", "spawn", Some("aaa234")))
+            .unwrap();
+        s.append_audit(&entry("bob", "stop", Some("aaa234")))
+            .unwrap();
+        s.append_audit(&entry("bob", "purge", None)).unwrap();
+        let actions = |f: AuditFilter| -> Vec<String> {
+            s.audit_matching(&f, 10)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.action)
+                .collect()
+        };
+        assert_eq!(actions(AuditFilter::default()), ["spawn", "stop", "purge"]);
+        let bob = AuditFilter {
+            actor: Some("bob".into()),
+            ..Default::default()
+        };
+        assert_eq!(actions(bob.clone()), ["stop", "purge"]);
+        let bob_on_aaa = AuditFilter {
+            instance: Some("aaa234".into()),
+            ..bob
+        };
+        assert_eq!(actions(bob_on_aaa), ["stop"]);
+        let future = AuditFilter {
+            since: Some(now_millis() + 60_000),
+            ..Default::default()
+        };
+        assert!(actions(future).is_empty());
+        let purges = AuditFilter {
+            action: Some("purge".into()),
+            since: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(actions(purges), ["purge"]);
+        // The limit keeps the most recent, still oldest first.
+        let last_two: Vec<String> = s
+            .audit_tail(2)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(last_two, ["stop", "purge"]);
     }
 }

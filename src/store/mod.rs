@@ -11,7 +11,7 @@ mod record;
 mod settings;
 
 pub use admission::{Admission, AdmissionLimits, Refusal};
-pub use audit::{AuditEntry, NewAuditEntry};
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use error::StoreError;
 pub use instances::{ExtendOutcome, InstanceFilter};
 pub use open::Store;

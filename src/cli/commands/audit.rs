@@ -1,17 +1,36 @@
+//! `audit`: who did what, from where, with what outcome; filtered by instance, actor, action
+//! and age.
+
 use color_eyre::eyre::Result;
 
+use crate::cli::args::AuditFilterArgs;
 use crate::cli::context::Context;
 use crate::cli::output::{print_json, table};
 use crate::domain::view::rfc3339;
+use crate::store::{AuditFilter, now_millis};
 
-pub fn run(ctx: &Context, json: bool, instance: Option<&str>, limit: usize) -> Result<()> {
+pub fn run(ctx: &Context, json: bool, args: &AuditFilterArgs, limit: usize) -> Result<()> {
     let store = ctx.open_store()?;
-    let entries = match instance {
-        Some(prefix) => store.audit_for_instance(&store.resolve(prefix)?.id, limit)?,
-        None => store.audit_tail(limit)?,
+    let instance = match &args.instance {
+        Some(prefix) => Some(store.resolve(prefix)?.id),
+        None => None,
     };
+    let since = args
+        .since
+        .map(|ago| now_millis().saturating_sub(i64::try_from(ago.as_millis()).unwrap_or(i64::MAX)));
+    let filter = AuditFilter {
+        instance,
+        actor: args.actor.clone(),
+        action: args.action.clone(),
+        since,
+    };
+    let entries = store.audit_matching(&filter, limit)?;
     if json {
         return print_json(&entries);
+    }
+    if entries.is_empty() {
+        println!("no audit entries match");
+        return Ok(());
     }
     let rows: Vec<Vec<String>> = entries
         .iter()
