@@ -82,35 +82,24 @@ pub fn addresses(ports: &[PublishedPort], public_host: &str) -> String {
         .join(" ")
 }
 
-/// "12 instances of web-robots owned by 12 teams"-style summary.
+/// "12 instances of web-robots owned by 12 owners"-style summary.
 pub fn describe_selection(records: &[InstanceRecord]) -> String {
-    let challenges: BTreeSet<&str> = records.iter().map(|r| r.challenge.as_str()).collect();
-    let owners: BTreeSet<&str> = records.iter().map(|r| r.owner.as_str()).collect();
     let n = records.len();
-    let of = if challenges.len() == 1 {
-        challenges
-            .iter()
-            .next()
-            .copied()
-            .unwrap_or_default()
-            .to_string()
-    } else {
-        format!("{} challenges", challenges.len())
-    };
-    let by = if owners.len() == 1 {
-        owners
-            .iter()
-            .next()
-            .copied()
-            .unwrap_or_default()
-            .to_string()
-    } else {
-        format!("{} owners", owners.len())
-    };
     format!(
-        "{n} instance{} of {of} owned by {by}",
-        if n == 1 { "" } else { "s" }
+        "{n} instance{} of {} owned by {}",
+        if n == 1 { "" } else { "s" },
+        the_one_or_how_many(records.iter().map(|r| r.challenge.as_str()), "challenges"),
+        the_one_or_how_many(records.iter().map(|r| r.owner.as_str()), "owners"),
     )
+}
+
+/// The name when all are the same one, else `N <plural>`.
+fn the_one_or_how_many<'a>(names: impl Iterator<Item = &'a str>, plural: &str) -> String {
+    let distinct: BTreeSet<&str> = names.collect();
+    match distinct.first() {
+        Some(only) if distinct.len() == 1 => (*only).to_string(),
+        _ => format!("{} {plural}", distinct.len()),
+    }
 }
 
 #[cfg(test)]
@@ -125,5 +114,44 @@ mod tests {
         assert_eq!(remaining(65_000, 0), "1m05s");
         assert_eq!(remaining(3_725_000, 0), "1h02m");
         assert_eq!(remaining(9_999, 0), "9s");
+    }
+
+    #[test]
+    fn a_selection_names_its_one_challenge_or_owner_else_counts_them() {
+        let names = |pairs: &[(&str, &str)]| -> Vec<InstanceRecord> {
+            pairs
+                .iter()
+                .map(|(challenge, owner)| InstanceRecord {
+                    id: "abc234".into(),
+                    challenge: challenge.to_string(),
+                    owner: owner.to_string(),
+                    status: crate::store::InstanceStatus::Running,
+                    container_id: None,
+                    network_id: None,
+                    ports: Vec::new(),
+                    flag: None,
+                    created_at: 0,
+                    expires_at: 0,
+                    stopped_at: None,
+                    renewals: 0,
+                    max_renewals: 0,
+                    max_total_at: 0,
+                    stop_reason: None,
+                    updated_at: 0,
+                })
+                .collect()
+        };
+        assert_eq!(
+            describe_selection(&names(&[("web", "team:a")])),
+            "1 instance of web owned by team:a"
+        );
+        assert_eq!(
+            describe_selection(&names(&[
+                ("web", "team:a"),
+                ("nc", "team:a"),
+                ("nc", "team:b")
+            ])),
+            "3 instances of 2 challenges owned by 2 owners"
+        );
     }
 }

@@ -19,6 +19,8 @@ use futures_util::stream::BoxStream;
 pub use docker::DockerEngine;
 pub use error::EngineError;
 pub use observe::{AppliedHardening, ContainerDetail, ContainerEvent, ContainerStats};
+#[cfg(test)]
+pub(crate) use plan::sample_plan;
 pub use plan::{ContainerPlan, Egress, Grants, Hardening, PortRequest};
 pub use security_state::{AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};

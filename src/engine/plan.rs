@@ -101,6 +101,38 @@ impl Hardening {
     }
 }
 
+/// A small hardened plan for unit tests of code that reads plans (an HTTP port on 8080,
+/// 64 MiB, read-only root, no extra capabilities, no tmpfs, no seccomp file, no grants);
+/// each test changes the fields it is about.
+#[cfg(test)]
+pub(crate) fn sample_plan(egress: Egress) -> ContainerPlan {
+    ContainerPlan {
+        name: "ctfdeck-web-abc234".into(),
+        image: "img".into(),
+        env: Vec::new(),
+        command: None,
+        user: "1000:1000".into(),
+        ports: vec![PortRequest {
+            container: 8080,
+            protocol: "http".into(),
+        }],
+        bind_address: "127.0.0.1".into(),
+        labels: BTreeMap::new(),
+        network: "ctfdeck-abc234".into(),
+        hardening: Hardening {
+            cap_add: Vec::new(),
+            tmpfs: BTreeMap::new(),
+            memory_bytes: 64 << 20,
+            nano_cpus: 500_000_000,
+            pids_limit: 64,
+            read_only: true,
+            egress,
+            seccomp: None,
+            grants: Grants::default(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

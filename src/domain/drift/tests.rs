@@ -1,34 +1,13 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::engine::{AttachedNetwork, Grants, Hardening, PortRequest, ProxyState};
+use crate::engine::{AttachedNetwork, ProxyState, sample_plan};
 
 fn plan(egress: Egress) -> ContainerPlan {
-    ContainerPlan {
-        name: "ctfdeck-web-abc234".into(),
-        image: "img".into(),
-        env: Vec::new(),
-        command: None,
-        user: "1000:1000".into(),
-        ports: vec![PortRequest {
-            container: 8080,
-            protocol: "http".into(),
-        }],
-        bind_address: "127.0.0.1".into(),
-        labels: BTreeMap::new(),
-        network: "ctfdeck-abc234".into(),
-        hardening: Hardening {
-            cap_add: vec!["NET_BIND_SERVICE".into()],
-            tmpfs: BTreeMap::from([("/tmp".into(), "size=16m".into())]),
-            memory_bytes: 64 << 20,
-            nano_cpus: 500_000_000,
-            pids_limit: 64,
-            read_only: true,
-            egress,
-            seccomp: None,
-            grants: Grants::default(),
-        },
-    }
+    let mut p = sample_plan(egress);
+    p.hardening.cap_add = vec!["NET_BIND_SERVICE".into()];
+    p.hardening.tmpfs = BTreeMap::from([("/tmp".into(), "size=16m".into())]);
+    p
 }
 
 /// What the engine reports for a container created from `plan(Egress::Allowed)`.

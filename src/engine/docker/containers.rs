@@ -388,37 +388,15 @@ pub async fn exec(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::engine::{Grants, Hardening, PortRequest};
+    use crate::engine::{Grants, sample_plan};
 
     fn plan(egress: Egress, grants: Grants) -> ContainerPlan {
-        ContainerPlan {
-            name: "ctfdeck-web-abc234".into(),
-            image: "img".into(),
-            env: Vec::new(),
-            command: None,
-            user: "1000:1000".into(),
-            ports: vec![PortRequest {
-                container: 8080,
-                protocol: "http".into(),
-            }],
-            bind_address: "127.0.0.1".into(),
-            labels: BTreeMap::new(),
-            network: "ctfdeck-abc234".into(),
-            hardening: Hardening {
-                cap_add: Vec::new(),
-                tmpfs: BTreeMap::new(),
-                memory_bytes: 64 << 20,
-                nano_cpus: 1,
-                pids_limit: 64,
-                read_only: true,
-                egress,
-                seccomp: Some("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}".into()),
-                grants,
-            },
-        }
+        let mut p = sample_plan(egress);
+        p.hardening.nano_cpus = 1;
+        p.hardening.seccomp = Some("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}".into());
+        p.hardening.grants = grants;
+        p
     }
 
     #[test]
