@@ -309,6 +309,24 @@ fn console_spawn_extend_stop_purge_quit_in_a_real_terminal() {
         })
     });
 
+    // A scoreboard's hook finds team:beta handing in team:e2e's flag: the console says so
+    // in the status bar, unasked.
+    let hook = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .arg("--catalog")
+        .arg(&catalog)
+        .args(["flag", "whose", &flag, "--submitted-by", "team:beta"])
+        .env_remove("CTFDECK_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(hook.status.code(), Some(1), "{hook:?}");
+    let s = t.wait_for("flag sharing:");
+    assert!(
+        s.contains("of team:e2e submitted by team:beta"),
+        "the alert names both owners: {s}"
+    );
+
     t.keys(&["P"]);
     t.wait_for("Purge: what goes?");
     t.keys(&["Down", "Enter"]);

@@ -56,6 +56,9 @@ pub struct LogsState {
     pub source: LogSource,
     pub lines: VecDeque<LogLine>,
     pub audit: Vec<AuditEntry>,
+    /// The newest audit entry seen so far; `None` until the first snapshot, whose entries are
+    /// history rather than news.
+    pub audit_seen: Option<i64>,
     /// Lines scrolled back from the end; 0 follows new lines.
     pub scroll: usize,
     pub timestamps: bool,
@@ -77,6 +80,7 @@ impl Default for LogsState {
             source: LogSource::Nothing,
             lines: VecDeque::new(),
             audit: Vec::new(),
+            audit_seen: None,
             scroll: 0,
             timestamps: false,
             search: String::new(),

@@ -438,3 +438,61 @@ fn an_empty_flag_prompt_looks_nothing_up() {
     assert!(press(&mut app, KeyCode::Esc).is_empty());
     assert!(app.flag_input.is_none());
 }
+
+#[test]
+fn a_shared_flag_arriving_in_the_audit_is_said_in_the_status_bar_once() {
+    let entry = |seq: i64, action: &str| crate::store::AuditEntry {
+        seq,
+        at: NOW,
+        actor: "scoreboard".into(),
+        origin: "local".into(),
+        action: action.into(),
+        instance: Some("a1b2c3".into()),
+        detail: "web-robots flag of team:red submitted by team:blue".into(),
+        outcome: "detected".into(),
+    };
+    let snapshot = |audit| {
+        Event::Store(crate::console::event::StoreSnapshot {
+            instances: records(),
+            audit,
+        })
+    };
+    let mut app = sample_app();
+    // What is already in the log when the console opens is history, not news.
+    app.on_event(snapshot(vec![entry(1, "flag-shared")]));
+    assert!(
+        app.flash.is_none(),
+        "{:?}",
+        app.flash.as_ref().map(|f| &f.text)
+    );
+    // Other new activity says nothing.
+    app.on_event(snapshot(vec![entry(1, "flag-shared"), entry(2, "extend")]));
+    assert!(app.flash.is_none());
+    // A new shared flag does, naming both owners and the instance.
+    app.on_event(snapshot(vec![
+        entry(1, "flag-shared"),
+        entry(2, "extend"),
+        entry(3, "flag-shared"),
+    ]));
+    let flash = app.flash.take().expect("an alert");
+    assert!(flash.error);
+    assert_eq!(
+        flash.text,
+        "flag sharing: web-robots flag of team:red submitted by team:blue on a1b2c3"
+    );
+    // The same snapshot again (another commit elsewhere) does not repeat it.
+    app.on_event(snapshot(vec![entry(3, "flag-shared"), entry(4, "stop")]));
+    assert!(app.flash.is_none());
+    // Several at once: the newest, and how many more.
+    app.on_event(snapshot(vec![
+        entry(5, "flag-shared"),
+        entry(6, "flag-shared"),
+    ]));
+    assert!(
+        app.flash
+            .take()
+            .unwrap()
+            .text
+            .ends_with("(+1 more, see the activity log)")
+    );
+}

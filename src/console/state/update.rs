@@ -7,6 +7,7 @@ use crate::domain::PurgeSelector;
 use crate::domain::describe_selection;
 use crate::domain::view::{addresses, remaining};
 use crate::engine::labels;
+use crate::store::AuditEntry;
 
 use super::catalog::ImageState;
 use super::command::{Command, Op, PendingAction};
@@ -23,6 +24,7 @@ impl App {
             Event::Store(snapshot) => {
                 self.instances.set_records(snapshot.instances);
                 self.catalog.live = self.instances.live_by_challenge();
+                self.alert_flag_sharing(&snapshot.audit);
                 self.logs.audit = snapshot.audit;
                 self.dirty = true;
                 return self.follow_selected();
@@ -222,6 +224,38 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// A flag handed in by an owner it does not belong to (`flag whose --submitted-by`, from
+    /// a scoreboard's hook or a colleague) is news staff must not miss in the activity log:
+    /// it is said in the status bar, as long as a failure is, when it arrives.
+    fn alert_flag_sharing(&mut self, audit: &[AuditEntry]) {
+        let newest = audit.iter().map(|e| e.seq).max().unwrap_or(0);
+        let seen = self.logs.audit_seen;
+        self.logs.audit_seen = Some(newest.max(seen.unwrap_or(0)));
+        let Some(seen) = seen else {
+            return;
+        };
+        let shared: Vec<&AuditEntry> = audit
+            .iter()
+            .filter(|e| e.seq > seen && e.action == "flag-shared")
+            .collect();
+        let Some(last) = shared.last() else {
+            return;
+        };
+        let more = match shared.len() {
+            1 => String::new(),
+            n => format!(" (+{} more, see the activity log)", n - 1),
+        };
+        self.flash = Some(super::Flash {
+            text: format!(
+                "flag sharing: {} on {}{more}",
+                last.detail,
+                last.instance.as_deref().unwrap_or("-")
+            ),
+            error: true,
+            until: self.now + 2 * FLASH_MS,
+        });
     }
 }
 
