@@ -318,3 +318,40 @@ fn the_readme_config_examples_are_valid() {
         Some(std::time::Duration::from_secs(600))
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn doctor_fails_a_store_every_user_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let chmod = |mode| {
+        std::fs::set_permissions(&store, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let o = ctfdeck(&store, &["doctor"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("ok    access     the store is private to its owner (mode 0600)"),
+        "{}",
+        stdout(&o)
+    );
+    chmod(0o660);
+    let o = ctfdeck(&store, &["doctor"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("the store is shared with group "),
+        "{}",
+        stdout(&o)
+    );
+    chmod(0o644);
+    let o = ctfdeck(&store, &["doctor"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "FAIL  access     the store is readable by every user on this host (mode 0644)"
+        ),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -87,6 +87,19 @@ fn passwd_entry(passwd: &str, matches: impl Fn(&str, u32) -> bool) -> Option<(St
     })
 }
 
+/// The name of group `gid`, from /etc/group.
+pub fn group_name(gid: u32) -> Option<String> {
+    let group = std::fs::read_to_string("/etc/group").ok()?;
+    group_named(&group, gid)
+}
+
+fn group_named(group: &str, gid: u32) -> Option<String> {
+    group.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        (f.get(2)?.parse::<u32>().ok()? == gid).then(|| f[0].to_string())
+    })
+}
+
 fn groups_of(group: &str, user: &str, primary_gid: u32) -> Vec<String> {
     group
         .lines()
@@ -119,5 +132,7 @@ mod tests {
             ["alice", "ctf-admins", "staff"]
         );
         assert_eq!(groups_of(GROUP, "bob", 1001), ["bob", "staff"]);
+        assert_eq!(group_named(GROUP, 2001).as_deref(), Some("staff"));
+        assert_eq!(group_named(GROUP, 4242), None);
     }
 }

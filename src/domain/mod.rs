@@ -21,7 +21,7 @@ pub mod view;
 mod whose;
 
 pub use crate::engine::SubnetPool;
-pub use actor::{Actor, UnixUser, current_user, origin_from_env};
+pub use actor::{Actor, UnixUser, current_user, group_name, origin_from_env};
 pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;

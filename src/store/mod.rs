@@ -14,7 +14,7 @@ pub use admission::{Admission, AdmissionLimits, Refusal};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use error::StoreError;
 pub use instances::{ExtendOutcome, InstanceFilter};
-pub use open::Store;
+pub use open::{FileAccess, Store};
 pub use record::{InstanceRecord, InstanceStatus, PublishedPort};
 
 /// Milliseconds since the Unix epoch: the store's one time unit.

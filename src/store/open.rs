@@ -25,6 +25,25 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The permission bits and group of the store file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileAccess {
+    pub mode: u32,
+    pub gid: u32,
+}
+
+impl FileAccess {
+    /// Anyone on the host can read it, flag secret included.
+    pub fn others_can_read(&self) -> bool {
+        self.mode & 0o004 != 0
+    }
+
+    /// Its group can read and write it: staff who share a store.
+    pub fn group_shares(&self) -> bool {
+        self.mode & 0o060 == 0o060
+    }
+}
+
 impl Store {
     /// Open (creating if needed) the store at `path`, WAL, migrated to the latest schema. A new
     /// file is private to its creator (0600), or shared with the folder's group (0660) when the
@@ -79,6 +98,20 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Who may open the store file, for `doctor`: its mode bits and group.
+    #[cfg(unix)]
+    pub fn file_access(&self) -> Result<FileAccess, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&self.path).map_err(|source| StoreError::Folder {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(FileAccess {
+            mode: meta.mode() & 0o777,
+            gid: meta.gid(),
+        })
     }
 
     /// The schema version of the open store.

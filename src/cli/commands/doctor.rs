@@ -4,8 +4,9 @@ use color_eyre::eyre::Result;
 
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
+use crate::domain::group_name;
 use crate::engine::Engine;
-use crate::store::now_millis;
+use crate::store::{FileAccess, now_millis};
 
 /// How long past its expiry an instance may still run before doctor blames the reaper. A
 /// working reaper stops it within about a second.
@@ -47,6 +48,12 @@ pub async fn run(ctx: &Context) -> Result<()> {
                     store_path.display(),
                     s.schema_version()?
                 ),
+            );
+            let access = s.file_access()?;
+            report(
+                !access.others_can_read(),
+                "access",
+                describe_access(&access),
             );
             // Nothing else notices a missing reaper: expired instances just keep running.
             let overdue = s.expired(now_millis() - REAPER_GRACE_MS)?.len();
@@ -113,4 +120,25 @@ pub async fn run(ctx: &Context) -> Result<()> {
         return Err(Reported(format!("{failures} check(s) failed")).into());
     }
     Ok(())
+}
+
+/// Who can open the store: it holds the flag secret, so "everyone" is a failure.
+fn describe_access(access: &FileAccess) -> String {
+    let group = group_name(access.gid).unwrap_or_else(|| format!("gid {}", access.gid));
+    if access.others_can_read() {
+        format!(
+            "the store is readable by every user on this host (mode {:04o}), flag secret included: chmod o-rwx it",
+            access.mode
+        )
+    } else if access.group_shares() {
+        format!(
+            "the store is shared with group {group} (mode {:04o})",
+            access.mode
+        )
+    } else {
+        format!(
+            "the store is private to its owner (mode {:04o}); to share it among staff, see the README's \"One store for the whole host\"",
+            access.mode
+        )
+    }
 }
