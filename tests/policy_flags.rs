@@ -184,6 +184,84 @@ async fn a_flag_submitted_by_another_owner_is_called_shared_and_audited() {
     f.cleanup().await;
 }
 
+/// A catalog of variants of the bundled nc-calc (its image as built, no build of their own),
+/// each `(id, flag block)`.
+fn nc_calc_variants(dir: &std::path::Path, variants: &[(&str, serde_json::Value)]) {
+    let base: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("challenges/nc-calc/challenge.json")).unwrap(),
+    )
+    .unwrap();
+    for (id, flag) in variants {
+        let mut def = base.clone();
+        def["id"] = serde_json::json!(id);
+        def["flag"] = flag.clone();
+        def["container"].as_object_mut().unwrap().remove("build");
+        def.as_object_mut().unwrap().remove("smoke");
+        std::fs::create_dir(dir.join(id)).unwrap();
+        std::fs::write(
+            dir.join(id).join("challenge.json"),
+            serde_json::to_string_pretty(&def).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flags_reach_the_container_as_the_definition_says() {
+    let dir = tempfile::tempdir().unwrap();
+    nc_calc_variants(
+        dir.path(),
+        &[
+            (
+                "nc-static",
+                serde_json::json!({"static": "flag{same-for-everyone}", "inject": "env:FLAG"}),
+            ),
+            (
+                "nc-file",
+                serde_json::json!({"template": "flag{<hex:16>}", "inject": "file:/tmp/flag.txt"}),
+            ),
+        ],
+    );
+    let f = Fixture::with_catalog(dir.path()).await;
+    let in_container = |id: String, script: &'static str| {
+        let engine = f.engine.clone();
+        async move {
+            let out = engine.exec(&id, &["sh", "-c", script]).await.unwrap();
+            assert_eq!(out.exit_code, 0, "{}", out.output);
+            out.output.trim().to_string()
+        }
+    };
+
+    // A static flag: the same for two teams, in the variable the definition names.
+    let a = f.spawn("nc-static", "team:a").await;
+    let b = f.spawn("nc-static", "team:b").await;
+    for rec in [&a, &b] {
+        let env = in_container(rec.container_id.clone().unwrap(), "echo \"$FLAG\"").await;
+        assert_eq!(env, "flag{same-for-everyone}");
+    }
+
+    // A per-instance flag in a file: in the tmpfs, readable by the challenge's user only, and
+    // not in the environment.
+    let c = f.spawn("nc-file", "team:c").await;
+    let flag = c.flag.clone().unwrap();
+    assert!(flag.starts_with("flag{") && flag.len() == 22, "{flag}");
+    let container = c.container_id.clone().unwrap();
+    assert_eq!(
+        in_container(container.clone(), "cat /tmp/flag.txt").await,
+        flag
+    );
+    assert_eq!(
+        in_container(container.clone(), "stat -c '%a %u' /tmp/flag.txt").await,
+        "600 1000"
+    );
+    let env = in_container(container, "env").await;
+    assert!(
+        !env.contains(&flag),
+        "the file flag is also in the environment"
+    );
+    f.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_static_flag_cannot_tell_sharing() {
     // A catalog whose one challenge has a static flag (the image is the bundled nc-calc's).
