@@ -1,7 +1,7 @@
 //! `flag whose FLAG`: which instance, owner and challenge a submitted flag belongs to; with
 //! `--submitted-by OWNER`, whether that owner handed in its own flag or someone else's.
 
-use color_eyre::eyre::Result;
+use color_eyre::eyre::{Result, bail};
 
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
@@ -54,7 +54,7 @@ pub async fn whose(ctx: &Context, flag: &str, json: bool) -> Result<()> {
 pub async fn submission(ctx: &Context, flag: &str, submitter: &str, json: bool) -> Result<()> {
     let submitter: Owner = submitter.parse()?;
     if submitter.kind == OwnerKind::Smoke {
-        return Err(Reported("--submitted-by takes team:NAME or user:NAME".into()).into());
+        bail!("--submitted-by takes team:NAME or user:NAME, not {submitter}");
     }
     let lifecycle = ctx.lifecycle().await?;
     let verdict = lifecycle.check_submission(flag, &submitter)?;
