@@ -344,6 +344,14 @@ fn doctor_fails_a_store_every_user_can_read() {
         "{}",
         stdout(&o)
     );
+    chmod(0o640);
+    let o = ctfdeck(&store, &["doctor"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("can read the store but not write it (mode 0640)"),
+        "{}",
+        stdout(&o)
+    );
     chmod(0o644);
     let o = ctfdeck(&store, &["doctor"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));

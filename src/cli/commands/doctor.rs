@@ -135,6 +135,11 @@ fn describe_access(access: &FileAccess) -> String {
             "the store is shared with group {group} (mode {:04o})",
             access.mode
         )
+    } else if access.mode & 0o040 != 0 {
+        format!(
+            "group {group} can read the store but not write it (mode {:04o}): nobody in it can act through it",
+            access.mode
+        )
     } else {
         format!(
             "the store is private to its owner (mode {:04o}); to share it among staff, see the README's \"One store for the whole host\"",
