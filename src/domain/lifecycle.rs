@@ -3,12 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::catalog::{Catalog, Challenge};
 use crate::engine::Engine;
 use crate::store::{
-    Admission, InstanceRecord, InstanceStatus, NewAuditEntry, Store, StoreError, now_millis,
+    Admission, InstanceRecord, InstanceStatus, NewAuditEntry, Store, StoreError, millis, now_millis,
 };
 
 use super::plan::{PlanInput, plan_for};
@@ -393,8 +392,4 @@ impl<E: Into<DomainError>> From<E> for SpawnError {
     fn from(e: E) -> Self {
         SpawnError::Failed(e.into())
     }
-}
-
-pub(super) fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }

@@ -1,9 +1,8 @@
 //! Turning the configured quotas into admission limits for one spawn, and refusals into
 //! messages that name the rule and say when it frees up.
 
-use crate::store::{AdmissionLimits, InstanceRecord, Millis, Refusal, now_millis};
+use crate::store::{AdmissionLimits, InstanceRecord, Millis, Refusal, millis, now_millis};
 
-use super::lifecycle::millis;
 use super::view::{remaining, rfc3339};
 use super::{AssignmentMode, DomainError, Owner, OwnerKind, Policy};
 

@@ -264,7 +264,7 @@ impl Lifecycle {
             stopped_at: None,
             renewals: 0,
             max_renewals: lifetime.max_renewals,
-            max_total_at: created + super::lifecycle::millis(lifetime.max_total),
+            max_total_at: created + crate::store::millis(lifetime.max_total),
             stop_reason: None,
             updated_at: now_millis(),
         };

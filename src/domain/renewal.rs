@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use crate::store::{ExtendOutcome, InstanceRecord, now_millis};
+use crate::store::{ExtendOutcome, InstanceRecord, millis, now_millis};
 
-use super::lifecycle::{SpawnError, millis};
+use super::lifecycle::SpawnError;
 use super::quota::refusal_message;
 use super::{DomainError, Lifecycle, Owner};
 

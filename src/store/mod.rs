@@ -20,6 +20,11 @@ pub use record::{InstanceRecord, InstanceStatus, PublishedPort};
 /// Milliseconds since the Unix epoch: the store's one time unit.
 pub type Millis = i64;
 
+/// A duration in store units; an absurdly long one saturates far from overflow.
+pub fn millis(d: std::time::Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
 /// The current time in store units.
 pub fn now_millis() -> Millis {
     std::time::SystemTime::now()

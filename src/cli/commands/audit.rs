@@ -7,7 +7,7 @@ use crate::cli::args::AuditFilterArgs;
 use crate::cli::context::Context;
 use crate::cli::output::{print_json, table};
 use crate::domain::view::rfc3339;
-use crate::store::{AuditFilter, now_millis};
+use crate::store::{AuditFilter, millis, now_millis};
 
 pub fn run(ctx: &Context, json: bool, args: &AuditFilterArgs, limit: usize) -> Result<()> {
     let store = ctx.open_store()?;
@@ -15,9 +15,7 @@ pub fn run(ctx: &Context, json: bool, args: &AuditFilterArgs, limit: usize) -> R
         Some(prefix) => Some(store.resolve(prefix)?.id),
         None => None,
     };
-    let since = args
-        .since
-        .map(|ago| now_millis().saturating_sub(i64::try_from(ago.as_millis()).unwrap_or(i64::MAX)));
+    let since = args.since.map(|ago| now_millis() - millis(ago));
     let filter = AuditFilter {
         instance,
         actor: args.actor.clone(),
