@@ -34,4 +34,4 @@ pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};
 pub use teardown::{Halt, Leftover, PurgeSelector, StopOutcome};
 pub use view::{InstanceView, describe_selection};
-pub use whose::{FlagOwner, Submission};
+pub use whose::{FLAG_SHARED, FlagOwner, Submission};

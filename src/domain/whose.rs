@@ -16,6 +16,9 @@ pub enum FlagOwner {
     Static { challenge: String },
 }
 
+/// The audit action recorded when an owner hands in another owner's flag.
+pub const FLAG_SHARED: &str = "flag-shared";
+
 /// What a flag one owner submitted turns out to be: the scoreboard's (or staff's) question
 /// "did this team solve it, or was it handed the flag?".
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,7 +61,7 @@ impl Lifecycle {
         }
         if let Some(instance) = other {
             self.audit(
-                "flag-shared",
+                FLAG_SHARED,
                 Some(&instance.id),
                 &format!(
                     "{} flag of {} submitted by {submitted_by}",

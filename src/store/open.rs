@@ -38,6 +38,11 @@ impl FileAccess {
         self.mode & 0o004 != 0
     }
 
+    /// Its group can read it (perhaps not write it).
+    pub fn group_can_read(&self) -> bool {
+        self.mode & 0o040 != 0
+    }
+
     /// Its group can read and write it: staff who share a store.
     pub fn group_shares(&self) -> bool {
         self.mode & 0o060 == 0o060

@@ -135,7 +135,7 @@ fn describe_access(access: &FileAccess) -> String {
             "the store is shared with group {group} (mode {:04o})",
             access.mode
         )
-    } else if access.mode & 0o040 != 0 {
+    } else if access.group_can_read() {
         format!(
             "group {group} can read the store but not write it (mode {:04o}): nobody in it can act through it",
             access.mode

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use crate::console::event::{Event, OpOutcome};
 use crate::domain::PurgeSelector;
-use crate::domain::describe_selection;
 use crate::domain::view::{addresses, remaining};
+use crate::domain::{FLAG_SHARED, describe_selection};
 use crate::engine::labels;
 use crate::store::AuditEntry;
 
@@ -238,7 +238,7 @@ impl App {
         };
         let shared: Vec<&AuditEntry> = audit
             .iter()
-            .filter(|e| e.seq > seen && e.action == "flag-shared")
+            .filter(|e| e.seq > seen && e.action == FLAG_SHARED)
             .collect();
         let Some(last) = shared.last() else {
             return;
