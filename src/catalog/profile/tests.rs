@@ -1,3 +1,4 @@
+use super::values::TmpfsOptions;
 use super::*;
 
 fn config(text: &str) -> ProfilesConfig {
