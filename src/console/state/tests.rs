@@ -264,6 +264,35 @@ fn an_invalid_owner_is_explained_and_nothing_spawns() {
 }
 
 #[test]
+fn a_smoke_owner_is_refused_in_the_form_and_nothing_spawns() {
+    let mut app = sample_app();
+    press(&mut app, KeyCode::Char('s'));
+    typed(&mut app, "smoke:red");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let Some(Popup::Spawn(form)) = &app.popup else {
+        panic!("popup stays open")
+    };
+    let error = form.error.as_deref().unwrap();
+    assert!(
+        error.contains("smoke:red") && error.contains("reserved"),
+        "{error}"
+    );
+    assert!(app.running.is_empty());
+}
+
+#[test]
+fn smoke_owners_in_the_store_are_never_offered_for_completion() {
+    let form =
+        super::popup::SpawnForm::new("nc-calc", vec!["smoke:k3j9".into(), "team:red".into()]);
+    assert_eq!(form.suggestions(), vec!["team:red".to_string()]);
+    let mut form = form;
+    form.input = tui_input::Input::new("s".into());
+    assert!(form.suggestions().is_empty(), "{:?}", form.suggestions());
+    form.input = tui_input::Input::new("t".into());
+    assert_eq!(form.suggestions(), vec!["team:red".to_string()]);
+}
+
+#[test]
 fn rebound_keys_dispatch_and_old_ones_do_nothing() {
     let mut app = sample_app();
     let overrides = BTreeMap::from([("spawn".to_string(), KeySetting::One("S".into()))]);
