@@ -8,14 +8,10 @@ fn main() {
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CTFDECK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    // The console (no command) draws on the terminal and logs elsewhere; it sets that up itself.
+    if cli.command.is_some() {
+        cli::init_command_logging();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -360,7 +360,9 @@ fn engine_loss_shows_and_return_resumes_following() {
         retry_in_secs: 2,
     });
     assert!(!app.engine.connected);
-    let commands = app.on_event(Event::EngineBack);
+    let commands = app.on_event(Event::EngineBack {
+        version: "20.10".into(),
+    });
     assert!(app.engine.connected);
     assert!(matches!(
         commands.as_slice(),

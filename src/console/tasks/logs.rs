@@ -20,15 +20,20 @@ pub struct LogFollower {
 }
 
 impl LogFollower {
+    /// Stop following whatever was followed.
+    pub fn stop(&mut self) {
+        if let Some(old) = self.task.take() {
+            old.abort();
+        }
+    }
+
     pub fn follow(
         &mut self,
         engine: &Arc<dyn Engine>,
         target: Option<LogTarget>,
         tx: &Sender<Event>,
     ) {
-        if let Some(old) = self.task.take() {
-            old.abort();
-        }
+        self.stop();
         let Some(target) = target else {
             return;
         };
