@@ -320,6 +320,58 @@ mod tests {
     }
 
     #[test]
+    fn output_without_newlines_is_cut_into_capped_lines() {
+        let mut s = LogsState::default();
+        s.switch(LogSource::Instance { id: "a".into() });
+        // A megabyte in 64 KiB writes, no newline anywhere.
+        for _ in 0..16 {
+            s.push_chunks(vec!["x".repeat(64 * 1024)]);
+        }
+        // Never more than one line's worth waits for its end.
+        assert_eq!(s.partial.chars().count(), MAX_LINE_CHARS);
+        assert_eq!(s.lines.len(), (1 << 20) / MAX_LINE_CHARS - 1);
+        assert!(s.lines.iter().all(|l| l.text.len() == MAX_LINE_CHARS));
+        s.push_chunks(vec!["tail\n".into()]);
+        assert!(s.partial.is_empty());
+        assert_eq!(s.lines.len(), (1 << 20) / MAX_LINE_CHARS + 1);
+        assert_eq!(s.lines.back().unwrap().text, "tail");
+    }
+
+    #[test]
+    fn multibyte_text_is_cut_on_character_boundaries() {
+        let mut s = LogsState::default();
+        s.switch(LogSource::Instance { id: "a".into() });
+        s.push_chunks(vec!["é".repeat(MAX_LINE_CHARS + 5)]);
+        assert_eq!(s.lines.len(), 1);
+        assert_eq!(s.lines[0].text.chars().count(), MAX_LINE_CHARS);
+        assert_eq!(s.partial.chars().count(), 5);
+    }
+
+    #[test]
+    fn the_pane_keeps_a_bounded_number_of_bytes_and_lines() {
+        let mut s = LogsState::default();
+        s.switch(LogSource::Instance { id: "a".into() });
+        let line = format!("{}\n", "y".repeat(MAX_LINE_CHARS - 1));
+        for _ in 0..4 {
+            s.push_chunks(vec![line.repeat(1_000)]);
+        }
+        assert!(s.bytes <= MAX_BYTES, "{}", s.bytes);
+        assert_eq!(s.bytes, s.lines.iter().map(|l| l.text.len()).sum::<usize>());
+        s.push_chunks(vec!["z\n".repeat(MAX_LINES + 10)]);
+        assert_eq!(s.lines.len(), MAX_LINES);
+    }
+
+    #[test]
+    fn escape_sequences_from_the_container_never_reach_the_pane() {
+        let mut s = LogsState::default();
+        s.switch(LogSource::Instance { id: "a".into() });
+        s.push_chunks(vec![
+            "2024-05-01T10:00:00.1Z \u{1b}]52;c;ZXZpbA==\u{7}ok\r\n".into(),
+        ]);
+        assert_eq!(s.lines[0].text, "ok");
+    }
+
+    #[test]
     fn search_scrolls_back_to_the_match() {
         let mut s = LogsState::default();
         s.switch(LogSource::Instance { id: "a".into() });
