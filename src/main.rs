@@ -1,6 +1,7 @@
 use clap::Parser;
 
 use ctfdeck::cli::{self, Cli, exit};
+use ctfdeck::terminal_text::clean;
 
 fn main() {
     let cli = Cli::parse();
@@ -25,10 +26,11 @@ fn main() {
     };
     if let Err(report) = runtime.block_on(cli::run(cli)) {
         let code = exit::code_for(&report);
+        // Errors may quote what others wrote (challenge files, engine messages).
         if report.downcast_ref::<exit::Reported>().is_some() {
-            eprintln!("{report}");
+            eprintln!("{}", clean(&report.to_string()));
         } else {
-            eprintln!("error: {}", exit::describe(&report));
+            eprintln!("error: {}", clean(&exit::describe(&report)));
         }
         std::process::exit(code);
     }

@@ -66,7 +66,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             instance,
             follow,
             tail,
-        } => commands::logs::run(&ctx, &instance, follow, tail).await,
+            raw,
+        } => commands::logs::run(&ctx, &instance, follow, tail, raw).await,
         Command::Reap { watch } => commands::reap::run(&ctx, watch).await,
         Command::Flag(FlagCommand::Whose {
             flag,
