@@ -1,6 +1,7 @@
 use clap::Parser;
 
 use ctfdeck::cli::{self, Cli, exit};
+use ctfdeck::terminal_text::clean;
 
 fn main() {
     let cli = Cli::parse();
@@ -8,14 +9,10 @@ fn main() {
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CTFDECK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    // The console (no command) draws on the terminal and logs elsewhere; it sets that up itself.
+    if cli.command.is_some() {
+        cli::init_command_logging();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -29,10 +26,11 @@ fn main() {
     };
     if let Err(report) = runtime.block_on(cli::run(cli)) {
         let code = exit::code_for(&report);
+        // Errors may quote what others wrote (challenge files, engine messages).
         if report.downcast_ref::<exit::Reported>().is_some() {
-            eprintln!("{report}");
+            eprintln!("{}", clean(&report.to_string()));
         } else {
-            eprintln!("error: {}", exit::describe(&report));
+            eprintln!("error: {}", clean(&exit::describe(&report)));
         }
         std::process::exit(code);
     }

@@ -130,3 +130,96 @@ fn the_console_survives_losing_the_engine_and_resyncs_on_return() {
     drop(session);
     relay.down();
 }
+
+/// During an incident the engine may be down when staff open the console: it starts on the
+/// store's view under the banner, keeps trying, and connects when the engine answers. Its
+/// warning goes to the activity pane and to the log file beside the store, never to the
+/// terminal.
+#[test]
+fn the_console_starts_without_the_engine_and_connects_when_it_answers() {
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("incident.db");
+    let socket = dir.path().join("engine.sock");
+    let stderr = dir.path().join("stderr.txt");
+    let _cleanup = EngineCleanup {
+        store: store.clone(),
+    };
+    let out = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .arg("--catalog")
+        .arg(repo().join("challenges"))
+        .args(["spawn", "web-robots", "--owner", "team:early"])
+        .env_remove("CTFDECK_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let relay = Relay::new(&socket);
+    relay.down();
+
+    let name = format!("ctfdeck-engine-down-{}", std::process::id());
+    let command = format!(
+        "env -u NO_COLOR -u CTFDECK_CONFIG -u CTFDECK_LOG {} --engine unix://{} --store {} --catalog {} 2>{}; echo \"console exited $?\"; sleep 600",
+        bin().display(),
+        socket.display(),
+        store.display(),
+        repo().join("challenges").display(),
+        stderr.display()
+    );
+    tmux(&["kill-session", "-t", &name]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "120",
+        "-y",
+        "32",
+        &command,
+    ]);
+    let session = Session(name);
+    let s = session.wait("the store's view under the banner", |s| {
+        s.contains("ENGINE LOST") && s.contains("team:early")
+    });
+    assert!(
+        s.contains(&socket.display().to_string()),
+        "names the engine: {s}"
+    );
+    assert!(s.contains("○ reconnecting"), "{s}");
+
+    // The warning is in the activity pane.
+    tmux(&["send-keys", "-t", &session.0, "l", "a"]);
+    session.wait("the warning in the activity pane", |s| {
+        s.contains("Activity") && s.contains("warning: engine unreachable at start")
+    });
+
+    relay.up();
+    let s = session.wait("the connection", |s| {
+        !s.contains("ENGINE LOST") && s.contains("● engine")
+    });
+    assert!(
+        s.lines()
+            .any(|l| l.contains("team:early") && l.contains("running")),
+        "{s}"
+    );
+
+    tmux(&["send-keys", "-t", &session.0, "q"]);
+    session.wait("the console to exit", |s| s.contains("console exited 0"));
+    let written = std::fs::read_to_string(&stderr).unwrap();
+    assert!(
+        written.is_empty(),
+        "nothing may be written to the terminal: {written:?}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("ctfdeck-console.log")).unwrap();
+    assert!(log.contains("engine unreachable at start"), "{log}");
+    assert!(log.contains(&socket.display().to_string()), "{log}");
+
+    drop(session);
+    relay.down();
+}

@@ -7,7 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::Fixture;
-use ctfdeck::domain::{Actor, AssignmentMode, ChallengeQuota, DomainError, Owner, Role};
+use ctfdeck::domain::{
+    Actor, AssignmentMode, ChallengeQuota, DomainError, Owner, Role, SpawnOwnerError,
+};
 use ctfdeck::store::InstanceStatus;
 
 fn owner(s: &str) -> Owner {
@@ -225,9 +227,29 @@ async fn cooldown_refuses_spawn_and_reset_with_the_remaining_wait() {
     assert_eq!(refused_rule(&e), "the spawn cooldown");
     let row = f.lifecycle.store().instance(&rec.id).unwrap().unwrap();
     assert_eq!(row.status, InstanceStatus::Running);
-    // Smoke owners never count against quotas.
-    f.lifecycle.spawn("nc-calc", &Owner::smoke()).await.unwrap();
-    f.lifecycle.spawn("nc-calc", &Owner::smoke()).await.unwrap();
+    f.cleanup().await;
+}
+
+/// `smoke:` owners skip quotas and assignment modes, so the public spawn refuses them for
+/// every caller (CLI, console, API); only the smoke test reaches them, through its own entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_public_spawn_refuses_smoke_owners_that_would_skip_the_quotas() {
+    let f = Fixture::with_policy(|p| p.quotas.per_owner = Some(1)).await;
+    for given in [owner("smoke:red"), Owner::smoke()] {
+        let e = f.lifecycle.spawn("nc-calc", &given).await.unwrap_err();
+        assert!(
+            matches!(e, DomainError::Owner(SpawnOwnerError::Reserved { .. })),
+            "{e}"
+        );
+        assert!(e.to_string().contains("team:NAME or user:NAME"), "{e}");
+    }
+    assert_eq!(f.leftovers().await, (0, 0), "nothing started");
+    let rows = f
+        .lifecycle
+        .store()
+        .list_instances(&Default::default())
+        .unwrap();
+    assert!(rows.is_empty(), "no row admitted: {rows:?}");
     f.cleanup().await;
 }
 

@@ -100,6 +100,10 @@ pub enum Command {
         follow: bool,
         #[arg(long, value_name = "N")]
         tail: Option<usize>,
+        /// Pass the output through unchanged, terminal control sequences included (by default
+        /// they are removed: a container must not retitle the terminal or write the clipboard)
+        #[arg(long)]
+        raw: bool,
     },
     /// Stop expired instances (once, or continuously with --watch)
     Reap {

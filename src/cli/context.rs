@@ -59,13 +59,17 @@ impl Context {
         Ok(Store::open(&self.store_path())?)
     }
 
-    pub async fn engine(&self) -> Result<DockerEngine> {
-        let explicit = self
-            .global
+    /// The engine asked for with `--engine` or in the config (else `DOCKER_HOST`, else the
+    /// local socket, decided when connecting).
+    pub fn engine_explicit(&self) -> Option<String> {
+        self.global
             .engine
             .clone()
-            .or_else(|| self.config.engine.clone());
-        Ok(DockerEngine::connect(explicit.as_deref()).await?)
+            .or_else(|| self.config.engine.clone())
+    }
+
+    pub async fn engine(&self) -> Result<DockerEngine> {
+        Ok(DockerEngine::connect(self.engine_explicit().as_deref()).await?)
     }
 
     /// Everything an instance command needs, reconciled with the engine first.

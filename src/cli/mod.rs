@@ -13,11 +13,27 @@ use color_eyre::eyre::Result;
 use args::{CatalogCommand, Command, FlagCommand};
 use context::Context;
 
+/// What is logged: `CTFDECK_LOG` (an env-filter directive), else warnings and errors.
+pub fn log_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_env("CTFDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+}
+
+/// Commands log to stderr. The console installs its own logging (a file and its activity
+/// pane), since stderr is the screen it draws on.
+pub fn init_command_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(log_filter())
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
 /// Run one parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(cli.global)?;
     let Some(command) = cli.command else {
-        return crate::console::run(&ctx).await;
+        return commands::console::run(&ctx, log_filter()).await;
     };
     match command {
         Command::Catalog(CatalogCommand::Check { dir }) => {
@@ -50,7 +66,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             instance,
             follow,
             tail,
-        } => commands::logs::run(&ctx, &instance, follow, tail).await,
+            raw,
+        } => commands::logs::run(&ctx, &instance, follow, tail, raw).await,
         Command::Reap { watch } => commands::reap::run(&ctx, watch).await,
         Command::Flag(FlagCommand::Whose {
             flag,

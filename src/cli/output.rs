@@ -8,6 +8,17 @@ use crate::store::{InstanceRecord, now_millis};
 
 /// Print rows as left-aligned columns separated by two spaces.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    // Cells hold what others typed (challenge names, owners, audit details): no control
+    // sequence reaches the terminal, and no line break breaks the table.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|c| crate::terminal_text::clean_line(c).into_owned())
+                .collect()
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -101,5 +112,13 @@ mod tests {
     fn tables_align_columns() {
         let t = table(&["A", "BB"], &[vec!["long".into(), "x".into()]]);
         assert_eq!(t, "A     BB\nlong  x\n");
+    }
+
+    #[test]
+    fn cells_lose_escape_sequences_and_line_breaks_before_alignment() {
+        let name = "Evil\u{1b}]0;owned\u{7}\u{1b}[2J\nName".to_string();
+        let t = table(&["ID", "NAME"], &[vec!["x\u{1b}[31m".into(), name]]);
+        assert_eq!(t, "ID  NAME\nx   Evil Name\n");
+        assert!(!t.contains('\u{1b}'));
     }
 }

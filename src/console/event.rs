@@ -8,6 +8,8 @@ use crate::domain::{FlagOwner, PurgeSelector};
 use crate::engine::{ContainerDetail, ContainerEvent, ContainerStats, ManagedContainer};
 use crate::store::{AuditEntry, InstanceRecord, Millis};
 
+use super::logging::Warning;
+
 #[derive(Debug)]
 pub enum Event {
     Key(KeyEvent),
@@ -24,7 +26,14 @@ pub enum Event {
         reason: String,
         retry_in_secs: u64,
     },
-    EngineBack,
+    /// The engine answers again (or for the first time), reconciled; its version.
+    EngineBack {
+        version: String,
+    },
+    /// The store watcher stopped: the screen no longer follows the store.
+    StoreWatchStopped(String),
+    /// A warning or error logged while the console runs (it goes to the activity pane).
+    Warning(Warning),
     /// Resource samples, by instance id.
     Stats(Vec<(String, ContainerStats)>),
     /// Image presence, by challenge id.

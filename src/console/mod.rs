@@ -1,9 +1,14 @@
 //! The console: the live full-screen view staff keep open. Producers feed one event channel;
 //! one loop applies events to the state and draws only when something visible changed. The
 //! loop never awaits the engine: lifecycle calls run in background tasks.
+//!
+//! The console starts without the engine too (during an incident that is when staff open
+//! it): it shows the store's view under the engine-lost banner and connects when it can.
 
 pub mod event;
 pub mod keys;
+mod launch;
+pub mod logging;
 mod ops;
 pub mod state;
 mod tasks;
@@ -16,13 +21,13 @@ use std::sync::Arc;
 use color_eyre::eyre::{Result, WrapErr};
 use tokio::sync::{mpsc, watch};
 
-use crate::cli::context::Context;
 use crate::domain::Lifecycle;
-use crate::store::now_millis;
+use crate::store::{Store, now_millis};
 
-use event::Event;
-use keys::Keymap;
+use event::{Event, OpOutcome};
+pub use launch::{Connector, Launch};
 use state::{App, Command, Setup};
+use tasks::engine::Current;
 use tasks::logs::LogFollower;
 use theme::Theme;
 
@@ -31,66 +36,106 @@ const CHANNEL: usize = 1024;
 /// Events applied between two draws at most, so a flood cannot starve the screen.
 const BATCH: usize = 256;
 
-/// Start the console on the context's store, catalog and engine.
-pub async fn run(ctx: &Context) -> Result<()> {
-    let keymap = Keymap::new(&ctx.config.keys).wrap_err("invalid key bindings in the config")?;
-    let theme_name = ctx
-        .global
-        .theme
-        .clone()
-        .or_else(|| ctx.config.theme.clone());
-    let theme = Theme::select(theme_name.as_deref(), Theme::no_color_env())?;
+/// Refuse to start without a terminal, saying what to use instead.
+pub fn require_terminal() -> Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         color_eyre::eyre::bail!(
             "the console needs a terminal; for scripts use a command (`ctfdeck list`, `ctfdeck --help`)"
         );
     }
-    let read_only = ctx.read_only();
-    let lifecycle = Arc::new(ctx.lifecycle().await?);
-    let info = lifecycle.engine().info().clone();
+    Ok(())
+}
+
+/// Start the console on the store and catalog it was given; the engine is connected here, and
+/// again whenever it goes away.
+pub async fn run(launch: Launch) -> Result<()> {
+    require_terminal()?;
+    let Launch {
+        keymap,
+        theme,
+        read_only,
+        store_path,
+        catalog,
+        engine_target,
+        connect,
+        public_host,
+        warnings,
+    } = launch;
+    let store = Store::open(&store_path)
+        .wrap_err_with(|| format!("opening the store {}", store_path.display()))?;
+    let snapshot = tasks::store::load(&store).wrap_err("reading the store")?;
+    // The first attempt happens before the screen opens, so a healthy start looks as it
+    // always did; an engine that does not answer is retried in the background.
+    let first = connect().await;
+    let version = match &first {
+        Ok(l) => l.engine().info().version.clone(),
+        Err(_) => String::new(),
+    };
     let setup = Setup {
         keymap,
         read_only,
-        store_path: ctx.store_path().display().to_string(),
-        engine_target: info.target,
-        engine_version: info.version,
-        public_host: ctx
-            .config
-            .public_host
-            .clone()
-            .unwrap_or_else(|| "localhost".to_string()),
+        store_path: store_path.display().to_string(),
+        engine_target,
+        engine_version: version,
+        public_host,
         now: now_millis(),
     };
-    let mut app = App::new(setup, lifecycle.catalog());
-    let snapshot = tasks::store::load(lifecycle.store()).wrap_err("reading the store")?;
+    let mut app = App::new(setup, &catalog);
 
     let (tx, rx) = mpsc::channel(CHANNEL);
     let (targets_tx, targets_rx) = watch::channel(Vec::new());
+    let (current_tx, current) = watch::channel(None);
+    let mut startup = vec![Event::Store(snapshot)];
+    let first = match first {
+        Ok(lifecycle) => Some(Arc::new(lifecycle)),
+        Err(reason) => {
+            tracing::warn!("engine unreachable at start: {reason}");
+            startup.push(Event::EngineLost {
+                reason,
+                retry_in_secs: tasks::engine::FIRST_RETRY_SECS,
+            });
+            None
+        }
+    };
     tasks::input::spawn_signals(tx.clone());
     tasks::input::spawn_tick(tx.clone());
-    tasks::store::spawn(ctx.store_path(), tx.clone());
-    tasks::engine::spawn(lifecycle.clone(), !read_only, tx.clone());
-    tasks::stats::spawn(lifecycle.engine().clone(), targets_rx, tx.clone());
+    tasks::store::spawn(store_path, tx.clone());
+    if let Some(warnings) = warnings {
+        tasks::input::spawn_warnings(warnings, tx.clone());
+    }
+    tasks::engine::spawn(
+        tasks::engine::Connection {
+            connect,
+            first,
+            reconcile: !read_only,
+            current: current_tx,
+        },
+        tx.clone(),
+    );
+    tasks::stats::spawn(current.clone(), targets_rx, tx.clone());
 
     let mut terminal = terminal::enter().wrap_err("cannot take over the terminal")?;
     let _restore = terminal::Guard;
     tasks::input::spawn_reader(tx.clone());
     let mut runner = Runner {
-        lifecycle,
+        current,
         tx,
         logs: LogFollower::default(),
         targets: targets_tx,
         read_only,
     };
-    let first = app.on_event(Event::Store(snapshot));
-    runner.execute(first);
+    for event in startup {
+        let commands = app.on_event(event);
+        runner.execute(commands);
+    }
     runner.event_loop(&mut app, rx, &mut terminal, &theme).await
 }
 
 /// Carries out the state's commands and owns the background machinery.
 struct Runner {
-    lifecycle: Arc<Lifecycle>,
+    /// The lifecycle on the connected engine; `None` until the engine first answers.
+    current: Current,
     tx: mpsc::Sender<Event>,
     logs: LogFollower,
     targets: watch::Sender<tasks::stats::Targets>,
@@ -130,6 +175,10 @@ impl Runner {
         }
     }
 
+    fn lifecycle(&self) -> Option<Arc<Lifecycle>> {
+        self.current.borrow().clone()
+    }
+
     /// Returns true when the console should end.
     fn execute(&mut self, commands: Vec<Command>) -> bool {
         let mut quit = false;
@@ -140,11 +189,27 @@ impl Runner {
                         // The state refuses these already; this is the second lock on the door.
                         continue;
                     }
-                    ops::start(self.lifecycle.clone(), op, request, self.tx.clone());
+                    match self.lifecycle() {
+                        Some(lifecycle) => ops::start(lifecycle, op, request, self.tx.clone()),
+                        None => {
+                            let outcome = OpOutcome::Failed {
+                                what: request.label(),
+                                error: "the engine has not answered yet; the console keeps trying"
+                                    .to_string(),
+                            };
+                            let tx = self.tx.clone();
+                            tokio::spawn(async move {
+                                let _ = tx.send(Event::OpDone { op, outcome }).await;
+                            });
+                        }
+                    }
                 }
-                Command::FollowLogs(target) => {
-                    self.logs.follow(self.lifecycle.engine(), target, &self.tx)
-                }
+                // Without an engine there is nothing to follow yet; the state follows again
+                // when the engine comes back.
+                Command::FollowLogs(target) => match self.lifecycle() {
+                    Some(lifecycle) => self.logs.follow(lifecycle.engine(), target, &self.tx),
+                    None => self.logs.stop(),
+                },
                 Command::Quit => quit = true,
             }
         }

@@ -28,6 +28,9 @@ pub enum DomainError {
     Refused { rule: &'static str, message: String },
     #[error("{action} refused: {actor} has the monitor role (read-only); ask an admin")]
     NotAllowed { action: String, actor: String },
+    /// The owner named in a spawn request may not be given an instance (a `smoke:` owner).
+    #[error(transparent)]
+    Owner(#[from] super::SpawnOwnerError),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]

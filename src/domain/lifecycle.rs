@@ -132,8 +132,29 @@ impl Lifecycle {
 
     /// Start one instance of `challenge_id` for `owner`, within the quotas. In the one-per-owner
     /// modes an owner who already has a live instance of the challenge gets that one back.
+    /// `smoke:` owners are refused here, for every caller: they skip quotas and assignment
+    /// modes, so only the smoke test may use them (through [`Lifecycle::spawn_smoke`]).
     pub async fn spawn(&self, challenge_id: &str, owner: &Owner) -> Result<Spawned, DomainError> {
         self.require_admin("spawn")?;
+        if let Err(e) = owner.require_spawnable() {
+            self.audit(
+                "spawn",
+                None,
+                &format!("{challenge_id} for {owner}"),
+                &format!("refused: {e}"),
+            );
+            return Err(e.into());
+        }
+        self.spawn_for(challenge_id, owner).await
+    }
+
+    /// The smoke test's own door: one instance for a fresh throwaway `smoke:` owner.
+    pub(super) async fn spawn_smoke(&self, challenge_id: &str) -> Result<Spawned, DomainError> {
+        self.require_admin("spawn")?;
+        self.spawn_for(challenge_id, &Owner::smoke()).await
+    }
+
+    async fn spawn_for(&self, challenge_id: &str, owner: &Owner) -> Result<Spawned, DomainError> {
         let challenge = self.challenge(challenge_id)?;
         let owner_text = owner.to_string();
         match self.spawn_new(challenge, owner).await {

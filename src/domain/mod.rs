@@ -26,7 +26,7 @@ pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, Spawned};
-pub use owner::{Owner, OwnerKind, OwnerParseError};
+pub use owner::{Owner, OwnerKind, OwnerParseError, SpawnOwnerError};
 pub use policy::{
     AssignmentMode, ChallengeQuota, ContainerDefaults, Lifetime, LifetimeDefaults, Policy, Quotas,
 };

@@ -54,7 +54,37 @@ impl FromStr for Owner {
     }
 }
 
+/// Why an owner cannot be given a new instance by a spawn request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpawnOwnerError {
+    #[error(transparent)]
+    Invalid(#[from] OwnerParseError),
+    /// `smoke:` owners skip quotas and assignment modes: only the smoke test may use them.
+    #[error(
+        "{owner} is refused: smoke:NAME owners are reserved for `ctfdeck smoke` (they skip quotas and assignment modes); use team:NAME or user:NAME"
+    )]
+    Reserved { owner: String },
+}
+
 impl Owner {
+    /// Parse an owner typed for a spawn (CLI `--owner`, the console's form): `team:` or `user:`.
+    pub fn for_spawn(s: &str) -> Result<Owner, SpawnOwnerError> {
+        let owner: Owner = s.parse()?;
+        owner.require_spawnable()?;
+        Ok(owner)
+    }
+
+    /// Refuse the owner kinds a spawn request may not name. The smoke test reaches its own
+    /// owners through the domain's smoke entry instead.
+    pub fn require_spawnable(&self) -> Result<(), SpawnOwnerError> {
+        match self.kind {
+            OwnerKind::Team | OwnerKind::User => Ok(()),
+            OwnerKind::Smoke => Err(SpawnOwnerError::Reserved {
+                owner: self.to_string(),
+            }),
+        }
+    }
+
     /// A fresh throwaway owner for one smoke run.
     pub fn smoke() -> Owner {
         Owner {
@@ -88,5 +118,19 @@ mod tests {
         for bad in ["red", "group:x", "team:", "team:a b", "team:$(id)", ""] {
             assert!(bad.parse::<Owner>().is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn a_spawn_takes_teams_and_users_but_never_smoke_owners() {
+        assert_eq!(Owner::for_spawn("team:red").unwrap().kind, OwnerKind::Team);
+        assert_eq!(Owner::for_spawn("user:bob").unwrap().kind, OwnerKind::User);
+        let err = Owner::for_spawn("smoke:red").unwrap_err();
+        assert!(matches!(err, SpawnOwnerError::Reserved { .. }), "{err}");
+        assert!(err.to_string().contains("reserved"), "{err}");
+        assert!(matches!(
+            Owner::for_spawn("team:"),
+            Err(SpawnOwnerError::Invalid(_))
+        ));
+        assert!(Owner::smoke().require_spawnable().is_err());
     }
 }

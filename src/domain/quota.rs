@@ -90,3 +90,31 @@ pub fn refusal_message(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn smoke_owners_are_held_only_by_the_global_capacity() {
+        let mut policy = Policy::default();
+        policy.quotas.mode = AssignmentMode::Team;
+        policy.quotas.per_owner = Some(1);
+        policy.quotas.global = Some(9);
+        policy.quotas.cooldown = Some(Duration::from_secs(60));
+        let limits = admission_limits(&policy, "c", &Owner::smoke()).unwrap();
+        assert_eq!(
+            limits,
+            AdmissionLimits {
+                global: Some(9),
+                ..Default::default()
+            }
+        );
+        let team: Owner = "team:red".parse().unwrap();
+        let limits = admission_limits(&policy, "c", &team).unwrap();
+        assert_eq!(limits.per_owner, Some(1));
+        assert_eq!(limits.cooldown_ms, Some(60_000));
+    }
+}

@@ -13,7 +13,8 @@ pub fn check(ctx: &Context, dir: Option<&Path>) -> Result<()> {
     let dir = dir.map_or_else(|| ctx.catalog_dir(), Path::to_path_buf);
     let report = Catalog::load(&dir, &ctx.config.ceilings)?;
     for d in &report.diagnostics {
-        println!("{d}");
+        // A diagnostic may quote the challenge file, which its author controls.
+        println!("{}", crate::terminal_text::clean(&d.to_string()));
     }
     let errors = report.errors();
     let n = report.catalog.challenges.len();

@@ -7,15 +7,12 @@ use futures_util::StreamExt;
 
 use crate::cli::context::Context;
 use crate::cli::output::{instance_line, instances_json, instances_table, print_json};
-use crate::domain::{InstanceView, Owner, OwnerKind, StopOutcome};
+use crate::domain::{InstanceView, Owner, StopOutcome};
 use crate::store::InstanceFilter;
 
 pub async fn spawn(ctx: &Context, challenge: &str, owner: &str, json: bool) -> Result<()> {
     ctx.require_write("spawn")?;
-    let owner: Owner = owner.parse()?;
-    if owner.kind == OwnerKind::Smoke {
-        bail!("smoke:NAME owners are reserved for `ctfdeck smoke`; use team:NAME or user:NAME");
-    }
+    let owner = Owner::for_spawn(owner)?;
     let lifecycle = ctx.lifecycle().await?;
     let spawned = lifecycle.spawn(challenge, &owner).await?;
     if json {

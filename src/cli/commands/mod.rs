@@ -1,6 +1,7 @@
 pub mod audit;
 pub mod build;
 pub mod catalog;
+pub mod console;
 pub mod doctor;
 pub mod doctor_security;
 pub mod firewall;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::catalog::Catalog;
+use crate::terminal_text::clean_line;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageState {
@@ -51,8 +52,9 @@ impl CatalogState {
                 .iter()
                 .map(|c| CatalogRow {
                     id: c.id.clone(),
-                    name: c.name.clone(),
-                    category: c.category.clone(),
+                    // Authors choose these: no escape sequence reaches the screen.
+                    name: clean_line(&c.name).into_owned(),
+                    category: clean_line(&c.category).into_owned(),
                     difficulty: c.difficulty.as_str(),
                     points: c.points,
                     image: ImageState::Unknown,

@@ -120,7 +120,7 @@ impl App {
         match key.code {
             KeyCode::Esc => self.popup = None,
             KeyCode::Tab => form.complete(),
-            KeyCode::Enter => match form.input.value().trim().parse::<Owner>() {
+            KeyCode::Enter => match Owner::for_spawn(form.input.value().trim()) {
                 Ok(owner) => {
                     let challenge = form.challenge.clone();
                     self.popup = None;

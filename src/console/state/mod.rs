@@ -84,6 +84,8 @@ pub struct App {
     pub flag_input: Option<Input>,
     pub engine: EngineStatus,
     pub store_path: String,
+    /// Why the store watcher stopped, if it did: the screen no longer follows the store.
+    pub store_watch_stopped: Option<String>,
     pub flash: Option<Flash>,
     pub running: BTreeMap<u64, Running>,
     next_op: u64,
@@ -115,6 +117,7 @@ impl App {
                 retry_in_secs: 0,
             },
             store_path: setup.store_path,
+            store_watch_stopped: None,
             flash: None,
             running: BTreeMap::new(),
             next_op: 0,

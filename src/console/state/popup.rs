@@ -2,7 +2,7 @@
 
 use tui_input::Input;
 
-use crate::domain::FlagOwner;
+use crate::domain::{FlagOwner, Owner};
 use crate::engine::ContainerDetail;
 
 use super::command::PendingAction;
@@ -48,6 +48,8 @@ impl SpawnForm {
             .known_owners
             .iter()
             .filter(|o| o.starts_with(typed) && o.as_str() != typed)
+            // Smoke-test owners are in the store but a spawn may not name them.
+            .filter(|o| Owner::for_spawn(o).is_ok())
             .take(5)
             .cloned()
             .collect();

@@ -264,6 +264,35 @@ fn an_invalid_owner_is_explained_and_nothing_spawns() {
 }
 
 #[test]
+fn a_smoke_owner_is_refused_in_the_form_and_nothing_spawns() {
+    let mut app = sample_app();
+    press(&mut app, KeyCode::Char('s'));
+    typed(&mut app, "smoke:red");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let Some(Popup::Spawn(form)) = &app.popup else {
+        panic!("popup stays open")
+    };
+    let error = form.error.as_deref().unwrap();
+    assert!(
+        error.contains("smoke:red") && error.contains("reserved"),
+        "{error}"
+    );
+    assert!(app.running.is_empty());
+}
+
+#[test]
+fn smoke_owners_in_the_store_are_never_offered_for_completion() {
+    let form =
+        super::popup::SpawnForm::new("nc-calc", vec!["smoke:k3j9".into(), "team:red".into()]);
+    assert_eq!(form.suggestions(), vec!["team:red".to_string()]);
+    let mut form = form;
+    form.input = tui_input::Input::new("s".into());
+    assert!(form.suggestions().is_empty(), "{:?}", form.suggestions());
+    form.input = tui_input::Input::new("t".into());
+    assert_eq!(form.suggestions(), vec!["team:red".to_string()]);
+}
+
+#[test]
 fn rebound_keys_dispatch_and_old_ones_do_nothing() {
     let mut app = sample_app();
     let overrides = BTreeMap::from([("spawn".to_string(), KeySetting::One("S".into()))]);
@@ -331,7 +360,9 @@ fn engine_loss_shows_and_return_resumes_following() {
         retry_in_secs: 2,
     });
     assert!(!app.engine.connected);
-    let commands = app.on_event(Event::EngineBack);
+    let commands = app.on_event(Event::EngineBack {
+        version: "20.10".into(),
+    });
     assert!(app.engine.connected);
     assert!(matches!(
         commands.as_slice(),
@@ -495,4 +526,65 @@ fn a_shared_flag_arriving_in_the_audit_is_said_in_the_status_bar_once() {
             .text
             .ends_with("(+1 more, see the activity log)")
     );
+}
+
+#[test]
+fn a_stopped_store_watcher_is_said_on_screen() {
+    let mut app = sample_app();
+    let before = crate::console::views::testkit::screen_text(&app, 120, 32);
+    assert!(!before.contains("STORE NOT WATCHED"), "{before}");
+    app.drawn();
+    app.on_event(Event::StoreWatchStopped(
+        "unable to open database file".into(),
+    ));
+    assert!(app.dirty);
+    let screen = crate::console::views::testkit::screen_text(&app, 120, 32);
+    assert!(
+        screen.contains("STORE NOT WATCHED: unable to open database file"),
+        "{screen}"
+    );
+    assert!(screen.contains("team:red"), "the rows stay: {screen}");
+}
+
+#[test]
+fn a_logged_warning_shows_in_the_activity_pane_at_its_time_and_in_the_status_bar() {
+    use crate::console::logging::Warning;
+    let mut app = sample_app();
+    press(&mut app, KeyCode::Char('l'));
+    press(&mut app, KeyCode::Char('a'));
+    let audit = app.logs.len();
+    app.on_event(Event::Warning(Warning {
+        level: tracing::Level::WARN,
+        message: "reconciling store and engine: \u{1b}]0;title\u{7}timeout".into(),
+    }));
+    assert_eq!(app.logs.len(), audit + 1);
+    let last = app.logs.line(audit).unwrap();
+    assert_eq!(last.text, "warning: reconciling store and engine: timeout");
+    assert_eq!(app.flash.as_ref().map(|f| f.error), Some(true));
+    let screen = crate::console::views::testkit::screen_text(&app, 160, 48);
+    assert!(
+        screen.contains("warning: reconciling store and engine"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn starting_without_the_engine_then_connecting_says_so_and_takes_its_version() {
+    let mut app = sample_app();
+    app.on_event(Event::EngineLost {
+        reason: "engine unreachable at unix:///nonexistent.sock".into(),
+        retry_in_secs: 1,
+    });
+    let screen = crate::console::views::testkit::screen_text(&app, 120, 32);
+    assert!(screen.contains("ENGINE LOST"), "{screen}");
+    assert!(
+        screen.contains("team:red"),
+        "the store's rows show: {screen}"
+    );
+    app.on_event(Event::EngineBack {
+        version: "27.1".into(),
+    });
+    assert!(app.engine.connected);
+    assert_eq!(app.engine.version, "27.1");
+    assert!(app.flash.as_ref().unwrap().text.contains("engine is back"));
 }

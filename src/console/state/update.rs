@@ -56,9 +56,12 @@ impl App {
                 self.engine.retry_in_secs = retry_in_secs;
                 self.dirty = true;
             }
-            Event::EngineBack => {
+            Event::EngineBack { version } => {
                 let was_lost = !self.engine.connected;
                 self.engine.connected = true;
+                if !version.is_empty() {
+                    self.engine.version = version;
+                }
                 self.engine.lost_reason = None;
                 self.dirty = true;
                 if was_lost {
@@ -69,6 +72,15 @@ impl App {
                         return self.follow_selected();
                     }
                 }
+            }
+            Event::StoreWatchStopped(reason) => {
+                self.store_watch_stopped = Some(reason);
+                self.dirty = true;
+            }
+            Event::Warning(warning) => {
+                let text = self.logs.note(self.now, &warning);
+                self.complain(text);
+                self.dirty = true;
             }
             Event::Stats(samples) => {
                 self.instances.set_stats(samples);

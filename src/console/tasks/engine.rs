@@ -1,55 +1,108 @@
-//! The engine connection: list what runs, then follow the event stream. When the engine goes
-//! away, say so and retry with backoff; on return, reconcile and list again, so nothing that
-//! changed meanwhile is missed or forgotten.
+//! The engine connection: connect (the console may start while the engine is down), list what
+//! runs, then follow the event stream. When the engine goes away, say so and retry with
+//! backoff; on return, reconcile and list again, so nothing that changed meanwhile is missed
+//! or forgotten.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc::Sender;
+use tokio::sync::watch;
 
 use crate::console::event::Event;
+use crate::console::launch::Connector;
 use crate::domain::Lifecycle;
 
 const MAX_BACKOFF_SECS: u64 = 30;
+/// The wait before the first retry.
+pub const FIRST_RETRY_SECS: u64 = 1;
 
-pub fn spawn(lifecycle: Arc<Lifecycle>, reconcile: bool, tx: Sender<Event>) {
+/// The lifecycle on the connected engine, shared with whoever starts engine work; `None`
+/// until the engine first answers.
+pub type Current = watch::Receiver<Option<Arc<Lifecycle>>>;
+
+pub struct Connection {
+    pub connect: Connector,
+    /// The lifecycle of the connection made at start, if the engine answered then.
+    pub first: Option<Arc<Lifecycle>>,
+    /// Reconcile on every reconnection (a read-only console only reconciles its first one,
+    /// as every command does).
+    pub reconcile: bool,
+    pub current: watch::Sender<Option<Arc<Lifecycle>>>,
+}
+
+pub fn spawn(conn: Connection, tx: Sender<Event>) {
     tokio::spawn(async move {
-        let engine = lifecycle.engine().clone();
-        let store_id = lifecycle.store_id().to_string();
+        let Connection {
+            connect,
+            first,
+            reconcile,
+            current,
+        } = conn;
+        let mut lifecycle = first;
+        // Whether the next successful connection is the first one: it is reconciled always.
+        let mut reconciled_once = false;
         let mut lost = false;
-        let mut backoff = 1;
+        let mut backoff = FIRST_RETRY_SECS;
+        if lifecycle.is_none() {
+            // The console said so already at start.
+            lost = true;
+            tokio::time::sleep(Duration::from_secs(backoff)).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF_SECS);
+        }
         loop {
-            // Subscribe before listing, so no event between the two is missed.
-            let mut events = engine.container_events(&store_id);
-            let reason = match engine.managed_containers(&store_id).await {
-                Ok(list) => {
-                    if lost {
-                        if reconcile && let Err(e) = lifecycle.reconcile().await {
-                            tracing::warn!("reconcile after reconnect: {e}");
-                        }
-                        backoff = 1;
-                        if tx.send(Event::EngineBack).await.is_err() {
-                            return;
-                        }
-                    }
-                    if tx.send(Event::EngineSynced(list)).await.is_err() {
-                        return;
-                    }
-                    check_images(&lifecycle, &tx).await;
-                    loop {
-                        match events.next().await {
-                            Some(Ok(ev)) => {
-                                if tx.send(Event::Engine(ev)).await.is_err() {
-                                    return;
+            let reason = match &lifecycle {
+                Some(l) => {
+                    let l = l.clone();
+                    let engine = l.engine().clone();
+                    let store_id = l.store_id().to_string();
+                    // Subscribe before listing, so no event between the two is missed.
+                    let mut events = engine.container_events(&store_id);
+                    match engine.managed_containers(&store_id).await {
+                        Ok(list) => {
+                            if !reconciled_once || (lost && reconcile) {
+                                match l.reconcile().await {
+                                    Ok(report) if !report.is_empty() => {
+                                        tracing::info!("reconciled: {report}")
+                                    }
+                                    Ok(_) => {}
+                                    Err(e) => tracing::warn!("reconciling store and engine: {e}"),
+                                }
+                                reconciled_once = true;
+                            }
+                            current.send_replace(Some(l.clone()));
+                            backoff = FIRST_RETRY_SECS;
+                            let version = engine.info().version.clone();
+                            if tx.send(Event::EngineBack { version }).await.is_err()
+                                || tx.send(Event::EngineSynced(list)).await.is_err()
+                            {
+                                return;
+                            }
+                            check_images(&l, &tx).await;
+                            loop {
+                                match events.next().await {
+                                    Some(Ok(ev)) => {
+                                        if tx.send(Event::Engine(ev)).await.is_err() {
+                                            return;
+                                        }
+                                    }
+                                    Some(Err(e)) => break e.to_string(),
+                                    None => break "the engine closed its event stream".to_string(),
                                 }
                             }
-                            Some(Err(e)) => break e.to_string(),
-                            None => break "the engine closed its event stream".to_string(),
                         }
+                        Err(e) => e.to_string(),
                     }
                 }
-                Err(e) => e.to_string(),
+                None => match connect().await {
+                    Ok(l) => {
+                        lifecycle = Some(Arc::new(l));
+                        // Straight on to listing and reconciling.
+                        continue;
+                    }
+                    Err(reason) => reason,
+                },
             };
             lost = true;
             let lost_event = Event::EngineLost {

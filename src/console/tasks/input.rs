@@ -6,6 +6,7 @@ use crossterm::event::{Event as TermEvent, KeyEventKind};
 use tokio::sync::mpsc::Sender;
 
 use crate::console::event::Event;
+use crate::console::logging::Warnings;
 use crate::store::now_millis;
 
 /// Read the terminal on a plain thread: crossterm's reader blocks, and blocking costs no CPU
@@ -62,5 +63,16 @@ pub fn spawn_signals(tx: Sender<Event>) {
             _ = int.recv() => {}
         }
         let _ = tx.send(Event::Terminate).await;
+    });
+}
+
+/// Warnings logged while the console runs, into the event channel (for the activity pane).
+pub fn spawn_warnings(mut warnings: Warnings, tx: Sender<Event>) {
+    tokio::spawn(async move {
+        while let Some(w) = warnings.recv().await {
+            if tx.send(Event::Warning(w)).await.is_err() {
+                break;
+            }
+        }
     });
 }

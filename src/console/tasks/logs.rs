@@ -13,6 +13,9 @@ use crate::engine::Engine;
 
 /// Lines of history fetched when starting to follow.
 const TAIL: usize = 500;
+/// Bytes of output in one event at most: a flood arrives as many small events, so the event
+/// channel (bounded in events) is bounded in memory too.
+const EVENT_BYTES: usize = 64 * 1024;
 
 #[derive(Default)]
 pub struct LogFollower {
@@ -20,15 +23,20 @@ pub struct LogFollower {
 }
 
 impl LogFollower {
+    /// Stop following whatever was followed.
+    pub fn stop(&mut self) {
+        if let Some(old) = self.task.take() {
+            old.abort();
+        }
+    }
+
     pub fn follow(
         &mut self,
         engine: &Arc<dyn Engine>,
         target: Option<LogTarget>,
         tx: &Sender<Event>,
     ) {
-        if let Some(old) = self.task.take() {
-            old.abort();
-        }
+        self.stop();
         let Some(target) = target else {
             return;
         };
@@ -43,10 +51,28 @@ impl LogFollower {
             let mut error = None;
             while let Some(chunk) = stream.next().await {
                 let mut lines = Vec::with_capacity(chunk.len());
+                let mut bytes = 0;
                 for item in chunk {
                     match item {
-                        Ok(text) => lines.push(text),
+                        Ok(text) => {
+                            bytes += text.len();
+                            lines.push(text);
+                        }
                         Err(e) => error = Some(e.to_string()),
+                    }
+                    if bytes >= EVENT_BYTES {
+                        let full = std::mem::take(&mut lines);
+                        bytes = 0;
+                        if tx
+                            .send(Event::LogLines {
+                                generation,
+                                lines: full,
+                            })
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
                     }
                 }
                 if !lines.is_empty()

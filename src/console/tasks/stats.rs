@@ -9,6 +9,7 @@ use tokio::sync::mpsc::Sender;
 use tokio::sync::watch;
 
 use crate::console::event::Event;
+use crate::console::tasks::engine::Current;
 use crate::engine::Engine;
 
 /// One-shot samples are cheap for the engine; every 5 s keeps its load low and gives CPU %
@@ -20,13 +21,16 @@ const CONCURRENCY: usize = 4;
 /// (instance id, container id) of the visible rows.
 pub type Targets = Vec<(String, String)>;
 
-pub fn spawn(engine: Arc<dyn Engine>, mut targets: watch::Receiver<Targets>, tx: Sender<Event>) {
+pub fn spawn(lifecycle: Current, mut targets: watch::Receiver<Targets>, tx: Sender<Event>) {
     tokio::spawn(async move {
         // The previous sample of each container, for CPU % between samples.
         let mut previous: HashMap<String, crate::engine::ContainerStats> = HashMap::new();
         loop {
             let current = targets.borrow_and_update().clone();
-            if !current.is_empty() {
+            // Nothing to sample from until the engine has answered once.
+            let engine: Option<Arc<dyn Engine>> =
+                lifecycle.borrow().as_ref().map(|l| l.engine().clone());
+            if let Some(engine) = engine.filter(|_| !current.is_empty()) {
                 let samples: Vec<_> = stream::iter(current)
                     .map(|(instance, container)| {
                         let engine = engine.clone();

@@ -69,7 +69,7 @@ pub fn panes(body: Rect, challenges: usize) -> Panes {
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     frame.render_widget(Block::default().style(theme.base), area);
-    let banner_h = u16::from(!app.engine.connected);
+    let banner_h = banner::height(app);
     let [banner_area, body, status_area] = Layout::vertical([
         Constraint::Length(banner_h),
         Constraint::Min(0),

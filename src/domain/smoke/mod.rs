@@ -21,8 +21,8 @@ use std::time::Instant;
 
 use futures_util::{StreamExt, stream};
 
+use super::Lifecycle;
 use super::view::addresses;
-use super::{Lifecycle, Owner};
 use crate::store::InstanceRecord;
 
 pub use check::{Connection, connection};
@@ -75,7 +75,7 @@ pub async fn smoke(
     let instance: Option<InstanceRecord> = run
         .step(Stage::Spawn, false, async {
             let spawned = lifecycle
-                .spawn(challenge_id, &Owner::smoke())
+                .spawn_smoke(challenge_id)
                 .await
                 .map_err(|e| Failed::new(e.to_string()))?;
             let record = spawned.instance;

@@ -16,10 +16,7 @@ const REQUEST_TIMEOUT_SECS: u64 = 120;
 impl DockerEngine {
     /// Connect and negotiate the API version. `explicit` comes from `--engine`.
     pub async fn connect(explicit: Option<&str>) -> Result<DockerEngine, EngineError> {
-        let target = explicit
-            .map(str::to_string)
-            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
-            .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
+        let target = DockerEngine::target(explicit);
         let url = normalise(&target);
         let unreachable = |reason: String| EngineError::Unreachable {
             target: target.clone(),
@@ -51,6 +48,17 @@ impl DockerEngine {
             ),
         };
         Ok(DockerEngine { client, info })
+    }
+}
+
+impl DockerEngine {
+    /// Which engine [`DockerEngine::connect`] tries for `explicit`, known before it answers
+    /// (the console names it while the engine is down).
+    pub fn target(explicit: Option<&str>) -> String {
+        explicit
+            .map(str::to_string)
+            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| DEFAULT_SOCKET.to_string())
     }
 }
 

@@ -1,0 +1,35 @@
+//! What the console is started with. The command line builds it (config, flags, catalog) and
+//! hands it over; the console itself knows nothing of how those were found.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use crate::catalog::Catalog;
+use crate::domain::Lifecycle;
+
+use super::keys::Keymap;
+use super::logging::Warnings;
+use super::theme::Theme;
+
+/// Connects to the engine and opens the lifecycle on it; the console calls it at start and
+/// again, with backoff, for as long as the engine does not answer. The error says which engine
+/// was tried and why it did not answer.
+pub type Connector = Arc<dyn Fn() -> BoxFuture<'static, Result<Lifecycle, String>> + Send + Sync>;
+
+pub struct Launch {
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// `--read-only` or the monitor role: every mutating key is refused.
+    pub read_only: bool,
+    pub store_path: PathBuf,
+    pub catalog: Arc<Catalog>,
+    /// The engine the connector tries, named while it does not answer.
+    pub engine_target: String,
+    pub connect: Connector,
+    /// Shown instead of 0.0.0.0 in addresses.
+    pub public_host: String,
+    /// Warnings logged while the console runs, for the activity pane.
+    pub warnings: Option<Warnings>,
+}
