@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::{Amount, Challenge, evaluate, parse_memory};
+use crate::catalog::{Amount, Challenge, MIN_CPUS, evaluate, mount_problem, parse_memory};
 use crate::engine::{ContainerPlan, Egress, Grants, Hardening, PortRequest, labels};
 
 use super::Policy;
@@ -68,8 +68,11 @@ pub fn plan_for(
         Amount::UpTo(cap) => policy.container.cpus.min(cap),
         Amount::Unlimited => ceil.max_cpus,
     };
-    if !(cpus > 0.0 && cpus <= ceil.max_cpus) {
-        return Err(format!("cpus {cpus} outside 0..={}", ceil.max_cpus));
+    if !(MIN_CPUS..=ceil.max_cpus).contains(&cpus) {
+        return Err(format!(
+            "cpus {cpus} outside {MIN_CPUS}..={} (less than {MIN_CPUS} would be no limit at all)",
+            ceil.max_cpus
+        ));
     }
     let pids = match sec.pids {
         Amount::Requested(pids) => pids,
@@ -123,8 +126,9 @@ pub fn plan_for(
             cap_add: sec.cap_add,
             tmpfs: sec.tmpfs,
             memory_bytes,
-            nano_cpus: (cpus * 1e9) as i64,
+            nano_cpus: (cpus * 1e9).round() as i64,
             pids_limit: pids,
+            shm_bytes: sec.shm_bytes,
             read_only: sec.read_only,
             egress,
             seccomp: sec.seccomp,
@@ -139,6 +143,54 @@ pub fn plan_for(
             },
         },
     })
+}
+
+/// Put a tmpfs over each path the image declares with `VOLUME`, or refuse. Left alone, the
+/// engine makes each one a volume on the host's disk: writable even under a read-only root,
+/// executable, unbounded, and outliving nothing useful. A path the plan already mounts a tmpfs
+/// on is covered; any other gets the tmpfs the profile allows there (its own rule or `*`), at
+/// the largest size it allows, with the forced noexec,nosuid,nodev. No rule: refused.
+pub fn cover_image_volumes(
+    plan: &mut ContainerPlan,
+    volumes: &[String],
+    challenge: &Challenge,
+    policy: &Policy,
+) -> Result<(), String> {
+    let name = challenge.container.security.profile.trim();
+    let profile = policy
+        .ceilings
+        .security
+        .get(name)
+        .ok_or_else(|| format!("security profile {name:?} is not defined"))?;
+    let mut refused = Vec::new();
+    for volume in volumes {
+        let path = match volume.trim_end_matches('/') {
+            "" => "/",
+            trimmed => trimmed,
+        };
+        if plan.hardening.tmpfs.contains_key(path) {
+            continue;
+        }
+        match profile.tmpfs_rule(path) {
+            Some(rule) if mount_problem(path).is_none() => {
+                plan.hardening
+                    .tmpfs
+                    .insert(path.to_string(), rule.options_with_size(&rule.max_size));
+            }
+            _ => refused.push(path.to_string()),
+        }
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = profile.tmpfs.keys().map(String::as_str).collect();
+    Err(format!(
+        "image {} declares VOLUME {}, which the engine would make a writable, executable directory on the host's disk with no size limit; security profile {:?} allows no tmpfs there to take its place (it allows: {}). Remove the VOLUME from the Dockerfile, or give the challenge a profile whose tmpfs rules cover it",
+        plan.image,
+        refused.join(", "),
+        profile.name,
+        allowed.join(", ")
+    ))
 }
 
 /// Numeric `uid[:gid]`, not root unless the admin allows it.
