@@ -316,6 +316,49 @@ mod tests {
     }
 
     #[test]
+    fn cpus_that_would_round_to_no_limit_never_reach_the_engine() {
+        let mut policy = Policy::default();
+        // The admin default, not the definition, is the tiny one here.
+        policy.container.cpus = 1e-10;
+        let err = plan_for(&challenge(json!({}), json!({})), &policy, input()).unwrap_err();
+        assert!(err.contains("outside 0.01..="), "{err}");
+        let err = plan_for(&challenge(json!({}), json!({"cpus": 1e-10})), &policy, input());
+        assert!(err.unwrap_err().contains("below the smallest limit"));
+        policy.container.cpus = 0.3;
+        let plan = plan_for(&challenge(json!({}), json!({})), &policy, input()).unwrap();
+        // Rounded, not truncated (0.3 * 1e9 is 299999999.99…).
+        assert_eq!(plan.hardening.nano_cpus, 300_000_000);
+    }
+
+    #[test]
+    fn image_volumes_become_the_profiles_tmpfs_or_refuse_the_spawn() {
+        let policy = Policy::default();
+        let default = challenge(json!({}), json!({}));
+        let mut plan = plan_for(&default, &policy, input()).unwrap();
+        let volumes = vec!["/data".to_string(), "/tmp/".to_string()];
+        cover_image_volumes(&mut plan, &volumes, &default, &policy).unwrap();
+        // The default profile's `*` rule, at its size; /tmp was already a tmpfs.
+        assert_eq!(plan.hardening.tmpfs["/data"], "size=16m");
+        assert_eq!(plan.hardening.tmpfs["/tmp"], "size=16m");
+        assert_eq!(plan.hardening.tmpfs.len(), 2);
+        assert_eq!(
+            plan.hardening.tmpfs_options()["/data"],
+            "size=16m,rw,noexec,nosuid,nodev"
+        );
+
+        let strict = challenge(json!({"profile": "strict"}), json!({}));
+        let mut plan = plan_for(&strict, &policy, input()).unwrap();
+        let err = cover_image_volumes(&mut plan, &volumes, &strict, &policy).unwrap_err();
+        assert!(
+            err.starts_with("image img declares VOLUME /data, which the engine would make a writable, executable directory on the host's disk"),
+            "{err}"
+        );
+        assert!(err.contains("security profile \"strict\" allows no tmpfs there"));
+        // Nothing declared: nothing to cover, whatever the profile.
+        cover_image_volumes(&mut plan, &[], &strict, &policy).unwrap();
+    }
+
+    #[test]
     fn root_and_names_are_refused_as_users() {
         assert!(check_user("1000:1000", false).is_ok());
         assert!(check_user("65534", false).is_ok());
