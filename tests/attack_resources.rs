@@ -189,13 +189,19 @@ async fn filling_dev_shm_stops_at_the_profiles_size_and_exec_still_works() {
             )
             .await
             .output;
-        assert!(fill.contains("No space left on device"), "{challenge}: {fill}");
+        assert!(
+            fill.contains("No space left on device"),
+            "{challenge}: {fill}"
+        );
         let size: u64 = fill
             .rsplit("size=")
             .next()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or_else(|| panic!("{challenge}: no size in {fill}"));
-        assert!(size > 0 && size <= limit, "{challenge}: {size} bytes: {fill}");
+        assert!(
+            size > 0 && size <= limit,
+            "{challenge}: {size} bytes: {fill}"
+        );
         let mount = lab.sh(&rec, "grep ' /dev/shm ' /proc/mounts").await.output;
         assert!(mount.contains("noexec"), "{challenge}: {mount}");
         // The instance is still usable: a new process starts and answers.

@@ -38,7 +38,6 @@ async fn an_image_volume_is_refused_or_bounded_and_seen_when_the_engine_makes_on
 }
 
 async fn refused_where_the_profile_allows_no_tmpfs_in_its_place(lab: &Lab) {
-
     let err = lab
         .lifecycle
         .spawn("target-volume-strict", &"team:vol1".parse().unwrap())
@@ -58,7 +57,13 @@ async fn refused_where_the_profile_allows_no_tmpfs_in_its_place(lab: &Lab) {
     );
     // Nothing left: no container, no network, no live instance.
     let store = lab.lifecycle.store_id();
-    assert!(lab.engine.managed_containers(store).await.unwrap().is_empty());
+    assert!(
+        lab.engine
+            .managed_containers(store)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(lab.engine.managed_networks(store).await.unwrap().is_empty());
     let live = lab
         .lifecycle
@@ -94,7 +99,10 @@ async fn allowed_as_a_bounded_noexec_tmpfs(lab: &Lab) {
     assert!(size > 0 && size <= 16 << 20, "{size} bytes written: {fill}");
     // Nothing written there can run.
     let run = lab
-        .sh(&rec, "rm -f /data/fill; cp /bin/busybox /data/bb && /data/bb echo ran")
+        .sh(
+            &rec,
+            "rm -f /data/fill; cp /bin/busybox /data/bb && /data/bb echo ran",
+        )
         .await;
     assert_ne!(run.exit_code, 0, "{}", run.output);
     assert!(run.output.contains("Permission denied"), "{}", run.output);

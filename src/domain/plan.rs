@@ -322,7 +322,11 @@ mod tests {
         policy.container.cpus = 1e-10;
         let err = plan_for(&challenge(json!({}), json!({})), &policy, input()).unwrap_err();
         assert!(err.contains("outside 0.01..="), "{err}");
-        let err = plan_for(&challenge(json!({}), json!({"cpus": 1e-10})), &policy, input());
+        let err = plan_for(
+            &challenge(json!({}), json!({"cpus": 1e-10})),
+            &policy,
+            input(),
+        );
         assert!(err.unwrap_err().contains("below the smallest limit"));
         policy.container.cpus = 0.3;
         let plan = plan_for(&challenge(json!({}), json!({})), &policy, input()).unwrap();

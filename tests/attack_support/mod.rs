@@ -546,7 +546,9 @@ pub fn memfd_probe(dir: &std::path::Path) -> PathBuf {
         .arg(&out)
         .arg(&source)
         .output()
-        .expect("run gcc (the attack suite needs gcc and a static libc: apt-get install gcc libc6-dev)");
+        .expect(
+            "run gcc (the attack suite needs gcc and a static libc: apt-get install gcc libc6-dev)",
+        );
     assert!(
         built.status.success(),
         "gcc -static failed: {}",

@@ -118,8 +118,14 @@ fn dangerous_profiles_are_refused_naming_profile_and_field() {
             "extends \"nope\", which is not defined",
         ),
         ("[unconfined]\n", "cannot be called \"unconfined\""),
-        ("[web]\ncpus = 1e-10\n", "profile \"web\": cpus must be at least 0.01"),
-        ("[web]\nshm = \"0\"\n", "profile \"web\": shm \"0\" is not a size above 0"),
+        (
+            "[web]\ncpus = 1e-10\n",
+            "profile \"web\": cpus must be at least 0.01",
+        ),
+        (
+            "[web]\nshm = \"0\"\n",
+            "profile \"web\": shm \"0\" is not a size above 0",
+        ),
         ("[Web]\n", "is not valid"),
     ];
     for (text, expected) in cases {
@@ -209,7 +215,15 @@ fn the_hardened_seccomp_profile_refuses_running_code_from_memory() {
         .flat_map(|rule| rule["names"].as_array().unwrap())
         .map(|n| n.as_str().unwrap())
         .collect();
-    for needed in ["execve", "read", "write", "mmap", "clone", "socket", "exit_group"] {
+    for needed in [
+        "execve",
+        "read",
+        "write",
+        "mmap",
+        "clone",
+        "socket",
+        "exit_group",
+    ] {
         assert!(allowed.contains(&needed), "{needed} is refused");
     }
     for refused in [
