@@ -16,9 +16,12 @@ use ctfdeck::store::InstanceFilter;
 const VOLUME_IMAGE: &str = "ctfdeck/attack-volume:test";
 const MEMFD_IMAGE: &str = "ctfdeck/attack-memfd:test";
 
-async fn volume_image(lab: &Lab) -> TestImage {
+/// Built before the lab, so that it is removed after the lab's instances (drop order), even
+/// when an assertion fails.
+async fn volume_image() -> TestImage {
+    common::ensure_images();
     TestImage::build(
-        &lab.engine,
+        &common::engine().await,
         VOLUME_IMAGE,
         "FROM ctfdeck/web-robots:latest\nVOLUME /data\n",
         &[],
@@ -29,8 +32,8 @@ async fn volume_image(lab: &Lab) -> TestImage {
 /// One test, one image: the three steps share the fixture's image tag.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_image_volume_is_refused_or_bounded_and_seen_when_the_engine_makes_one() {
+    let image = volume_image().await;
     let lab = Lab::new("127.0.0.1").await;
-    let image = volume_image(&lab).await;
     refused_where_the_profile_allows_no_tmpfs_in_its_place(&lab).await;
     allowed_as_a_bounded_noexec_tmpfs(&lab).await;
     seen_by_the_security_inspection_when_the_engine_makes_it(&lab, &image).await;
@@ -149,16 +152,17 @@ async fn seen_by_the_security_inspection_when_the_engine_makes_it(lab: &Lab, ima
 
 #[tokio::test(flavor = "multi_thread")]
 async fn code_written_at_runtime_cannot_run_from_memory_under_the_hardened_filter() {
-    let lab = Lab::new("127.0.0.1").await;
+    common::ensure_images();
     let dir = tempfile::tempdir().unwrap();
     let probe = memfd_probe(dir.path());
     let _image = TestImage::build(
-        &lab.engine,
+        &common::engine().await,
         MEMFD_IMAGE,
         "FROM ctfdeck/web-robots:latest\nCOPY memfd-exec /memfd-exec\n",
         &[("memfd-exec", &probe)],
     )
     .await;
+    let lab = Lab::new("127.0.0.1").await;
 
     // Control: under the engine's default filter both attacks work (the probe is sound).
     let open = lab.spawn("target-memfd-default", "team:mem1").await;
