@@ -374,6 +374,8 @@ mod tests {
         let h = body.host_config.unwrap_or_default();
         assert_eq!(h.port_bindings.unwrap_or_default().len(), 1);
         assert_eq!(h.privileged, Some(false));
+        // The plan's /dev/shm size, never 0 (which the engine reads as its 64 MiB default).
+        assert_eq!(h.shm_size, Some(1 << 20));
         assert_eq!(h.binds, None);
         assert_eq!(
             h.security_opt.unwrap_or_default(),
