@@ -229,10 +229,11 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
         cpus(h.nano_cpus),
         cpus(a.nano_cpus),
     );
-    // Said on its own even when the plan agrees: no profile or exception grants unlimited CPU,
-    // so a container without a CPU limit is always wrong (busy loops take every core).
+    // Said even when the plan agrees (a plan from before the CPU floor): no profile or
+    // exception grants unlimited CPU, so a container without a CPU limit is always wrong (busy
+    // loops take every core). When the plan has a limit, "cpus" above already says it.
     check(
-        a.nano_cpus > 0,
+        a.nano_cpus > 0 || h.nano_cpus > 0,
         "cpu limit",
         "a limit".into(),
         "none (every core of the host)".into(),

@@ -164,6 +164,10 @@ fn a_container_without_a_cpu_limit_or_with_the_engines_shm_is_reported() {
         d[1].to_string(),
         "/dev/shm size: expected 1m, found the engine's default (64m)"
     );
+    // Against a plan with a limit, said once.
+    let d = compare(&plan(Egress::Allowed), &s);
+    assert_eq!(fields(&d), ["cpus", "/dev/shm size"]);
+    assert_eq!(d[0].to_string(), "cpus: expected 0.5, found unlimited");
 }
 
 #[test]
