@@ -174,3 +174,39 @@ async fn allocating_past_the_memory_limit_kills_the_process_not_the_instance_or_
     );
     lab.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filling_dev_shm_stops_at_the_profiles_size_and_exec_still_works() {
+    let lab = Lab::new("127.0.0.1").await;
+    // strict: 1m; default: 16m (the engine's own default was 64m, as large as the memory
+    // limit of these instances, so filling it left nothing for a later `docker exec`).
+    for (challenge, limit) in [("target-strict", 1u64 << 20), ("target-default", 16 << 20)] {
+        let rec = lab.spawn(challenge, "team:shm").await;
+        let fill = lab
+            .sh(
+                &rec,
+                "dd if=/dev/zero of=/dev/shm/fill bs=64k count=512 2>&1; echo size=$(wc -c < /dev/shm/fill)",
+            )
+            .await
+            .output;
+        assert!(
+            fill.contains("No space left on device"),
+            "{challenge}: {fill}"
+        );
+        let size: u64 = fill
+            .rsplit("size=")
+            .next()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{challenge}: no size in {fill}"));
+        assert!(
+            size > 0 && size <= limit,
+            "{challenge}: {size} bytes: {fill}"
+        );
+        let mount = lab.sh(&rec, "grep ' /dev/shm ' /proc/mounts").await.output;
+        assert!(mount.contains("noexec"), "{challenge}: {mount}");
+        // The instance is still usable: a new process starts and answers.
+        let alive = lab.sh(&rec, "echo alive").await;
+        assert_eq!(alive.output.trim(), "alive", "{challenge}");
+    }
+    lab.finish().await;
+}

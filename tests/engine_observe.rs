@@ -60,7 +60,7 @@ async fn run(f: &Fixture) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     assert_eq!(detail.state, "running");
     assert_eq!(detail.hardening.cap_drop, vec!["ALL".to_string()]);
-    assert!(detail.hardening.read_only_rootfs);
+    assert!(detail.hardening.read_only);
     assert!(detail.hardening.init);
     assert!(!detail.hardening.privileged);
     assert_eq!(detail.hardening.pids_limit, 64);

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 pub use ceilings::{Ceilings, normalize_cap};
 pub use diagnostic::{Diagnostic, Severity};
 pub use effective::{
-    Amount, EffectiveSecurity, Evaluation, Grants, Problem, evaluate, is_unlimited,
+    Amount, EffectiveSecurity, Evaluation, Grants, MIN_CPUS, Problem, evaluate, is_unlimited,
 };
 pub use exceptions::{DANGEROUS_CAPS, Exception, Exceptions, dangerous_cap};
 pub use flag::{
@@ -36,7 +36,7 @@ pub use load::CHALLENGE_FILE;
 pub use model::*;
 pub use profile::{
     DEFAULT_PROFILE, DEFAULT_PROXY_IMAGE, Profile, ProfileFields, ProfilesConfig, SHIPPED_PROFILES,
-    Seccomp, SecurityProfiles, TmpfsRule,
+    Seccomp, SecurityProfiles, TmpfsRule, mount_problem,
 };
 
 /// The valid challenges of a catalog folder.

@@ -10,7 +10,7 @@ use crate::store::{
     Admission, InstanceRecord, InstanceStatus, NewAuditEntry, Store, StoreError, millis, now_millis,
 };
 
-use super::plan::{PlanInput, plan_for};
+use super::plan::{PlanInput, cover_image_volumes, plan_for};
 use super::quota::{admission_limits, refusal_message};
 use super::{Actor, DomainError, Owner, Policy, Role, flags, ids};
 
@@ -317,12 +317,17 @@ impl Lifecycle {
             expires_at: record.expires_at,
             env,
         };
-        let plan = plan_for(challenge, &self.policy, input).map_err(|reason| {
-            DomainError::Unspawnable {
-                id: challenge.id.clone(),
-                reason,
-            }
-        })?;
+        let unspawnable = |reason| DomainError::Unspawnable {
+            id: challenge.id.clone(),
+            reason,
+        };
+        let mut plan = plan_for(challenge, &self.policy, input).map_err(unspawnable)?;
+        let volumes = self
+            .engine
+            .image_volumes(&plan.image)
+            .await
+            .map_err(spawn_failed)?;
+        cover_image_volumes(&mut plan, &volumes, challenge, &self.policy).map_err(unspawnable)?;
         let network_id = self
             .create_instance_network(&plan.network, &plan.labels)
             .await

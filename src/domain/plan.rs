@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::{Amount, Challenge, evaluate, parse_memory};
+use crate::catalog::{Amount, Challenge, MIN_CPUS, evaluate, mount_problem, parse_memory};
 use crate::engine::{ContainerPlan, Egress, Grants, Hardening, PortRequest, labels};
 
 use super::Policy;
@@ -68,8 +68,11 @@ pub fn plan_for(
         Amount::UpTo(cap) => policy.container.cpus.min(cap),
         Amount::Unlimited => ceil.max_cpus,
     };
-    if !(cpus > 0.0 && cpus <= ceil.max_cpus) {
-        return Err(format!("cpus {cpus} outside 0..={}", ceil.max_cpus));
+    if !(MIN_CPUS..=ceil.max_cpus).contains(&cpus) {
+        return Err(format!(
+            "cpus {cpus} outside {MIN_CPUS}..={} (less than {MIN_CPUS} would be no limit at all)",
+            ceil.max_cpus
+        ));
     }
     let pids = match sec.pids {
         Amount::Requested(pids) => pids,
@@ -123,8 +126,9 @@ pub fn plan_for(
             cap_add: sec.cap_add,
             tmpfs: sec.tmpfs,
             memory_bytes,
-            nano_cpus: (cpus * 1e9) as i64,
+            nano_cpus: (cpus * 1e9).round() as i64,
             pids_limit: pids,
+            shm_bytes: sec.shm_bytes,
             read_only: sec.read_only,
             egress,
             seccomp: sec.seccomp,
@@ -139,6 +143,54 @@ pub fn plan_for(
             },
         },
     })
+}
+
+/// Put a tmpfs over each path the image declares with `VOLUME`, or refuse. Left alone, the
+/// engine makes each one a volume on the host's disk: writable even under a read-only root,
+/// executable, unbounded, and outliving nothing useful. A path the plan already mounts a tmpfs
+/// on is covered; any other gets the tmpfs the profile allows there (its own rule or `*`), at
+/// the largest size it allows, with the forced noexec,nosuid,nodev. No rule: refused.
+pub fn cover_image_volumes(
+    plan: &mut ContainerPlan,
+    volumes: &[String],
+    challenge: &Challenge,
+    policy: &Policy,
+) -> Result<(), String> {
+    let name = challenge.container.security.profile.trim();
+    let profile = policy
+        .ceilings
+        .security
+        .get(name)
+        .ok_or_else(|| format!("security profile {name:?} is not defined"))?;
+    let mut refused = Vec::new();
+    for volume in volumes {
+        let path = match volume.trim_end_matches('/') {
+            "" => "/",
+            trimmed => trimmed,
+        };
+        if plan.hardening.tmpfs.contains_key(path) {
+            continue;
+        }
+        match profile.tmpfs_rule(path) {
+            Some(rule) if mount_problem(path).is_none() => {
+                plan.hardening
+                    .tmpfs
+                    .insert(path.to_string(), rule.options_with_size(&rule.max_size));
+            }
+            _ => refused.push(path.to_string()),
+        }
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = profile.tmpfs.keys().map(String::as_str).collect();
+    Err(format!(
+        "image {} declares VOLUME {}, which the engine would make a writable, executable directory on the host's disk with no size limit; security profile {:?} allows no tmpfs there to take its place (it allows: {}). Remove the VOLUME from the Dockerfile, or give the challenge a profile whose tmpfs rules cover it",
+        plan.image,
+        refused.join(", "),
+        profile.name,
+        allowed.join(", ")
+    ))
 }
 
 /// Numeric `uid[:gid]`, not root unless the admin allows it.
@@ -261,6 +313,53 @@ mod tests {
         assert_eq!(h.pids_limit, -1);
         assert_eq!(h.memory_bytes, 0);
         assert_eq!(plan.user, "0:0");
+    }
+
+    #[test]
+    fn cpus_that_would_round_to_no_limit_never_reach_the_engine() {
+        let mut policy = Policy::default();
+        // The admin default, not the definition, is the tiny one here.
+        policy.container.cpus = 1e-10;
+        let err = plan_for(&challenge(json!({}), json!({})), &policy, input()).unwrap_err();
+        assert!(err.contains("outside 0.01..="), "{err}");
+        let err = plan_for(
+            &challenge(json!({}), json!({"cpus": 1e-10})),
+            &policy,
+            input(),
+        );
+        assert!(err.unwrap_err().contains("below the smallest limit"));
+        policy.container.cpus = 0.3;
+        let plan = plan_for(&challenge(json!({}), json!({})), &policy, input()).unwrap();
+        // Rounded, not truncated (0.3 * 1e9 is 299999999.99…).
+        assert_eq!(plan.hardening.nano_cpus, 300_000_000);
+    }
+
+    #[test]
+    fn image_volumes_become_the_profiles_tmpfs_or_refuse_the_spawn() {
+        let policy = Policy::default();
+        let default = challenge(json!({}), json!({}));
+        let mut plan = plan_for(&default, &policy, input()).unwrap();
+        let volumes = vec!["/data".to_string(), "/tmp/".to_string()];
+        cover_image_volumes(&mut plan, &volumes, &default, &policy).unwrap();
+        // The default profile's `*` rule, at its size; /tmp was already a tmpfs.
+        assert_eq!(plan.hardening.tmpfs["/data"], "size=16m");
+        assert_eq!(plan.hardening.tmpfs["/tmp"], "size=16m");
+        assert_eq!(plan.hardening.tmpfs.len(), 2);
+        assert_eq!(
+            plan.hardening.tmpfs_options()["/data"],
+            "size=16m,rw,noexec,nosuid,nodev"
+        );
+
+        let strict = challenge(json!({"profile": "strict"}), json!({}));
+        let mut plan = plan_for(&strict, &policy, input()).unwrap();
+        let err = cover_image_volumes(&mut plan, &volumes, &strict, &policy).unwrap_err();
+        assert!(
+            err.starts_with("image img declares VOLUME /data, which the engine would make a writable, executable directory on the host's disk"),
+            "{err}"
+        );
+        assert!(err.contains("security profile \"strict\" allows no tmpfs there"));
+        // Nothing declared: nothing to cover, whatever the profile.
+        cover_image_volumes(&mut plan, &[], &strict, &policy).unwrap();
     }
 
     #[test]

@@ -18,11 +18,11 @@ use futures_util::stream::BoxStream;
 
 pub use docker::DockerEngine;
 pub use error::EngineError;
-pub use observe::{AppliedHardening, ContainerDetail, ContainerEvent, ContainerStats};
+pub use observe::{ContainerDetail, ContainerEvent, ContainerStats};
 #[cfg(test)]
 pub(crate) use plan::sample_plan;
 pub use plan::{ContainerPlan, Egress, Grants, Hardening, PortRequest};
-pub use security_state::{AttachedNetwork, ProxyState, SecurityState};
+pub use security_state::{AppliedHardening, AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
 pub use subnets::SubnetPool;
 
@@ -75,6 +75,10 @@ pub trait Engine: Send + Sync {
     fn info(&self) -> &EngineInfo;
 
     async fn image_present(&self, image: &str) -> Result<bool, EngineError>;
+
+    /// The paths the image declares with `VOLUME` (sorted). Fails with `ImageMissing` when the
+    /// image is not there.
+    async fn image_volumes(&self, image: &str) -> Result<Vec<String>, EngineError>;
 
     /// Build `tag` from the folder `context` (holding a Dockerfile), reporting progress lines.
     async fn build_image(

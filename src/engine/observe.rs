@@ -1,7 +1,9 @@
 //! What the engine reports about running containers, for live views: lifecycle events, resource
-//! usage, and the settings a container actually runs with.
+//! usage, and what inspecting a container says.
 
 use std::collections::BTreeMap;
+
+use super::AppliedHardening;
 
 /// One container lifecycle event (start, die, destroy, health change, …) for a managed container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,24 +64,6 @@ impl ContainerStats {
         }
         self
     }
-}
-
-/// The isolation a container really runs with, as the engine reports it (not as planned).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct AppliedHardening {
-    pub user: String,
-    pub cap_drop: Vec<String>,
-    pub cap_add: Vec<String>,
-    pub security_opt: Vec<String>,
-    pub read_only_rootfs: bool,
-    pub privileged: bool,
-    pub init: bool,
-    pub memory_bytes: i64,
-    pub memory_swap_bytes: i64,
-    pub nano_cpus: i64,
-    pub pids_limit: i64,
-    pub tmpfs: BTreeMap<String, String>,
-    pub network_mode: String,
 }
 
 /// What inspecting a container says, minus secrets: environment values are never carried

@@ -25,6 +25,8 @@ pub struct Hardening {
     pub nano_cpus: i64,
     /// -1: unlimited (an admin exception).
     pub pids_limit: i64,
+    /// Size of `/dev/shm`, above 0 (the engine reads 0 as its 64 MiB default).
+    pub shm_bytes: i64,
     /// Read-only root filesystem; every shipped profile requires it.
     pub read_only: bool,
     pub egress: Egress,
@@ -125,6 +127,7 @@ pub(crate) fn sample_plan(egress: Egress) -> ContainerPlan {
             memory_bytes: 64 << 20,
             nano_cpus: 500_000_000,
             pids_limit: 64,
+            shm_bytes: 1 << 20,
             read_only: true,
             egress,
             seccomp: None,
@@ -148,6 +151,7 @@ mod tests {
             memory_bytes: 1,
             nano_cpus: 1,
             pids_limit: 1,
+            shm_bytes: 1,
             read_only: true,
             egress: Egress::Allowed,
             seccomp: None,

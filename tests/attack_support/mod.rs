@@ -474,3 +474,85 @@ fn which(program: &str) -> String {
     );
     path
 }
+
+/// An image built for one test from a Dockerfile and files beside it, removed on drop.
+pub struct TestImage {
+    pub tag: String,
+    engine: DockerEngine,
+}
+
+impl TestImage {
+    /// Build `tag` from `dockerfile`, with `files` (name → host path) in the build context.
+    pub async fn build(
+        engine: &DockerEngine,
+        tag: &str,
+        dockerfile: &str,
+        files: &[(&str, &std::path::Path)],
+    ) -> TestImage {
+        let context = tempfile::tempdir().expect("tempdir");
+        std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
+        for (name, path) in files {
+            std::fs::copy(path, context.path().join(name)).unwrap();
+        }
+        let image = TestImage {
+            tag: tag.to_string(),
+            engine: engine.clone(),
+        };
+        engine
+            .build_image(context.path(), tag, &|_| {})
+            .await
+            .unwrap_or_else(|e| panic!("building {tag}: {e}"));
+        image
+    }
+}
+
+impl Drop for TestImage {
+    fn drop(&mut self) {
+        let engine = self.engine.clone();
+        let tag = self.tag.clone();
+        let removal = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                let _ = engine
+                    .client()
+                    .remove_image(
+                        &tag,
+                        Some(
+                            bollard::query_parameters::RemoveImageOptionsBuilder::new()
+                                .force(true)
+                                .build(),
+                        ),
+                        None,
+                    )
+                    .await;
+            });
+        });
+        let _ = removal.join();
+    }
+}
+
+/// `memfd_exec.c` built static with the host's gcc, in `dir`: a probe that runs code written
+/// at runtime from an anonymous memory file, or sets up an io_uring.
+pub fn memfd_probe(dir: &std::path::Path) -> PathBuf {
+    let out = dir.join("memfd-exec");
+    let source = common::repo().join("tests/attack_support/memfd_exec.c");
+    let built = Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&out)
+        .arg(&source)
+        .output()
+        .expect(
+            "run gcc (the attack suite needs gcc and a static libc: apt-get install gcc libc6-dev)",
+        );
+    assert!(
+        built.status.success(),
+        "gcc -static failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    out
+}

@@ -14,7 +14,7 @@ use super::profile::{DEFAULT_PROFILE, Profile, mount_problem, parse_tmpfs_option
 
 mod resources;
 
-pub use resources::is_unlimited;
+pub use resources::{MIN_CPUS, is_unlimited};
 
 const SEC: &str = "/container/security";
 
@@ -64,6 +64,8 @@ pub struct EffectiveSecurity {
     pub memory: Amount<i64>,
     pub cpus: Amount<f64>,
     pub pids: Amount<i64>,
+    /// Size of `/dev/shm` (the profile's).
+    pub shm_bytes: i64,
     pub egress: bool,
     /// Seccomp profile JSON; `None`: the engine's default.
     pub seccomp: Option<String>,
@@ -142,10 +144,12 @@ pub fn evaluate(ch: &Challenge, ceilings: &Ceilings) -> Evaluation {
         memory,
         cpus,
         pids,
+        shm_bytes: p.shm_bytes,
         egress,
         seccomp: match &p.seccomp {
             super::profile::Seccomp::EngineDefault => None,
-            super::profile::Seccomp::File { json, .. } => Some(json.clone()),
+            super::profile::Seccomp::Builtin { json, .. }
+            | super::profile::Seccomp::File { json, .. } => Some(json.clone()),
         },
         grants: e.grants.clone(),
     });

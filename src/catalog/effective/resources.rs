@@ -6,6 +6,10 @@ use crate::catalog::model::parse_memory;
 
 const RES: &str = "/container/resources";
 
+/// The smallest CPU limit: the engine counts in billionths of a core, and a value that rounds
+/// to 0 there means no limit at all. Below a hundredth of a core a service cannot even answer.
+pub const MIN_CPUS: f64 = 0.01;
+
 impl Eval<'_> {
     pub(super) fn resources(&mut self) -> (Amount<i64>, Amount<f64>, Amount<i64>) {
         let r = self.ch.container.resources.clone();
@@ -54,7 +58,13 @@ impl Eval<'_> {
         let ceil_cpus = self.ceilings.max_cpus;
         let cpus = match r.cpus {
             Some(cpus) => {
-                if cpus > ceil_cpus {
+                // At or below 0 and not a number: reported by the general checks.
+                if cpus > 0.0 && cpus < MIN_CPUS {
+                    let m = format!(
+                        "container.resources.cpus {cpus} is below the smallest limit of {MIN_CPUS} (the engine would round it to no limit at all)"
+                    );
+                    self.problem(&format!("{RES}/cpus"), m);
+                } else if cpus > ceil_cpus {
                     let m = format!(
                         "container.resources.cpus {cpus} is above the admin ceiling of {ceil_cpus}"
                     );

@@ -246,3 +246,21 @@ fn engine_sockets_are_recognised() {
         assert!(!is_engine_socket(path), "{path}");
     }
 }
+
+#[test]
+fn a_cpu_limit_that_rounds_to_none_is_refused_where_it_is_written() {
+    for tiny in [1e-10, 0.001, 0.0099] {
+        let ev = eval(|v| v["container"]["resources"] = json!({"cpus": tiny}));
+        assert_eq!(ev.problems.len(), 1, "{tiny}: {:?}", ev.problems);
+        assert_eq!(ev.problems[0].pointer, "/container/resources/cpus");
+        assert!(
+            ev.problems[0]
+                .message
+                .contains("is below the smallest limit of 0.01"),
+            "{}",
+            ev.problems[0].message
+        );
+    }
+    let ok = eval(|v| v["container"]["resources"] = json!({"cpus": MIN_CPUS}));
+    assert!(ok.problems.is_empty(), "{:?}", ok.problems);
+}

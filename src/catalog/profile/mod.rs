@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::ceilings::normalize_cap;
+use super::effective::MIN_CPUS;
 use super::exceptions::{Exceptions, dangerous_cap};
 use super::model::parse_memory;
 
@@ -42,6 +43,9 @@ pub struct Profile {
     pub memory_bytes: i64,
     pub cpus: f64,
     pub pids: i64,
+    /// Size of `/dev/shm`, as written (`"1m"`) and in bytes.
+    pub shm: String,
+    pub shm_bytes: i64,
     pub egress: bool,
     pub seccomp: Seccomp,
 }
@@ -61,6 +65,8 @@ pub struct TmpfsRule {
 pub enum Seccomp {
     /// The engine's default profile (Docker's blocks ~50 dangerous syscalls).
     EngineDefault,
+    /// A profile shipped with ctfdeck (`profiles/seccomp-<name>.json`), by its name.
+    Builtin { name: String, json: String },
     /// A profile file chosen by the admin; `json` is its content, compacted.
     File { path: PathBuf, json: String },
 }
@@ -69,6 +75,7 @@ impl Seccomp {
     pub fn describe(&self) -> String {
         match self {
             Seccomp::EngineDefault => "the engine's default".to_string(),
+            Seccomp::Builtin { name, .. } => format!("ctfdeck's {name:?}"),
             Seccomp::File { path, .. } => path.display().to_string(),
         }
     }
@@ -89,6 +96,7 @@ pub struct ProfileFields {
     pub memory: Option<String>,
     pub cpus: Option<f64>,
     pub pids: Option<i64>,
+    pub shm: Option<String>,
     pub egress: Option<bool>,
     pub seccomp: Option<String>,
 }
@@ -110,6 +118,7 @@ impl ProfileFields {
             memory: pick(&self.memory, &over.memory),
             cpus: pick(&self.cpus, &over.cpus),
             pids: pick(&self.pids, &over.pids),
+            shm: pick(&self.shm, &over.shm),
             egress: pick(&self.egress, &over.egress),
             seccomp: pick(&self.seccomp, &over.seccomp),
         }
@@ -181,6 +190,8 @@ impl SecurityProfiles {
             memory_bytes: 128 << 20,
             cpus: 0.5,
             pids: 64,
+            shm: "1m".to_string(),
+            shm_bytes: 1 << 20,
             egress: false,
             seccomp: Seccomp::EngineDefault,
         };
@@ -342,8 +353,11 @@ impl Profile {
             )
         })?;
         let cpus = f.cpus.ok_or_else(|| need("cpus"))?;
-        if !cpus.is_finite() || cpus <= 0.0 {
-            return Err(bad("cpus", format!("must be greater than 0 (got {cpus})")));
+        if !cpus.is_finite() || cpus < MIN_CPUS {
+            return Err(bad(
+                "cpus",
+                format!("must be at least {MIN_CPUS} (got {cpus}; less rounds to no limit)"),
+            ));
         }
         let pids = f.pids.ok_or_else(|| need("pids"))?;
         if pids <= 0 {
@@ -354,6 +368,13 @@ impl Profile {
                 ),
             ));
         }
+        let shm = f.shm.clone().ok_or_else(|| need("shm"))?;
+        let shm_bytes = parse_memory(&shm).filter(|b| *b > 0).ok_or_else(|| {
+            bad(
+                "shm",
+                format!("{shm:?} is not a size above 0 (e.g. \"1m\")"),
+            )
+        })?;
         let seccomp = parse_seccomp(f.seccomp.as_deref().ok_or_else(|| need("seccomp"))?)
             .map_err(|why| bad("seccomp", why))?;
 
@@ -368,6 +389,8 @@ impl Profile {
             memory_bytes,
             cpus,
             pids,
+            shm,
+            shm_bytes,
             egress: f.egress.ok_or_else(|| need("egress"))?,
             seccomp,
         })

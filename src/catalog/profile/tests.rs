@@ -118,6 +118,14 @@ fn dangerous_profiles_are_refused_naming_profile_and_field() {
             "extends \"nope\", which is not defined",
         ),
         ("[unconfined]\n", "cannot be called \"unconfined\""),
+        (
+            "[web]\ncpus = 1e-10\n",
+            "profile \"web\": cpus must be at least 0.01",
+        ),
+        (
+            "[web]\nshm = \"0\"\n",
+            "profile \"web\": shm \"0\" is not a size above 0",
+        ),
         ("[Web]\n", "is not valid"),
     ];
     for (text, expected) in cases {
@@ -173,4 +181,64 @@ fn default_tmpfs_skips_the_wildcard() {
         p.get("default").unwrap().default_tmpfs(),
         BTreeMap::from([("/tmp".to_string(), "size=16m".to_string())])
     );
+}
+
+#[test]
+fn each_shipped_profile_bounds_dev_shm_and_the_closed_ones_use_the_hardened_filter() {
+    let p = ProfilesConfig::default().resolve().unwrap();
+    let shm = |name: &str| p.get(name).unwrap().shm_bytes;
+    assert_eq!(
+        (shm("default"), shm("challenge"), shm("strict")),
+        (16 << 20, 8 << 20, 1 << 20)
+    );
+    for name in ["challenge", "strict"] {
+        let Seccomp::Builtin { name: filter, json } = &p.get(name).unwrap().seccomp else {
+            panic!("{name} runs under the engine's default seccomp profile");
+        };
+        assert_eq!(filter, "hardened");
+        assert!(json.contains("SCMP_ACT_ERRNO"));
+    }
+    assert_eq!(p.get("default").unwrap().seccomp, Seccomp::EngineDefault);
+}
+
+/// The shipped filter refuses whatever it does not list (like the engine's default) and lists
+/// neither memfd nor io_uring among what it allows.
+#[test]
+fn the_hardened_seccomp_profile_refuses_running_code_from_memory() {
+    let profile: serde_json::Value = serde_json::from_str(values::HARDENED_SECCOMP).unwrap();
+    assert_eq!(profile["defaultAction"], "SCMP_ACT_ERRNO");
+    let allowed: Vec<&str> = profile["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|rule| rule["action"] == "SCMP_ACT_ALLOW")
+        .flat_map(|rule| rule["names"].as_array().unwrap())
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    for needed in [
+        "execve",
+        "read",
+        "write",
+        "mmap",
+        "clone",
+        "socket",
+        "exit_group",
+    ] {
+        assert!(allowed.contains(&needed), "{needed} is refused");
+    }
+    for refused in [
+        "memfd_create",
+        "memfd_secret",
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+        "mount",
+        "unshare",
+        "setns",
+        "keyctl",
+        "bpf",
+        "userfaultfd",
+    ] {
+        assert!(!allowed.contains(&refused), "{refused} is allowed");
+    }
 }

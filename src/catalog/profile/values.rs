@@ -96,9 +96,20 @@ pub fn parse_tmpfs_options(text: &str) -> Result<TmpfsOptions, String> {
     Ok(out)
 }
 
+/// ctfdeck's own seccomp profile, compiled in: see the file's `comment`.
+pub const HARDENED_SECCOMP: &str = include_str!("../../../profiles/seccomp-hardened.json");
+
 pub(super) fn parse_seccomp(value: &str) -> Result<Seccomp, String> {
     match value.trim() {
         "default" => Ok(Seccomp::EngineDefault),
+        "hardened" => {
+            let json: serde_json::Value = serde_json::from_str(HARDENED_SECCOMP)
+                .map_err(|e| format!("the shipped seccomp-hardened.json is not JSON: {e}"))?;
+            Ok(Seccomp::Builtin {
+                name: "hardened".to_string(),
+                json: json.to_string(),
+            })
+        }
         "unconfined" => Err(
             "\"unconfined\" is refused: it removes the syscall filter every instance runs under"
                 .to_string(),
@@ -119,7 +130,7 @@ pub(super) fn parse_seccomp(value: &str) -> Result<Seccomp, String> {
             })
         }
         other => Err(format!(
-            "{other:?} must be \"default\" or the absolute path of a seccomp JSON file"
+            "{other:?} must be \"default\", \"hardened\" or the absolute path of a seccomp JSON file"
         )),
     }
 }

@@ -158,7 +158,7 @@ fn finish(r: Report) -> Result<()> {
     Ok(())
 }
 
-/// `default: caps CHOWN, …; read-only; egress allowed; 512m, 1 cpus, 256 pids; seccomp …`.
+/// `default: caps CHOWN, …; read-only; tmpfs …; /dev/shm 16m; egress allowed; 512m, 1 cpus, 256 pids; seccomp …`.
 fn describe(p: &Profile) -> String {
     let tmpfs: Vec<String> = p
         .tmpfs
@@ -170,7 +170,7 @@ fn describe(p: &Profile) -> String {
         other => other.describe(),
     };
     format!(
-        "{}: caps {}; {}; tmpfs {}; egress {}; ≤{} memory, ≤{} cpus, ≤{} pids; seccomp {}{}",
+        "{}: caps {}; {}; tmpfs {}; /dev/shm {}; egress {}; ≤{} memory, ≤{} cpus, ≤{} pids; seccomp {}{}",
         p.name,
         p.capabilities_display(),
         if p.read_only {
@@ -179,6 +179,7 @@ fn describe(p: &Profile) -> String {
             "WRITABLE root"
         },
         tmpfs.join(" "),
+        p.shm,
         if p.egress { "allowed" } else { "denied" },
         p.memory,
         p.cpus,

@@ -105,16 +105,28 @@ fn container_lines(
             h.cap_add.join(",")
         },
     ));
-    out.push(kv("security_opt", h.security_opt.join(",")));
-    out.push(kv("read-only root", yes(h.read_only_rootfs)));
+    // A seccomp profile is a whole JSON document: name it, do not print it.
+    let security_opt: Vec<&str> = h
+        .security_opt
+        .iter()
+        .map(|o| {
+            if o.starts_with("seccomp={") {
+                "seccomp=(profile JSON)"
+            } else {
+                o.as_str()
+            }
+        })
+        .collect();
+    out.push(kv("security_opt", security_opt.join(",")));
+    out.push(kv("read-only root", yes(h.read_only)));
     out.push(kv("privileged", yes(h.privileged)));
     out.push(kv("init", yes(h.init)));
     out.push(kv(
         "memory",
         format!(
             "{} (swap {})",
-            format::bytes(h.memory_bytes.max(0) as u64),
-            format::bytes(h.memory_swap_bytes.max(0) as u64)
+            format::bytes(h.memory.max(0) as u64),
+            format::bytes(h.memory_swap.max(0) as u64)
         ),
     ));
     out.push(kv("cpus", format!("{:.2}", h.nano_cpus as f64 / 1e9)));
@@ -174,11 +186,11 @@ mod tests {
                 cap_drop: vec!["ALL".into()],
                 cap_add: vec![],
                 security_opt: vec!["no-new-privileges:true".into()],
-                read_only_rootfs: true,
+                read_only: true,
                 privileged: false,
                 init: true,
-                memory_bytes: 64 << 20,
-                memory_swap_bytes: 64 << 20,
+                memory: 64 << 20,
+                memory_swap: 64 << 20,
                 nano_cpus: 500_000_000,
                 pids_limit: 64,
                 tmpfs: [(
@@ -187,6 +199,7 @@ mod tests {
                 )]
                 .into(),
                 network_mode: "ctfdeck-a1b2c3".into(),
+                ..Default::default()
             },
         }
     }

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::engine::firewall::BRIDGE_PREFIX;
-use crate::engine::{ContainerPlan, Egress, SecurityState};
+use crate::engine::{ContainerPlan, Egress, EngineError, SecurityState};
 use crate::store::InstanceRecord;
 
-use super::plan::{PlanInput, plan_for};
+use super::plan::{PlanInput, cover_image_volumes, plan_for};
 use super::{DomainError, Lifecycle};
 
 /// One difference between what an instance should run with and what it runs with.
@@ -63,16 +63,27 @@ pub async fn instance_drift(
         expires_at: instance.expires_at,
         env: Vec::new(),
     };
-    let plan = match plan_for(challenge, lifecycle.policy(), input) {
-        Ok(plan) => plan,
-        Err(reason) => {
-            return Ok(vec![drift(
-                "definition",
-                "one its profile accepts",
-                format!("refused today: {reason}"),
-            )]);
-        }
+    let refused = |reason: String| {
+        vec![drift(
+            "definition",
+            "one its profile accepts",
+            format!("refused today: {reason}"),
+        )]
     };
+    let mut plan = match plan_for(challenge, lifecycle.policy(), input) {
+        Ok(plan) => plan,
+        Err(reason) => return Ok(refused(reason)),
+    };
+    // The tmpfs a spawn puts over the image's VOLUMEs belongs to the plan. An image gone
+    // since then covers nothing; the container's own mounts still show what it runs with.
+    let volumes = match lifecycle.engine().image_volumes(&plan.image).await {
+        Ok(volumes) => volumes,
+        Err(EngineError::ImageMissing { .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    if let Err(reason) = cover_image_volumes(&mut plan, &volumes, challenge, lifecycle.policy()) {
+        return Ok(refused(reason));
+    }
     match lifecycle.engine().inspect_security(container).await {
         Ok(state) => Ok(compare(&plan, &state)),
         Err(e) if e.is_gone() => Ok(vec![drift("container", "running", "gone from the engine")]),
@@ -83,6 +94,7 @@ pub async fn instance_drift(
 /// Every difference between a plan and what the engine reports.
 pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
     let h = &plan.hardening;
+    let a = &s.applied;
     let g = &h.grants;
     let mut out = Vec::new();
     let mut check = |ok: bool, field: &str, expected: String, actual: String| {
@@ -93,41 +105,41 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
 
     check(s.running, "state", "running".into(), "not running".into());
     check(
-        s.user == plan.user,
+        a.user == plan.user,
         "user",
         plan.user.clone(),
-        s.user.clone(),
+        a.user.clone(),
     );
     check(
-        s.privileged == g.privileged,
+        a.privileged == g.privileged,
         "privileged",
         g.privileged.to_string(),
-        s.privileged.to_string(),
+        a.privileged.to_string(),
     );
     check(
-        s.cap_drop.iter().any(|c| c.eq_ignore_ascii_case("ALL")),
+        a.cap_drop.iter().any(|c| c.eq_ignore_ascii_case("ALL")),
         "dropped capabilities",
         "ALL".into(),
-        list(&s.cap_drop),
+        list(&a.cap_drop),
     );
     let caps = |v: &[String]| -> BTreeSet<String> {
         v.iter().map(|c| crate::catalog::normalize_cap(c)).collect()
     };
     check(
-        caps(&s.cap_add) == caps(&h.cap_add),
+        caps(&a.cap_add) == caps(&h.cap_add),
         "added capabilities",
         list(&h.cap_add),
-        list(&s.cap_add),
+        list(&a.cap_add),
     );
     check(
-        s.security_opt
+        a.security_opt
             .iter()
             .any(|o| o == "no-new-privileges" || o == "no-new-privileges:true"),
         "no-new-privileges",
         "set".into(),
         "not set".into(),
     );
-    let seccomp: Vec<&str> = s
+    let seccomp: Vec<&str> = a
         .security_opt
         .iter()
         .filter_map(|o| {
@@ -153,7 +165,7 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
             },
         ),
     }
-    let unconfined: Vec<&String> = s
+    let unconfined: Vec<&String> = a
         .security_opt
         .iter()
         .filter(|o| {
@@ -171,20 +183,20 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
             .join(", "),
     );
     check(
-        s.read_only == h.read_only,
+        a.read_only == h.read_only,
         "read-only root filesystem",
         h.read_only.to_string(),
-        s.read_only.to_string(),
+        a.read_only.to_string(),
     );
     let want_mounts: BTreeSet<&String> = h.tmpfs.keys().collect();
-    let have_mounts: BTreeSet<&String> = s.tmpfs.keys().collect();
+    let have_mounts: BTreeSet<&String> = a.tmpfs.keys().collect();
     check(
         want_mounts == have_mounts,
         "tmpfs mounts",
         join(want_mounts.iter()),
         join(have_mounts.iter()),
     );
-    for (mount, options) in &s.tmpfs {
+    for (mount, options) in &a.tmpfs {
         let missing: Vec<&str> = ["noexec", "nosuid", "nodev"]
             .into_iter()
             .filter(|f| !options.split(',').any(|o| o == *f))
@@ -198,45 +210,64 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
     }
     let unlimited = |v: i64| v <= 0;
     check(
-        s.memory == h.memory_bytes || (unlimited(s.memory) && unlimited(h.memory_bytes)),
+        a.memory == h.memory_bytes || (unlimited(a.memory) && unlimited(h.memory_bytes)),
         "memory limit",
         bytes(h.memory_bytes),
-        bytes(s.memory),
+        bytes(a.memory),
     );
     if h.memory_bytes > 0 {
         check(
-            s.memory_swap == h.memory_bytes,
+            a.memory_swap == h.memory_bytes,
             "memory+swap limit",
             bytes(h.memory_bytes),
-            bytes(s.memory_swap),
+            bytes(a.memory_swap),
         );
     }
     check(
-        s.nano_cpus == h.nano_cpus,
+        a.nano_cpus == h.nano_cpus,
         "cpus",
         cpus(h.nano_cpus),
-        cpus(s.nano_cpus),
+        cpus(a.nano_cpus),
+    );
+    // Said even when the plan agrees (a plan from before the CPU floor): no profile or
+    // exception grants unlimited CPU, so a container without a CPU limit is always wrong (busy
+    // loops take every core). When the plan has a limit, "cpus" above already says it.
+    check(
+        a.nano_cpus > 0 || h.nano_cpus > 0,
+        "cpu limit",
+        "a limit".into(),
+        "none (every core of the host)".into(),
     );
     check(
-        s.pids_limit == h.pids_limit || (unlimited(s.pids_limit) && unlimited(h.pids_limit)),
+        a.shm_size == h.shm_bytes,
+        "/dev/shm size",
+        bytes(h.shm_bytes),
+        if a.shm_size <= 0 {
+            "the engine's default (64m)".into()
+        } else {
+            bytes(a.shm_size)
+        },
+    );
+    check(
+        a.pids_limit == h.pids_limit || (unlimited(a.pids_limit) && unlimited(h.pids_limit)),
         "pids limit",
         limit(h.pids_limit),
-        limit(s.pids_limit),
+        limit(a.pids_limit),
     );
     let network_mode = g
         .network_mode
         .clone()
         .unwrap_or_else(|| plan.network.clone());
     check(
-        s.network_mode == network_mode,
+        a.network_mode == network_mode,
         "network mode",
         network_mode.clone(),
-        s.network_mode.clone(),
+        a.network_mode.clone(),
     );
     for (field, granted, actual) in [
-        ("pid namespace", &g.pid_mode, &s.pid_mode),
-        ("ipc namespace", &g.ipc_mode, &s.ipc_mode),
-        ("uts namespace", &g.uts_mode, &s.uts_mode),
+        ("pid namespace", &g.pid_mode, &a.pid_mode),
+        ("ipc namespace", &g.ipc_mode, &a.ipc_mode),
+        ("uts namespace", &g.uts_mode, &a.uts_mode),
     ] {
         let shared = actual == "host" || actual.starts_with("container:");
         check(
@@ -248,7 +279,7 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
     }
     let allowed_hosts: BTreeSet<&str> =
         g.binds.iter().filter_map(|b| b.split(':').next()).collect();
-    let foreign: Vec<&String> = s
+    let foreign: Vec<&String> = a
         .host_mounts
         .iter()
         .filter(|m| !allowed_hosts.contains(m.split(':').next().unwrap_or_default()))
@@ -259,7 +290,7 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
         join(allowed_hosts.iter()),
         join(foreign.iter()),
     );
-    let foreign: Vec<&String> = s
+    let foreign: Vec<&String> = a
         .devices
         .iter()
         .filter(|d| {
@@ -273,6 +304,15 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
         "devices",
         join(g.devices.iter()),
         join(foreign.iter()),
+    );
+
+    // ctfdeck mounts only tmpfs (not listed here) and granted binds (checked above): any
+    // volume is the engine's doing, e.g. an image's VOLUME, on the host's disk and executable.
+    check(
+        a.other_mounts.is_empty(),
+        "mounts",
+        "none besides its tmpfs and granted binds".into(),
+        join(a.other_mounts.iter()),
     );
 
     if g.network_mode.is_none() {
@@ -326,11 +366,11 @@ fn networks(plan: &ContainerPlan, s: &SecurityState, out: &mut Vec<Drift>) {
         }
     }
     let (published, published_field) = if denied {
-        if !s.published_on.is_empty() {
+        if !s.applied.published_on.is_empty() {
             out.push(drift(
                 "published ports",
                 "none on the instance (its proxy publishes)",
-                join(s.published_on.iter()),
+                join(s.applied.published_on.iter()),
             ));
         }
         match &s.proxy {
@@ -365,7 +405,7 @@ fn networks(plan: &ContainerPlan, s: &SecurityState, out: &mut Vec<Drift>) {
             }
         }
     } else {
-        (&s.published_on, "published on")
+        (&s.applied.published_on, "published on")
     };
     let elsewhere: Vec<&String> = published
         .iter()

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::engine::{AttachedNetwork, ProxyState, sample_plan};
+use crate::engine::{AppliedHardening, AttachedNetwork, ProxyState, sample_plan};
 
 fn plan(egress: Egress) -> ContainerPlan {
     let mut p = sample_plan(egress);
@@ -14,30 +14,35 @@ fn plan(egress: Egress) -> ContainerPlan {
 fn faithful() -> SecurityState {
     SecurityState {
         running: true,
-        user: "1000:1000".into(),
-        privileged: false,
-        cap_add: vec!["NET_BIND_SERVICE".into()],
-        cap_drop: vec!["ALL".into()],
-        security_opt: vec!["no-new-privileges:true".into()],
-        read_only: true,
-        tmpfs: BTreeMap::from([("/tmp".into(), "size=16m,rw,noexec,nosuid,nodev".into())]),
-        memory: 64 << 20,
-        memory_swap: 64 << 20,
-        nano_cpus: 500_000_000,
-        pids_limit: 64,
-        network_mode: "ctfdeck-abc234".into(),
-        pid_mode: String::new(),
-        ipc_mode: "private".into(),
-        uts_mode: String::new(),
+        applied: AppliedHardening {
+            user: "1000:1000".into(),
+            privileged: false,
+            cap_add: vec!["NET_BIND_SERVICE".into()],
+            cap_drop: vec!["ALL".into()],
+            security_opt: vec!["no-new-privileges:true".into()],
+            read_only: true,
+            init: true,
+            tmpfs: BTreeMap::from([("/tmp".into(), "size=16m,rw,noexec,nosuid,nodev".into())]),
+            memory: 64 << 20,
+            memory_swap: 64 << 20,
+            nano_cpus: 500_000_000,
+            pids_limit: 64,
+            shm_size: 1 << 20,
+            network_mode: "ctfdeck-abc234".into(),
+            pid_mode: String::new(),
+            ipc_mode: "private".into(),
+            uts_mode: String::new(),
+            host_mounts: Vec::new(),
+            other_mounts: Vec::new(),
+            devices: Vec::new(),
+            published_on: vec!["127.0.0.1".into()],
+        },
         networks: vec![AttachedNetwork {
             name: "ctfdeck-abc234".into(),
             internal: false,
             bridge: Some("ctfd-abc234".into()),
             icc: false,
         }],
-        host_mounts: Vec::new(),
-        devices: Vec::new(),
-        published_on: vec!["127.0.0.1".into()],
         labels: BTreeMap::new(),
         proxy: None,
     }
@@ -55,21 +60,23 @@ fn a_faithful_container_has_no_drift() {
 #[test]
 fn loosened_settings_are_each_reported() {
     let mut s = faithful();
-    s.pids_limit = 4096;
-    s.memory = 2 << 30;
-    s.memory_swap = -1;
-    s.cap_add.push("SYS_ADMIN".into());
-    s.security_opt = vec!["seccomp=unconfined".into()];
-    s.read_only = false;
-    s.tmpfs.insert("/tmp".into(), "size=16m,exec".into());
-    s.privileged = true;
-    s.pid_mode = "host".into();
-    s.host_mounts = vec!["/var/run/docker.sock".into()];
+    s.applied.pids_limit = 4096;
+    s.applied.memory = 2 << 30;
+    s.applied.memory_swap = -1;
+    s.applied.cap_add.push("SYS_ADMIN".into());
+    s.applied.security_opt = vec!["seccomp=unconfined".into()];
+    s.applied.read_only = false;
+    s.applied
+        .tmpfs
+        .insert("/tmp".into(), "size=16m,exec".into());
+    s.applied.privileged = true;
+    s.applied.pid_mode = "host".into();
+    s.applied.host_mounts = vec!["/var/run/docker.sock".into()];
     s.networks.push(AttachedNetwork {
         name: "bridge".into(),
         ..AttachedNetwork::default()
     });
-    s.published_on = vec!["0.0.0.0".into()];
+    s.applied.published_on = vec!["0.0.0.0".into()];
     let d = compare(&plan(Egress::Allowed), &s);
     assert_eq!(
         fields(&d),
@@ -110,7 +117,7 @@ fn denied_egress_needs_an_internal_network_and_a_running_proxy() {
         edge_pool: Default::default(),
     });
     let mut s = faithful();
-    s.published_on.clear();
+    s.applied.published_on.clear();
     s.networks[0].internal = true;
     s.networks[0].icc = true;
     s.proxy = Some(ProxyState {
@@ -136,5 +143,41 @@ fn denied_egress_needs_an_internal_network_and_a_running_proxy() {
     assert_eq!(
         fields(&compare(&denied, &stopped)),
         ["egress proxy", "proxy published on"]
+    );
+}
+
+#[test]
+fn a_container_without_a_cpu_limit_or_with_the_engines_shm_is_reported() {
+    // Even when the plan agrees (no profile grants unlimited CPU, so such a plan is wrong too).
+    let mut unlimited = plan(Egress::Allowed);
+    unlimited.hardening.nano_cpus = 0;
+    let mut s = faithful();
+    s.applied.nano_cpus = 0;
+    s.applied.shm_size = 0;
+    let d = compare(&unlimited, &s);
+    assert_eq!(fields(&d), ["cpu limit", "/dev/shm size"]);
+    assert_eq!(
+        d[0].to_string(),
+        "cpu limit: expected a limit, found none (every core of the host)"
+    );
+    assert_eq!(
+        d[1].to_string(),
+        "/dev/shm size: expected 1m, found the engine's default (64m)"
+    );
+    // Against a plan with a limit, said once.
+    let d = compare(&plan(Egress::Allowed), &s);
+    assert_eq!(fields(&d), ["cpus", "/dev/shm size"]);
+    assert_eq!(d[0].to_string(), "cpus: expected 0.5, found unlimited");
+}
+
+#[test]
+fn a_mount_ctfdeck_did_not_make_is_reported() {
+    let mut s = faithful();
+    s.applied.other_mounts = vec!["volume /data".into()];
+    let d = compare(&plan(Egress::Allowed), &s);
+    assert_eq!(fields(&d), ["mounts"]);
+    assert_eq!(
+        d[0].to_string(),
+        "mounts: expected none besides its tmpfs and granted binds, found volume /data"
     );
 }

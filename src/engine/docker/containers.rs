@@ -1,12 +1,12 @@
 //! Containers: create hardened, start, find published ports, remove, list, exec.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use bollard::Docker;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummaryStateEnum, DeviceMapping,
-    ExecConfig, HostConfig, HostConfigLogConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ExecConfig,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -14,12 +14,13 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use super::egress;
+use super::host_config::{self, Limits};
 use crate::engine::error::is_not_found;
 use crate::engine::{ContainerPlan, Egress, EngineError, ExecOutput, ManagedContainer, labels};
 use crate::store::PublishedPort;
 
 /// The engine request for a plan. Everything that weakens isolation is set explicitly to its
-/// safe value rather than left to daemon defaults.
+/// safe value rather than left to daemon defaults (see `host_config`).
 pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
     let h = &plan.hardening;
     let g = &h.grants;
@@ -28,66 +29,34 @@ pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
     // Without egress the instance's network is internal and cannot publish: its proxy does.
     // On the host's network stack there is nothing to publish either.
     let publishes = !egress_denied && g.network_mode.is_none();
-    let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = plan
-        .ports
-        .iter()
-        .filter(|_| publishes)
-        .map(|p| {
-            (
-                port_key(p.container),
-                Some(vec![PortBinding {
-                    host_ip: Some(plan.bind_address.clone()),
-                    // Empty: the engine picks a free ephemeral port.
-                    host_port: Some(String::new()),
-                }]),
-            )
-        })
-        .collect();
-    let mut security_opt = vec!["no-new-privileges:true".to_string()];
-    if let Some(profile) = &h.seccomp {
-        security_opt.push(format!("seccomp={profile}"));
-    }
-    let unlimited_memory = h.memory_bytes <= 0;
-    let host_config = HostConfig {
-        cap_drop: Some(vec!["ALL".to_string()]),
-        cap_add: (!h.cap_add.is_empty()).then(|| h.cap_add.clone()),
-        security_opt: Some(security_opt),
-        readonly_rootfs: Some(h.read_only),
-        privileged: Some(g.privileged),
-        tmpfs: Some(h.tmpfs_options().into_iter().collect()),
-        memory: (!unlimited_memory).then_some(h.memory_bytes),
-        // Same as memory: no swap beyond the limit.
-        memory_swap: (!unlimited_memory).then_some(h.memory_bytes),
-        nano_cpus: Some(h.nano_cpus),
-        pids_limit: Some(h.pids_limit),
-        init: Some(true),
-        network_mode: Some(
-            g.network_mode
-                .clone()
-                .unwrap_or_else(|| plan.network.clone()),
-        ),
-        pid_mode: g.pid_mode.clone(),
-        ipc_mode: g.ipc_mode.clone(),
-        uts_mode: g.uts_mode.clone(),
-        port_bindings: Some(port_bindings),
-        publish_all_ports: Some(false),
-        binds: (!g.binds.is_empty()).then(|| g.binds.clone()),
-        mounts: None,
-        devices: (!g.devices.is_empty()).then(|| g.devices.iter().map(|d| device(d)).collect()),
-        restart_policy: Some(RestartPolicy {
-            name: Some(RestartPolicyNameEnum::NO),
-            maximum_retry_count: None,
-        }),
-        // Bounded logs: a chatty challenge cannot fill the host's disk.
-        log_config: Some(HostConfigLogConfig {
-            typ: Some("json-file".to_string()),
-            config: Some(HashMap::from([
-                ("max-size".to_string(), "1m".to_string()),
-                ("max-file".to_string(), "2".to_string()),
-            ])),
-        }),
-        ..Default::default()
-    };
+    let published = plan.ports.iter().filter(|_| publishes).map(|p| p.container);
+    let mut host_config = host_config::host_config(Limits {
+        read_only: h.read_only,
+        extra_security_opt: h
+            .seccomp
+            .iter()
+            .map(|profile| format!("seccomp={profile}"))
+            .collect(),
+        memory_bytes: h.memory_bytes,
+        nano_cpus: h.nano_cpus,
+        pids_limit: h.pids_limit,
+        shm_bytes: h.shm_bytes,
+        network_mode: g
+            .network_mode
+            .clone()
+            .unwrap_or_else(|| plan.network.clone()),
+        port_bindings: host_config::bindings(published, &plan.bind_address),
+    });
+    host_config.cap_add = (!h.cap_add.is_empty()).then(|| h.cap_add.clone());
+    host_config.tmpfs = Some(h.tmpfs_options().into_iter().collect());
+    // Only what the admin granted this challenge.
+    host_config.privileged = Some(g.privileged);
+    host_config.pid_mode = g.pid_mode.clone();
+    host_config.ipc_mode = g.ipc_mode.clone();
+    host_config.uts_mode = g.uts_mode.clone();
+    host_config.binds = (!g.binds.is_empty()).then(|| g.binds.clone());
+    host_config.devices =
+        (!g.devices.is_empty()).then(|| g.devices.iter().map(|d| device(d)).collect());
     let mut labels = plan.labels.clone();
     if let Egress::Denied {
         proxy_image,
@@ -405,6 +374,8 @@ mod tests {
         let h = body.host_config.unwrap_or_default();
         assert_eq!(h.port_bindings.unwrap_or_default().len(), 1);
         assert_eq!(h.privileged, Some(false));
+        // The plan's /dev/shm size, never 0 (which the engine reads as its 64 MiB default).
+        assert_eq!(h.shm_size, Some(1 << 20));
         assert_eq!(h.binds, None);
         assert_eq!(
             h.security_opt.unwrap_or_default(),

@@ -12,14 +12,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, HostConfig,
-    HostConfigLogConfig, NetworkConnectRequest, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings,
+    NetworkConnectRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
 };
 
 use super::containers::{remove_one, summary_ports};
+use super::host_config::{self, Limits};
 use super::networks::{self, NetworkKind};
 use crate::engine::error::is_not_found;
 use crate::engine::{EngineError, SubnetPool, labels};
@@ -31,6 +32,8 @@ const PROXY_USER: &str = "65534:65534";
 const PROXY_PIDS: i64 = 256;
 const PROXY_MEMORY: i64 = 64 << 20;
 const PROXY_NANO_CPUS: i64 = 500_000_000;
+/// `nc` uses no shared memory: the smallest `/dev/shm`.
+const PROXY_SHM: i64 = 1 << 20;
 
 /// Whether an inspected container is an instance without egress (not a companion).
 pub fn is_denied(inspect: &ContainerInspectResponse) -> bool {
@@ -167,7 +170,7 @@ pub async fn start_proxy(
 
 /// The proxy: one `nc` listener per port, each connection relayed to the instance by a fresh
 /// `nc`. Hardened like an instance, and unable to route: forwarding is off in its namespace.
-fn proxy_body(
+pub(super) fn proxy_body(
     image: &str,
     target: &str,
     ports: &[u16],
@@ -181,54 +184,27 @@ fn proxy_body(
         .chain(std::iter::once("wait".to_string()))
         .collect::<Vec<_>>()
         .join(" ");
-    let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = ports
-        .iter()
-        .map(|p| {
-            (
-                format!("{p}/tcp"),
-                Some(vec![PortBinding {
-                    host_ip: Some(bind.to_string()),
-                    host_port: Some(String::new()),
-                }]),
-            )
-        })
-        .collect();
+    let mut host_config = host_config::host_config(Limits {
+        read_only: true,
+        extra_security_opt: Vec::new(),
+        memory_bytes: PROXY_MEMORY,
+        nano_cpus: PROXY_NANO_CPUS,
+        pids_limit: PROXY_PIDS,
+        shm_bytes: PROXY_SHM,
+        network_mode: edge.to_string(),
+        port_bindings: host_config::bindings(ports.iter().copied(), bind),
+    });
+    host_config.sysctls = Some(HashMap::from([
+        ("net.ipv4.ip_forward".to_string(), "0".to_string()),
+        ("net.ipv4.conf.all.forwarding".to_string(), "0".to_string()),
+    ]));
     ContainerCreateBody {
         image: Some(image.to_string()),
         user: Some(PROXY_USER.to_string()),
         cmd: Some(vec!["sh".to_string(), "-c".to_string(), script]),
         exposed_ports: Some(ports.iter().map(|p| format!("{p}/tcp")).collect()),
         labels: Some(labels.into_iter().collect()),
-        host_config: Some(HostConfig {
-            cap_drop: Some(vec!["ALL".to_string()]),
-            security_opt: Some(vec!["no-new-privileges:true".to_string()]),
-            readonly_rootfs: Some(true),
-            privileged: Some(false),
-            memory: Some(PROXY_MEMORY),
-            memory_swap: Some(PROXY_MEMORY),
-            nano_cpus: Some(PROXY_NANO_CPUS),
-            pids_limit: Some(PROXY_PIDS),
-            init: Some(true),
-            network_mode: Some(edge.to_string()),
-            port_bindings: Some(port_bindings),
-            publish_all_ports: Some(false),
-            sysctls: Some(HashMap::from([
-                ("net.ipv4.ip_forward".to_string(), "0".to_string()),
-                ("net.ipv4.conf.all.forwarding".to_string(), "0".to_string()),
-            ])),
-            restart_policy: Some(RestartPolicy {
-                name: Some(RestartPolicyNameEnum::NO),
-                maximum_retry_count: None,
-            }),
-            log_config: Some(HostConfigLogConfig {
-                typ: Some("json-file".to_string()),
-                config: Some(HashMap::from([
-                    ("max-size".to_string(), "1m".to_string()),
-                    ("max-file".to_string(), "1".to_string()),
-                ])),
-            }),
-            ..Default::default()
-        }),
+        host_config: Some(host_config),
         ..Default::default()
     }
 }

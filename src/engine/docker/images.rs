@@ -15,6 +15,22 @@ pub async fn present(client: &Docker, image: &str) -> Result<bool, EngineError> 
     }
 }
 
+/// The paths an image declares with `VOLUME`: the engine would give each one a writable,
+/// unbounded volume on the host's disk, unless something is mounted there.
+pub async fn volumes(client: &Docker, image: &str) -> Result<Vec<String>, EngineError> {
+    match client.inspect_image(image).await {
+        Ok(found) => {
+            let mut paths = found.config.and_then(|c| c.volumes).unwrap_or_default();
+            paths.sort();
+            Ok(paths)
+        }
+        Err(e) if is_not_found(&e) => Err(EngineError::ImageMissing {
+            image: image.to_string(),
+        }),
+        Err(e) => Err(EngineError::api(format!("inspecting image {image}"))(e)),
+    }
+}
+
 /// Tar the build context in memory and stream the engine's build output to `progress`.
 pub async fn build(
     client: &Docker,

@@ -1,4 +1,4 @@
-//! Inspecting a container's isolation for drift detection.
+//! Inspecting a container's isolation, for drift detection and the console's detail.
 
 use bollard::Docker;
 use bollard::models::ContainerInspectResponse;
@@ -6,11 +6,12 @@ use bollard::models::ContainerInspectResponse;
 use super::containers::inspect;
 use super::egress;
 use crate::engine::error::is_not_found;
-use crate::engine::{AttachedNetwork, EngineError, ProxyState, SecurityState, labels};
+use crate::engine::{
+    AppliedHardening, AttachedNetwork, EngineError, ProxyState, SecurityState, labels,
+};
 
 pub async fn security_state(client: &Docker, id: &str) -> Result<SecurityState, EngineError> {
     let c = inspect(client, id).await?;
-    let h = c.host_config.clone().unwrap_or_default();
     let labels: std::collections::BTreeMap<String, String> = c
         .config
         .as_ref()
@@ -22,17 +23,6 @@ pub async fn security_state(client: &Docker, id: &str) -> Result<SecurityState, 
     for name in attached(&c) {
         networks.push(network(client, &name).await?);
     }
-    let mut host_mounts = h.binds.clone().unwrap_or_default();
-    host_mounts.extend(
-        c.mounts
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| m.typ.as_ref().is_some_and(|t| t == "bind"))
-            .filter_map(|m| m.source),
-    );
-    host_mounts.sort();
-    host_mounts.dedup();
     let proxy = if egress::is_denied(&c) {
         match (labels.get(labels::STORE), labels.get(labels::INSTANCE)) {
             (Some(store), Some(instance)) => {
@@ -48,6 +38,41 @@ pub async fn security_state(client: &Docker, id: &str) -> Result<SecurityState, 
     };
     Ok(SecurityState {
         running: c.state.as_ref().and_then(|s| s.running).unwrap_or(false),
+        applied: applied(&c),
+        networks,
+        labels,
+        proxy,
+    })
+}
+
+/// The settings an inspect answer reports: the one reading of them, for drift and for the
+/// console's detail.
+pub(super) fn applied(c: &ContainerInspectResponse) -> AppliedHardening {
+    let h = c.host_config.clone().unwrap_or_default();
+    let mounts = c.mounts.clone().unwrap_or_default();
+    let is_bind = |m: &bollard::models::MountPoint| m.typ.as_deref() == Some("bind");
+    let mut host_mounts = h.binds.clone().unwrap_or_default();
+    host_mounts.extend(
+        mounts
+            .iter()
+            .filter(|m| is_bind(m))
+            .filter_map(|m| m.source.clone()),
+    );
+    host_mounts.sort();
+    host_mounts.dedup();
+    let mut other_mounts: Vec<String> = mounts
+        .iter()
+        .filter(|m| !is_bind(m))
+        .map(|m| {
+            format!(
+                "{} {}",
+                m.typ.as_deref().unwrap_or("mount"),
+                m.destination.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    other_mounts.sort();
+    AppliedHardening {
         user: c
             .config
             .as_ref()
@@ -58,17 +83,19 @@ pub async fn security_state(client: &Docker, id: &str) -> Result<SecurityState, 
         cap_drop: h.cap_drop.clone().unwrap_or_default(),
         security_opt: h.security_opt.clone().unwrap_or_default(),
         read_only: h.readonly_rootfs.unwrap_or(false),
+        init: h.init.unwrap_or(false),
         tmpfs: h.tmpfs.clone().unwrap_or_default().into_iter().collect(),
         memory: h.memory.unwrap_or(0),
         memory_swap: h.memory_swap.unwrap_or(0),
         nano_cpus: h.nano_cpus.unwrap_or(0),
         pids_limit: h.pids_limit.unwrap_or(0),
+        shm_size: h.shm_size.unwrap_or(0),
         network_mode: h.network_mode.clone().unwrap_or_default(),
         pid_mode: h.pid_mode.clone().unwrap_or_default(),
         ipc_mode: h.ipc_mode.clone().unwrap_or_default(),
         uts_mode: h.uts_mode.clone().unwrap_or_default(),
-        networks,
         host_mounts,
+        other_mounts,
         devices: h
             .devices
             .clone()
@@ -76,10 +103,8 @@ pub async fn security_state(client: &Docker, id: &str) -> Result<SecurityState, 
             .into_iter()
             .filter_map(|d| d.path_on_host)
             .collect(),
-        published_on: published_on(&c),
-        labels,
-        proxy,
-    })
+        published_on: published_on(c),
+    }
 }
 
 fn attached(c: &ContainerInspectResponse) -> Vec<String> {

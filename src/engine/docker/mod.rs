@@ -5,6 +5,7 @@ mod connect;
 mod containers;
 mod egress;
 mod events;
+mod host_config;
 mod images;
 mod inspect;
 mod inspect_security;
@@ -66,6 +67,10 @@ impl Engine for DockerEngine {
 
     async fn image_present(&self, image: &str) -> Result<bool, EngineError> {
         images::present(&self.client, image).await
+    }
+
+    async fn image_volumes(&self, image: &str) -> Result<Vec<String>, EngineError> {
+        images::volumes(&self.client, image).await
     }
 
     async fn build_image(

@@ -5,7 +5,7 @@ use bollard::models::ContainerStatsResponse;
 use bollard::query_parameters::StatsOptionsBuilder;
 use futures_util::StreamExt;
 
-use crate::engine::{AppliedHardening, ContainerDetail, ContainerStats, EngineError};
+use crate::engine::{ContainerDetail, ContainerStats, EngineError};
 
 pub async fn sample(client: &Docker, id: &str) -> Result<ContainerStats, EngineError> {
     // One-shot: the engine answers at once instead of waiting to take a second sample; the
@@ -76,9 +76,9 @@ pub async fn inspect(client: &Docker, id: &str) -> Result<ContainerDetail, Engin
         )
         .await
         .map_err(EngineError::api(format!("inspecting container {id}")))?;
+    let hardening = super::inspect_security::applied(&i);
     let state = i.state.unwrap_or_default();
     let config = i.config.unwrap_or_default();
-    let host = i.host_config.unwrap_or_default();
     let mut env_names: Vec<String> = config
         .env
         .unwrap_or_default()
@@ -117,21 +117,7 @@ pub async fn inspect(client: &Docker, id: &str) -> Result<ContainerDetail, Engin
         env_names,
         networks,
         labels: config.labels.unwrap_or_default().into_iter().collect(),
-        hardening: AppliedHardening {
-            user: config.user.unwrap_or_default(),
-            cap_drop: host.cap_drop.unwrap_or_default(),
-            cap_add: host.cap_add.unwrap_or_default(),
-            security_opt: host.security_opt.unwrap_or_default(),
-            read_only_rootfs: host.readonly_rootfs.unwrap_or(false),
-            privileged: host.privileged.unwrap_or(false),
-            init: host.init.unwrap_or(false),
-            memory_bytes: host.memory.unwrap_or(0),
-            memory_swap_bytes: host.memory_swap.unwrap_or(0),
-            nano_cpus: host.nano_cpus.unwrap_or(0),
-            pids_limit: host.pids_limit.unwrap_or(0),
-            tmpfs: host.tmpfs.unwrap_or_default().into_iter().collect(),
-            network_mode: host.network_mode.unwrap_or_default(),
-        },
+        hardening,
     })
 }
 
