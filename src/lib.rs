@@ -6,4 +6,5 @@ pub mod config;
 pub mod console;
 pub mod domain;
 pub mod engine;
+pub mod shared;
 pub mod store;

@@ -26,7 +26,7 @@ pub use security_state::{AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
 pub use subnets::SubnetPool;
 
-use crate::store::PublishedPort;
+use crate::shared::PublishedPort;
 
 /// Who answered, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use super::egress;
 use crate::engine::error::is_not_found;
 use crate::engine::{ContainerPlan, Egress, EngineError, ExecOutput, ManagedContainer, labels};
-use crate::store::PublishedPort;
+use crate::shared::PublishedPort;
 
 /// The engine request for a plan. Everything that weakens isolation is set explicitly to its
 /// safe value rather than left to daemon defaults.
