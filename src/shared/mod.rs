@@ -2,6 +2,8 @@
 //! all of them so that none has to import another's types. Nothing here imports the rest of
 //! the crate.
 
+mod grants;
 mod port;
 
+pub use grants::Grants;
 pub use port::PublishedPort;
