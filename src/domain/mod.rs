@@ -13,6 +13,7 @@ mod owner;
 pub mod plan;
 mod policy;
 mod quota;
+pub mod reaper;
 mod reconcile;
 mod renewal;
 mod roles;
