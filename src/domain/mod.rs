@@ -38,3 +38,6 @@ pub use roles::{Role, RolesConfig};
 pub use teardown::{Halt, Leftover, PurgeSelector, StopOutcome};
 pub use view::{InstanceView, describe_selection};
 pub use whose::{FLAG_SHARED, FlagOwner, Submission};
+
+#[cfg(test)]
+mod tests;

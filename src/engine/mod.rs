@@ -3,6 +3,8 @@
 
 mod docker;
 mod error;
+#[cfg(any(test, feature = "fake-engine"))]
+pub mod fake;
 pub mod firewall;
 pub mod labels;
 mod observe;
