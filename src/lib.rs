@@ -6,5 +6,6 @@ pub mod config;
 pub mod console;
 pub mod domain;
 pub mod engine;
+pub mod shared;
 pub mod store;
 pub mod terminal_text;

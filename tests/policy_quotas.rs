@@ -290,6 +290,7 @@ async fn a_monitor_cannot_mutate() {
         monitor.stop(&rec.id, "x").await.unwrap_err(),
         monitor.extend(&rec.id, None).await.unwrap_err(),
         monitor.reset(&rec.id).await.unwrap_err(),
+        monitor.build("web-robots", &|_| {}).await.unwrap_err(),
     ] {
         assert!(matches!(e, DomainError::NotAllowed { .. }), "{e}");
         assert!(e.to_string().contains("monitor role"), "{e}");

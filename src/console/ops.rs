@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use tokio::sync::mpsc::Sender;
 
-use crate::domain::{Lifecycle, StopOutcome};
+use crate::domain::{BuildOutcome, Lifecycle, StopOutcome};
 
 use super::event::{Event, OpOutcome};
 use super::state::Op;
@@ -71,20 +71,14 @@ async fn run(
             }
         }
         Op::Build { challenge } => {
-            let c = lifecycle
-                .catalog()
-                .get(&challenge)
-                .ok_or_else(|| format!("unknown challenge {challenge}"))?;
-            let context = c
-                .build_context()
-                .ok_or_else(|| format!("{challenge} has no build context"))?;
             // Build output would scribble over the screen; the outcome is what matters here.
             let quiet = |_: &str| {};
-            lifecycle
-                .engine()
-                .build_image(&context, &c.container.image, &quiet)
-                .await
-                .map_err(|e| e.to_string())?;
+            match lifecycle.build(&challenge, &quiet).await.map_err(e)? {
+                BuildOutcome::Built { .. } => {}
+                BuildOutcome::NoContext { .. } => {
+                    return Err(format!("{challenge} has no build context"));
+                }
+            }
             OpOutcome::Built { challenge }
         }
     })
@@ -101,15 +95,8 @@ async fn stop(
 ) -> OpOutcome {
     let total = ids.len();
     let mut failed = Vec::new();
-    let mut records = Vec::new();
-    for id in ids {
-        match lifecycle.store().resolve(&id) {
-            Ok(record) => records.push(record),
-            Err(err) => failed.push((id, err.to_string())),
-        }
-    }
-    let mut done = failed.len();
-    let mut results = lifecycle.stop_stream(records, reason).await;
+    let mut done = 0;
+    let mut results = lifecycle.stop_ids(&ids, reason).await;
     let (mut stopped, mut already) = (0, 0);
     while let Some((id, r)) = results.next().await {
         done += 1;

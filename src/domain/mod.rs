@@ -2,6 +2,7 @@
 //! neither re-implements a rule.
 
 mod actor;
+mod build;
 mod clearing;
 pub mod drift;
 mod error;
@@ -12,6 +13,7 @@ mod owner;
 pub mod plan;
 mod policy;
 mod quota;
+pub mod reaper;
 mod reconcile;
 mod renewal;
 mod roles;
@@ -22,6 +24,7 @@ mod whose;
 
 pub use crate::engine::SubnetPool;
 pub use actor::{Actor, UnixUser, current_user, group_name, origin_from_env};
+pub use build::{BuildOutcome, BuildTarget};
 pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;
@@ -35,3 +38,6 @@ pub use roles::{Role, RolesConfig};
 pub use teardown::{Halt, Leftover, PurgeSelector, StopOutcome};
 pub use view::{InstanceView, describe_selection};
 pub use whose::{FLAG_SHARED, FlagOwner, Submission};
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::{Amount, Challenge, MIN_CPUS, evaluate, mount_problem, parse_memory};
-use crate::engine::{ContainerPlan, Egress, Grants, Hardening, PortRequest, labels};
+use crate::engine::{ContainerPlan, Egress, Hardening, PortRequest, labels};
 
 use super::Policy;
 
@@ -111,7 +111,6 @@ pub fn plan_for(
             labels::EGRESS_DENIED.to_string(),
         );
     }
-    let g = sec.grants;
     Ok(ContainerPlan {
         name: container_name(&challenge.id, input.instance_id),
         image: c.image.clone(),
@@ -132,15 +131,7 @@ pub fn plan_for(
             read_only: sec.read_only,
             egress,
             seccomp: sec.seccomp,
-            grants: Grants {
-                privileged: g.privileged,
-                network_mode: g.network_mode,
-                pid_mode: g.pid_mode,
-                ipc_mode: g.ipc_mode,
-                uts_mode: g.uts_mode,
-                binds: g.binds,
-                devices: g.devices,
-            },
+            grants: sec.grants,
         },
     })
 }
@@ -212,6 +203,7 @@ fn check_user(user: &str, allow_root: bool) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::catalog::{Challenge, ProfilesConfig};
+    use crate::engine::Grants;
     use serde_json::json;
 
     fn challenge(security: serde_json::Value, resources: serde_json::Value) -> Challenge {
@@ -313,6 +305,11 @@ mod tests {
         assert_eq!(h.pids_limit, -1);
         assert_eq!(h.memory_bytes, 0);
         assert_eq!(plan.user, "0:0");
+        // The catalog's grants are the plan's, whole: one type, nothing copied field by field
+        // that a new grant could be forgotten in.
+        let sec = evaluate(&ch, &policy.ceilings).into_result().unwrap();
+        assert_eq!(h.grants, sec.grants);
+        assert!(h.grants.root);
     }
 
     #[test]

@@ -188,6 +188,25 @@ impl Lifecycle {
         })
     }
 
+    /// Stop the instances named by id or unique prefix, as [`Lifecycle::stop_stream`]. A name
+    /// that matches no instance, or several, comes first with its error; the others are
+    /// stopped all the same.
+    pub async fn stop_ids<'a>(
+        &'a self,
+        ids: &[String],
+        reason: &str,
+    ) -> impl Stream<Item = (String, Result<StopOutcome, DomainError>)> + 'a {
+        let mut unknown = Vec::new();
+        let mut records = Vec::new();
+        for id in ids {
+            match self.store.resolve(id) {
+                Ok(record) => records.push(record),
+                Err(e) => unknown.push((id.clone(), Err(e.into()))),
+            }
+        }
+        stream::iter(unknown).chain(self.stop_stream(records, reason).await)
+    }
+
     /// Stop many instances concurrently. Returns each id with its outcome.
     pub async fn stop_many(
         &self,

@@ -3,6 +3,8 @@
 
 mod docker;
 mod error;
+#[cfg(any(test, feature = "fake-engine"))]
+pub mod fake;
 pub mod firewall;
 pub mod labels;
 mod observe;
@@ -26,7 +28,7 @@ pub use security_state::{AppliedHardening, AttachedNetwork, ProxyState, Security
 pub use state::{ContainerState, Health};
 pub use subnets::SubnetPool;
 
-use crate::store::PublishedPort;
+use crate::shared::PublishedPort;
 
 /// Who answered, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]

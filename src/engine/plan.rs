@@ -1,6 +1,7 @@
 //! What to run, decided by the domain; how to harden it is fixed here.
 
 use super::SubnetPool;
+pub use crate::shared::Grants;
 use std::collections::BTreeMap;
 
 /// Always added to every tmpfs mount: nothing written at runtime may be executed.
@@ -47,20 +48,6 @@ pub enum Egress {
         /// Where the edge network's subnet comes from (ctfdeck's pool, like the instance's).
         edge_pool: SubnetPool,
     },
-}
-
-/// Dangerous settings the admin granted to one challenge (`[profiles.allow]`). Default: none.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Grants {
-    pub privileged: bool,
-    pub network_mode: Option<String>,
-    pub pid_mode: Option<String>,
-    pub ipc_mode: Option<String>,
-    pub uts_mode: Option<String>,
-    /// `host:container:ro|rw`.
-    pub binds: Vec<String>,
-    /// `/dev/host[:/dev/container[:rwm]]`.
-    pub devices: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Millis;
+pub use crate::shared::PublishedPort;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,15 +59,6 @@ impl std::fmt::Display for InstanceStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// One published port: the container port, where the engine published it, and what speaks on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublishedPort {
-    pub container: u16,
-    pub host_ip: String,
-    pub host_port: u16,
-    pub protocol: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

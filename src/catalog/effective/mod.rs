@@ -14,6 +14,8 @@ use super::profile::{DEFAULT_PROFILE, Profile, mount_problem, parse_tmpfs_option
 
 mod resources;
 
+pub use crate::shared::Grants;
+
 pub use resources::{MIN_CPUS, is_unlimited};
 
 const SEC: &str = "/container/security";
@@ -34,20 +36,6 @@ pub enum Amount<T> {
     Requested(T),
     UpTo(T),
     Unlimited,
-}
-
-/// Dangerous settings the admin granted this challenge. Empty unless `[profiles.allow]` names it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Grants {
-    pub privileged: bool,
-    pub network_mode: Option<String>,
-    pub pid_mode: Option<String>,
-    pub ipc_mode: Option<String>,
-    pub uts_mode: Option<String>,
-    /// `host:container:ro|rw`.
-    pub binds: Vec<String>,
-    pub devices: Vec<String>,
-    pub root: bool,
 }
 
 /// What an instance of the challenge runs with, as far as the catalog decides it.

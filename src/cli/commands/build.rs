@@ -3,58 +3,38 @@ use std::io::Write;
 use color_eyre::eyre::{Result, bail};
 
 use crate::cli::context::Context;
-use crate::engine::Engine;
+use crate::domain::BuildOutcome;
 
 /// `build [CHALLENGE…]`: build each challenge's image from its context, streaming the engine's
 /// output prefixed with the challenge id.
 pub async fn run(ctx: &Context, ids: &[String]) -> Result<()> {
     ctx.require_write("build")?;
-    let catalog = ctx.catalog()?;
-    let engine = ctx.engine().await?;
-    let selected: Vec<_> = if ids.is_empty() {
-        catalog
-            .challenges
-            .iter()
-            .filter(|c| c.container.build.is_some())
-            .collect()
-    } else {
-        let mut v = Vec::new();
-        for id in ids {
-            match catalog.get(id) {
-                Some(c) => v.push(c),
-                None => bail!("unknown challenge {id:?}"),
+    let lifecycle = ctx.lifecycle().await?;
+    let mut failed = Vec::new();
+    for target in lifecycle.build_targets(ids)? {
+        let id = target.challenge;
+        match &target.context {
+            Some(context) => {
+                eprintln!("{id}: building {} from {}", target.image, context.display())
+            }
+            None => {
+                eprintln!("{id}: no build context, uses {} as is", target.image);
+                continue;
             }
         }
-        v
-    };
-    let mut failed = Vec::new();
-    for c in selected {
-        let Some(context) = c.build_context() else {
-            eprintln!(
-                "{}: no build context, uses {} as is",
-                c.id, c.container.image
-            );
-            continue;
-        };
-        eprintln!(
-            "{}: building {} from {}",
-            c.id,
-            c.container.image,
-            context.display()
-        );
-        let id = c.id.clone();
+        let prefix = id.clone();
         let progress = move |line: &str| {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "  {id} | {line}");
+            let _ = writeln!(err, "  {prefix} | {line}");
         };
-        match engine
-            .build_image(&context, &c.container.image, &progress)
-            .await
-        {
-            Ok(()) => println!("{}: built {}", c.id, c.container.image),
+        match lifecycle.build(&id, &progress).await {
+            Ok(BuildOutcome::Built { image }) => println!("{id}: built {image}"),
+            Ok(BuildOutcome::NoContext { image }) => {
+                eprintln!("{id}: no build context, uses {image} as is");
+            }
             Err(e) => {
-                eprintln!("{}: {e}", c.id);
-                failed.push(c.id.clone());
+                eprintln!("{id}: {e}");
+                failed.push(id);
             }
         }
     }

@@ -62,22 +62,12 @@ pub async fn extend(ctx: &Context, instance: &str, by: Option<Duration>, json: b
     Ok(())
 }
 
-/// Stop the given instances: all are halted at once, then removed (see `Lifecycle::stop_stream`).
+/// Stop the given instances: all are halted at once, then removed (see `Lifecycle::stop_ids`).
 pub async fn stop(ctx: &Context, instances: &[String]) -> Result<()> {
     ctx.require_write("stop")?;
     let lifecycle = ctx.lifecycle().await?;
     let mut failures = 0;
-    let mut records = Vec::new();
-    for id in instances {
-        match lifecycle.store().resolve(id) {
-            Ok(record) => records.push(record),
-            Err(e) => {
-                failures += 1;
-                eprintln!("error: {id}: {e}");
-            }
-        }
-    }
-    let mut results = lifecycle.stop_stream(records, "stopped by operator").await;
+    let mut results = lifecycle.stop_ids(instances, "stopped by operator").await;
     while let Some((id, outcome)) = results.next().await {
         match outcome {
             Ok(StopOutcome::Stopped) => println!("stopped {id}"),

@@ -51,6 +51,6 @@ mod tests {
         app.engine.connected = false;
         app.engine.lost_reason = Some("connection refused".into());
         app.engine.retry_in_secs = 4;
-        snapshot_screen("engine_lost", &app);
+        snapshot_screen!("engine_lost", &app);
     }
 }

@@ -82,6 +82,6 @@ mod tests {
         let mut app = sample_app();
         app.focus = Context::Catalog;
         app.catalog.selected = 1;
-        snapshot_widget("catalog", &app, super::draw);
+        snapshot_widget!("catalog", &app, super::draw);
     }
 }

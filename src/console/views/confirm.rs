@@ -74,7 +74,7 @@ mod tests {
             summary: "2 instances of web-robots owned by 2 owners".into(),
             selector: "challenge web-robots".into(),
         }));
-        snapshot_screen("confirm_purge", &app);
+        snapshot_screen!("confirm_purge", &app);
     }
 
     #[test]
@@ -85,6 +85,6 @@ mod tests {
             ids,
             summary: "12 instances of web-robots owned by 12 owners".into(),
         }));
-        snapshot_screen("confirm_stop", &app);
+        snapshot_screen!("confirm_stop", &app);
     }
 }

@@ -213,7 +213,7 @@ mod tests {
             revealed: false,
             scroll: 0,
         }));
-        snapshot_screen("detail", &app);
+        snapshot_screen!("detail", &app);
         let text = super::super::testkit::screen_text(&app, 160, 48);
         assert!(!text.contains("flag{a1b2c3"), "flag shown before reveal");
     }

@@ -99,6 +99,6 @@ mod tests {
     fn help_popup_snapshots() {
         let mut app = sample_app();
         app.popup = Some(Popup::Help { scroll: 0 });
-        snapshot_screen("help", &app);
+        snapshot_screen!("help", &app);
     }
 }

@@ -175,14 +175,14 @@ mod tests {
     fn instances_pane_snapshots() {
         let mut app = sample_app();
         app.instances.marks.insert("b2c3d4".into());
-        snapshot_widget("instances", &app, super::draw);
+        snapshot_widget!("instances", &app, super::draw);
     }
 
     #[test]
     fn an_empty_store_says_how_to_spawn() {
         let mut app = sample_app();
         app.instances.set_records(Vec::new());
-        snapshot_widget("instances_empty", &app, super::draw);
+        snapshot_widget!("instances_empty", &app, super::draw);
     }
 
     #[test]
@@ -190,6 +190,6 @@ mod tests {
         let mut app = sample_app();
         app.instances.set_filter("nc-calc");
         assert!(app.instances.shown() < app.instances.total());
-        snapshot_widget("instances_filtered", &app, super::draw);
+        snapshot_widget!("instances_filtered", &app, super::draw);
     }
 }

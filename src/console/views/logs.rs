@@ -112,13 +112,13 @@ mod tests {
         let mut app = sample_app();
         app.logs.timestamps = true;
         app.logs.search = "robots".into();
-        snapshot_widget("logs", &app, super::draw);
+        snapshot_widget!("logs", &app, super::draw);
     }
 
     #[test]
     fn activity_log_snapshots() {
         let mut app = sample_app();
         app.logs.switch(LogSource::Audit);
-        snapshot_widget("logs_activity", &app, super::draw);
+        snapshot_widget!("logs_activity", &app, super::draw);
     }
 }

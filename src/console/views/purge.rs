@@ -57,6 +57,6 @@ mod tests {
         let mut menu = PurgeMenu::new(Some("web-robots".into()), 2);
         menu.selected = 1;
         app.popup = Some(Popup::PurgeMenu(menu));
-        snapshot_screen("purge_menu", &app);
+        snapshot_screen!("purge_menu", &app);
     }
 }

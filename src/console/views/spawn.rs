@@ -77,7 +77,7 @@ mod tests {
         let mut form = SpawnForm::new("web-robots", owners);
         form.input = tui_input::Input::new("team:".into());
         app.popup = Some(Popup::Spawn(form));
-        snapshot_screen("spawn", &app);
+        snapshot_screen!("spawn", &app);
     }
 
     #[test]
@@ -87,6 +87,6 @@ mod tests {
         form.input = tui_input::Input::new("red team".into());
         form.error = Some("invalid owner \"red team\": expected team:NAME or user:NAME".into());
         app.popup = Some(Popup::Spawn(form));
-        snapshot_screen("spawn_error", &app);
+        snapshot_screen!("spawn_error", &app);
     }
 }

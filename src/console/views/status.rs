@@ -126,14 +126,14 @@ mod tests {
             r.done = 37;
             r.total = 100;
         }
-        snapshot_widget("status", &app, super::draw);
+        snapshot_widget!("status", &app, super::draw);
     }
 
     #[test]
     fn the_filter_being_typed_shows_with_its_cursor() {
         let mut app = sample_app();
         app.filter_input = Some(tui_input::Input::new("web".into()));
-        snapshot_widget("status_filter", &app, super::draw);
+        snapshot_widget!("status_filter", &app, super::draw);
     }
 
     #[test]
@@ -141,6 +141,6 @@ mod tests {
         let mut app = sample_app();
         app.read_only = true;
         app.complain("spawn refused: this console is read-only");
-        snapshot_widget("status_read_only", &app, super::draw);
+        snapshot_widget!("status_read_only", &app, super::draw);
     }
 }

@@ -141,27 +141,55 @@ fn render(w: u16, h: u16, draw: impl FnOnce(&mut Frame)) -> Buffer {
     terminal.backend().buffer().clone()
 }
 
-/// Snapshot one widget filling the whole screen, at each size and theme.
-pub fn snapshot_widget(name: &str, app: &App, draw: fn(&mut Frame, Rect, &App, &Theme)) {
-    for (w, h) in SIZES {
-        for theme_name in THEMES {
-            let theme = Theme::built_in(theme_name).unwrap();
-            let buffer = render(w, h, |f| draw(f, f.area(), app, &theme));
-            insta::assert_debug_snapshot!(format!("{name}_{theme_name}_{w}x{h}"), buffer);
-        }
-    }
+/// One widget filling the whole screen, in the named theme.
+pub fn render_widget(
+    w: u16,
+    h: u16,
+    theme_name: &str,
+    app: &App,
+    draw: fn(&mut Frame, Rect, &App, &Theme),
+) -> Buffer {
+    let theme = Theme::built_in(theme_name).unwrap();
+    render(w, h, |f| draw(f, f.area(), app, &theme))
 }
 
-/// Snapshot the whole screen (popups included), at each size and theme.
-pub fn snapshot_screen(name: &str, app: &App) {
-    for (w, h) in SIZES {
-        for theme_name in THEMES {
-            let theme = Theme::built_in(theme_name).unwrap();
-            let buffer = render(w, h, |f| super::draw(f, app, &theme));
-            insta::assert_debug_snapshot!(format!("{name}_{theme_name}_{w}x{h}"), buffer);
-        }
-    }
+/// The whole screen (popups included), in the named theme.
+pub fn render_screen_in(w: u16, h: u16, theme_name: &str, app: &App) -> Buffer {
+    let theme = Theme::built_in(theme_name).unwrap();
+    render(w, h, |f| super::draw(f, app, &theme))
 }
+
+/// Snapshot one widget filling the whole screen, at each size and theme:
+/// `snapshot_widget!("instances", &app, super::draw)`. A macro, not a function: insta names a
+/// snapshot after the module it is asserted in, so each file says which widget it shows
+/// (`…__views__instances__tests__instances_dark_80x24.snap`).
+macro_rules! snapshot_widget {
+    ($name:expr, $app:expr, $draw:expr) => {
+        for (w, h) in $crate::console::views::testkit::SIZES {
+            for theme_name in $crate::console::views::testkit::THEMES {
+                let buffer =
+                    $crate::console::views::testkit::render_widget(w, h, theme_name, $app, $draw);
+                insta::assert_debug_snapshot!(format!("{}_{theme_name}_{w}x{h}", $name), buffer);
+            }
+        }
+    };
+}
+pub(crate) use snapshot_widget;
+
+/// Snapshot the whole screen (popups included), at each size and theme, named after the
+/// calling widget's module as [`snapshot_widget!`] is.
+macro_rules! snapshot_screen {
+    ($name:expr, $app:expr) => {
+        for (w, h) in $crate::console::views::testkit::SIZES {
+            for theme_name in $crate::console::views::testkit::THEMES {
+                let buffer =
+                    $crate::console::views::testkit::render_screen_in(w, h, theme_name, $app);
+                insta::assert_debug_snapshot!(format!("{}_{theme_name}_{w}x{h}", $name), buffer);
+            }
+        }
+    };
+}
+pub(crate) use snapshot_screen;
 
 /// The whole screen in one theme.
 pub fn render_screen(app: &App, theme: &Theme, w: u16, h: u16) -> Buffer {
@@ -180,4 +208,32 @@ pub fn screen_text(app: &App, w: u16, h: u16) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Every snapshot file says which widget it shows: it is named after the module of a widget
+/// file beside this one (or the views' own tests), never after this helper.
+#[test]
+fn snapshots_are_named_after_their_widget() {
+    let views = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/console/views");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(views.join("snapshots")).unwrap() {
+        let file = entry.unwrap().file_name().into_string().unwrap();
+        let rest = file
+            .strip_prefix("ctfdeck__console__views__")
+            .unwrap_or_else(|| panic!("{file}: not a views snapshot"));
+        let module = rest.split("__").next().unwrap();
+        let widget_file = if module == "tests" {
+            views.join("mod.rs")
+        } else {
+            assert!(
+                rest.starts_with(&format!("{module}__tests__")),
+                "{file}: not from a widget's tests"
+            );
+            views.join(format!("{module}.rs"))
+        };
+        assert_ne!(module, "testkit", "{file}: named after the helper");
+        assert!(widget_file.is_file(), "{file}: no widget {module}");
+        checked += 1;
+    }
+    assert!(checked > 0, "no snapshots found");
 }

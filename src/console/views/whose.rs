@@ -96,6 +96,6 @@ mod tests {
             ],
             scroll: 0,
         }));
-        snapshot_screen("whose_flag", &app);
+        snapshot_screen!("whose_flag", &app);
     }
 }

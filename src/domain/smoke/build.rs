@@ -1,10 +1,12 @@
 //! Stage 2: the image exists — built from the challenge's context (the engine reuses cached
-//! layers), or pulled when the challenge names a registry image that is not there yet.
+//! layers), or pulled when the challenge names a registry image that is not there yet. The
+//! build is the lifecycle's, as for `ctfdeck build`: refused to a monitor, audited.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::catalog::Challenge;
+use crate::domain::{BuildOutcome, Lifecycle};
 use crate::engine::Engine;
 
 use super::outcome::{Failed, Passed, StageOutcome};
@@ -13,14 +15,11 @@ use super::outcome::{Failed, Passed, StageOutcome};
 const BUILD_TAIL: usize = 15;
 
 pub async fn run(
-    engine: &dyn Engine,
+    lifecycle: &Lifecycle,
     challenge: &Challenge,
     progress: &(dyn Fn(&str) + Send + Sync),
 ) -> StageOutcome<()> {
     let image = &challenge.container.image;
-    let Some(context) = challenge.build_context() else {
-        return pull_if_missing(engine, image, progress).await;
-    };
     let steps = AtomicUsize::new(0);
     let cached = AtomicUsize::new(0);
     let tail = std::sync::Mutex::new(VecDeque::with_capacity(BUILD_TAIL));
@@ -40,8 +39,11 @@ pub async fn run(
         }
         progress(line);
     };
-    match engine.build_image(&context, image, &observe).await {
-        Ok(()) => {
+    match lifecycle.build(&challenge.id, &observe).await {
+        Ok(BuildOutcome::NoContext { .. }) => {
+            pull_if_missing(lifecycle.engine().as_ref(), image, progress).await
+        }
+        Ok(BuildOutcome::Built { .. }) => {
             let (steps, cached) = (steps.into_inner(), cached.into_inner());
             Ok(Passed::new(
                 (),

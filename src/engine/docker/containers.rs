@@ -17,7 +17,7 @@ use super::egress;
 use super::host_config::{self, Limits};
 use crate::engine::error::is_not_found;
 use crate::engine::{ContainerPlan, Egress, EngineError, ExecOutput, ManagedContainer, labels};
-use crate::store::PublishedPort;
+use crate::shared::PublishedPort;
 
 /// The engine request for a plan. Everything that weakens isolation is set explicitly to its
 /// safe value rather than left to daemon defaults (see `host_config`).

@@ -24,7 +24,7 @@ use super::host_config::{self, Limits};
 use super::networks::{self, NetworkKind};
 use crate::engine::error::is_not_found;
 use crate::engine::{EngineError, SubnetPool, labels};
-use crate::store::PublishedPort;
+use crate::shared::PublishedPort;
 
 /// Unprivileged, like every instance.
 const PROXY_USER: &str = "65534:65534";

@@ -25,7 +25,7 @@ use super::{
     Engine, EngineError, EngineInfo, ExecOutput, ManagedContainer, ManagedNetwork, SecurityState,
     SubnetPool,
 };
-use crate::store::PublishedPort;
+use crate::shared::PublishedPort;
 
 /// A connected Docker (or Podman) engine.
 #[derive(Clone)]
