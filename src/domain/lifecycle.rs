@@ -53,6 +53,7 @@ impl Lifecycle {
             format!("{}{}", ids::new_instance_id(), ids::new_instance_id())
         })?;
         let flag_secret = store.setting_or_init(FLAG_SECRET_KEY, flags::new_secret)?;
+        super::host_accounts::warn_clashes("[container] user: an instance", &policy.container.user);
         Ok(Lifecycle {
             engine,
             store,
@@ -302,6 +303,7 @@ impl Lifecycle {
                 reason,
             }
         })?;
+        super::host_accounts::warn_clashes(&format!("instance {}", record.id), &plan.user);
         let network_id = self
             .create_instance_network(&plan.network, &plan.labels)
             .await
