@@ -19,7 +19,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
 };
 
-use super::containers::{remove_one, summary_ports};
+use super::containers::{catalog_ports, remove_one, summary_ports};
 use super::networks::{self, NetworkKind};
 use crate::engine::error::is_not_found;
 use crate::engine::{EngineError, SubnetPool, labels};
@@ -36,8 +36,8 @@ const PROXY_NANO_CPUS: i64 = 500_000_000;
 pub fn is_denied(inspect: &ContainerInspectResponse) -> bool {
     let l = inspect.config.as_ref().and_then(|c| c.labels.as_ref());
     l.is_some_and(|l| {
-        l.get(labels::EGRESS).map(String::as_str) == Some(labels::EGRESS_DENIED)
-            && !l.contains_key(labels::COMPANION)
+        labels::value(l, labels::EGRESS) == Some(labels::EGRESS_DENIED)
+            && labels::value(l, labels::COMPANION).is_none()
     })
 }
 
@@ -57,8 +57,7 @@ fn label<'a>(inspect: &'a ContainerInspectResponse, key: &str) -> Option<&'a str
         .config
         .as_ref()
         .and_then(|c| c.labels.as_ref())
-        .and_then(|l| l.get(key))
-        .map(String::as_str)
+        .and_then(|l| labels::value(l, key))
 }
 
 /// Create the edge network and the proxy of a started instance, and start the proxy.
@@ -91,14 +90,14 @@ pub async fn start_proxy(
     let bind = label(instance, labels::PROXY_BIND)
         .unwrap_or("127.0.0.1")
         .to_string();
+    // The catalog's ports only: the instance's exposed ports include every `EXPOSE` of its
+    // image, and a port the catalog does not list must not become public.
     let mut ports: Vec<u16> = instance
         .config
         .as_ref()
-        .and_then(|c| c.exposed_ports.clone())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|key| key.strip_suffix("/tcp")?.parse().ok())
-        .collect();
+        .and_then(|c| c.labels.as_ref())
+        .map(catalog_ports)
+        .unwrap_or_default();
     ports.sort_unstable();
     if ports.is_empty() {
         // Nothing to publish, nothing to proxy.
@@ -198,7 +197,8 @@ fn proxy_body(
         user: Some(PROXY_USER.to_string()),
         cmd: Some(vec!["sh".to_string(), "-c".to_string(), script]),
         exposed_ports: Some(ports.iter().map(|p| format!("{p}/tcp")).collect()),
-        labels: Some(labels.into_iter().collect()),
+        // Every ctfdeck key explicitly, so that none comes from the proxy image's labels.
+        labels: Some(labels::overriding(&labels, []).into_iter().collect()),
         host_config: Some(HostConfig {
             cap_drop: Some(vec!["ALL".to_string()]),
             security_opt: Some(vec!["no-new-privileges:true".to_string()]),
