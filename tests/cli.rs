@@ -394,3 +394,61 @@ fn doctor_warns_when_instances_would_run_as_a_host_account() {
         stdout(&o)
     );
 }
+
+#[test]
+fn the_audit_marks_an_origin_from_the_environment_as_unverified() {
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    // Anyone can set SSH_CONNECTION for their own command: the audit says where it came from.
+    let o = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .arg("--catalog")
+        .arg(repo().join("challenges"))
+        .args(["spawn", "web-robots", "--owner", "team:origin", "--json"])
+        .env_remove("CTFDECK_CONFIG")
+        .env("SSH_CONNECTION", "203.0.113.7 50022 10.0.0.5 22")
+        .env_remove("SUDO_USER")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .arg("--catalog")
+        .arg(repo().join("challenges"))
+        .args(["stop", &id])
+        .env_remove("CTFDECK_CONFIG")
+        .env_remove("SSH_CONNECTION")
+        .env_remove("SUDO_USER")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let o = ctfdeck(&store, &["audit", "--json"]);
+    let audit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let origins: Vec<(&str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["origin"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            ("spawn", "ssh:203.0.113.7 (from environment, unverified)"),
+            ("stop", "local")
+        ]
+    );
+    let o = ctfdeck(&store, &["audit"]);
+    assert!(
+        stdout(&o).contains("ssh:203.0.113.7 (from environment, unverified)"),
+        "{}",
+        stdout(&o)
+    );
+}
