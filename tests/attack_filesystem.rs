@@ -89,7 +89,10 @@ async fn the_instance_runs_as_no_account_of_the_host() {
         .await
         .expect("docker top");
     let titles = pids.titles.unwrap_or_default();
-    let pid_col = titles.iter().position(|t| t == "PID").expect("a PID column");
+    let pid_col = titles
+        .iter()
+        .position(|t| t == "PID")
+        .expect("a PID column");
     let processes = pids.processes.unwrap_or_default();
     assert!(!processes.is_empty());
     let (passwd, group) = (ids_in("/etc/passwd"), ids_in("/etc/group"));

@@ -95,13 +95,16 @@ fn published(c: &ContainerInspectResponse) -> Vec<(String, String, u16)> {
         .unwrap_or_default()
         .into_iter()
         .flat_map(|(key, bindings)| {
-            bindings.unwrap_or_default().into_iter().filter_map(move |b| {
-                Some((
-                    key.clone(),
-                    b.host_ip.unwrap_or_default(),
-                    b.host_port?.parse().ok()?,
-                ))
-            })
+            bindings
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(move |b| {
+                    Some((
+                        key.clone(),
+                        b.host_ip.unwrap_or_default(),
+                        b.host_port?.parse().ok()?,
+                    ))
+                })
         })
         .filter(|(_, ip, _)| !ip.contains(':'))
         .collect();
@@ -221,6 +224,9 @@ async fn only_the_catalogs_ports_and_ctfdecks_own_labels_count() {
         listed_ports(&lab, &comp),
         [(8080, "127.0.0.1".to_string(), port)]
     );
-    assert_eq!(labels_of(&lab.inspect(&comp).await)["org.ctfdeck.companion"], "");
+    assert_eq!(
+        labels_of(&lab.inspect(&comp).await)["org.ctfdeck.companion"],
+        ""
+    );
     lab.finish().await;
 }

@@ -383,7 +383,11 @@ fn doctor_warns_when_instances_would_run_as_a_host_account() {
         .find(|(_, uid)| *uid != 0)
         .expect("a non-root account on this host");
     let config = dir.path().join("config.toml");
-    std::fs::write(&config, format!("[container]\nuser = \"{uid}:4000000000\"\n")).unwrap();
+    std::fs::write(
+        &config,
+        format!("[container]\nuser = \"{uid}:4000000000\"\n"),
+    )
+    .unwrap();
     let o = ctfdeck(&store, &["--config", config.to_str().unwrap(), "doctor"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(

@@ -133,7 +133,10 @@ mod tests {
             host().clashes("65534"),
             ["uid 65534 is the host account nobody"]
         );
-        assert_eq!(host().clashes("4242:2001"), ["gid 2001 is the host group staff"]);
+        assert_eq!(
+            host().clashes("4242:2001"),
+            ["gid 2001 is the host group staff"]
+        );
     }
 
     #[test]

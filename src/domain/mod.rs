@@ -30,7 +30,8 @@ pub use host_accounts::{HostAccounts, host_account_clashes};
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, Spawned};
 pub use owner::{Owner, OwnerKind, OwnerParseError};
 pub use policy::{
-    AssignmentMode, ChallengeQuota, ContainerDefaults, DEFAULT_USER, Lifetime, LifetimeDefaults, Policy, Quotas,
+    AssignmentMode, ChallengeQuota, ContainerDefaults, DEFAULT_USER, Lifetime, LifetimeDefaults,
+    Policy, Quotas,
 };
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};

@@ -71,7 +71,10 @@ pub fn value<'a>(
     labels: &'a std::collections::HashMap<String, String>,
     key: &str,
 ) -> Option<&'a str> {
-    labels.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    labels
+        .get(key)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 
 use color_eyre::eyre::Result;
 
+use crate::catalog::Catalog;
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
-use crate::catalog::Catalog;
 use crate::domain::plan::instance_user;
 use crate::domain::{DEFAULT_USER, group_name, host_account_clashes};
 use crate::engine::Engine;
@@ -114,10 +114,16 @@ pub async fn run(ctx: &Context) -> Result<()> {
             report(
                 true,
                 "users",
-                format!("{what} runs as {user}; the engine remaps users (userns-remap), so that is no host account"),
+                format!(
+                    "{what} runs as {user}; the engine remaps users (userns-remap), so that is no host account"
+                ),
             );
         } else if clashes.is_empty() {
-            report(true, "users", format!("{what} runs as {user}, no host account"));
+            report(
+                true,
+                "users",
+                format!("{what} runs as {user}, no host account"),
+            );
         } else {
             // A warning, not a failure: the instances work, but their flags are not private.
             println!(

@@ -159,8 +159,7 @@ pub async fn create(client: &Docker, plan: &ContainerPlan) -> Result<String, Eng
             }
         }
     }
-    match client.create_container(Some(options), body).await
-    {
+    match client.create_container(Some(options), body).await {
         Ok(created) => Ok(created.id),
         Err(e) if is_not_found(&e) => Err(EngineError::ImageMissing {
             image: plan.image.clone(),
