@@ -25,8 +25,10 @@ use crate::engine::error::is_not_found;
 use crate::engine::{EngineError, SubnetPool, labels};
 use crate::store::PublishedPort;
 
-/// Unprivileged, like every instance.
-const PROXY_USER: &str = "65534:65534";
+/// Unprivileged, like every instance, and like the instances' default user an id no host
+/// account has (not `nobody`, which host daemons run as): no host process of the same uid can
+/// signal or trace the proxy, which sits on the instance's internal network.
+const PROXY_USER: &str = "2000000001:2000000001";
 /// One `nc` per open connection plus the listeners: this bounds concurrent connections.
 const PROXY_PIDS: i64 = 256;
 const PROXY_MEMORY: i64 = 64 << 20;
@@ -350,5 +352,17 @@ mod tests {
         let bindings = h.port_bindings.unwrap_or_default();
         assert_eq!(bindings.len(), 2);
         assert_eq!(body.user.as_deref(), Some(PROXY_USER));
+    }
+
+    #[test]
+    fn the_proxy_runs_as_no_usual_host_account() {
+        let usual = crate::domain::HostAccounts::from_texts(
+            "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+            "root:x:0:\nnogroup:x:65534:\nalice:x:1000:\n",
+            "alice:100000:65536\n",
+            "alice:100000:65536\n",
+        );
+        assert!(usual.clashes(PROXY_USER).is_empty(), "{PROXY_USER}");
+        assert_ne!(PROXY_USER, crate::domain::DEFAULT_USER);
     }
 }
