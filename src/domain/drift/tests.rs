@@ -117,7 +117,7 @@ fn denied_egress_needs_an_internal_network_and_a_running_proxy() {
         running: true,
         read_only: true,
         cap_drop: vec!["ALL".into()],
-        user: "2000000001:2000000001".into(),
+        user: "65534:65534".into(),
         networks: vec!["ctfdeck-abc234".into(), "ctfdeck-abc234-edge".into()],
         published_on: vec!["127.0.0.1".into()],
     });
