@@ -87,7 +87,7 @@ def hardened_body(image, network, memory, pids, cpus):
     """The container ctfdeck creates for the example challenges (src/engine/docker/containers.rs)."""
     return {
         "Image": image,
-        "User": "1000:1000",
+        "User": "2000000000:2000000000",
         "Env": ["FLAG=flag{0123456789abcdef}"],
         "ExposedPorts": {"8080/tcp": {}},
         "Labels": {"org.ctfdeck.bench": "raw"},

@@ -7,6 +7,7 @@ mod attack_support;
 mod common;
 
 use attack_support::Lab;
+use ctfdeck::domain::DEFAULT_USER;
 
 /// The value of `field` in a `/proc/<pid>/status` dump.
 fn status_field<'a>(status: &'a str, field: &str) -> &'a str {
@@ -17,14 +18,25 @@ fn status_field<'a>(status: &'a str, field: &str) -> &'a str {
         .trim()
 }
 
+/// The uid and gid of the default user (`2000000000:2000000000`).
+fn default_ids() -> (String, String) {
+    let (uid, gid) = DEFAULT_USER.split_once(':').expect("uid:gid");
+    (uid.to_string(), gid.to_string())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_instance_runs_as_a_non_root_user() {
     let lab = Lab::new("127.0.0.1").await;
     let rec = lab.spawn("target-default", "team:fs1").await;
+    let (uid, gid) = default_ids();
 
     let id = lab.sh(&rec, "id").await;
     assert_eq!(id.exit_code, 0, "{}", id.output);
-    assert!(id.output.starts_with("uid=1000 gid=1000"), "{}", id.output);
+    assert!(
+        id.output.starts_with(&format!("uid={uid} gid={gid}")),
+        "{}",
+        id.output
+    );
     assert!(!id.output.contains("uid=0"), "{}", id.output);
     // The service itself (PID 1's child, the challenge's command) too, not just the exec.
     let service = lab
@@ -36,10 +48,72 @@ async fn the_instance_runs_as_a_non_root_user() {
     assert!(!service.output.is_empty());
     for line in service.output.lines() {
         assert!(
-            line.split_whitespace().skip(1).all(|uid| uid == "1000"),
-            "every process runs as 1000: {}",
+            line.split_whitespace().skip(1).all(|u| u == uid),
+            "every process runs as {uid}: {}",
             service.output
         );
+    }
+    lab.finish().await;
+}
+
+/// The ids of a `/proc/<pid>/status` line (`Uid:` or `Gid:`): real, effective, saved, fs.
+fn ids_of(status: &str, field: &str) -> Vec<u32> {
+    status_field(status, field)
+        .split_whitespace()
+        .map(|id| id.parse().expect("numeric id"))
+        .collect()
+}
+
+/// The third field of every line of an account file: the ids it hands out.
+fn ids_in(file: &str) -> Vec<u32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_instance_runs_as_no_account_of_the_host() {
+    // Seen from the host, not from inside: the service's process in the host's /proc (through
+    // the engine's pid for it), which is what another host account would meet.
+    let lab = Lab::new("127.0.0.1").await;
+    let rec = lab.spawn("target-default", "team:fs9").await;
+    let pids = lab
+        .engine
+        .client()
+        .top_processes(
+            attack_support::container(&rec),
+            None::<bollard::query_parameters::TopOptions>,
+        )
+        .await
+        .expect("docker top");
+    let titles = pids.titles.unwrap_or_default();
+    let pid_col = titles
+        .iter()
+        .position(|t| t == "PID")
+        .expect("a PID column");
+    let processes = pids.processes.unwrap_or_default();
+    assert!(!processes.is_empty());
+    let (passwd, group) = (ids_in("/etc/passwd"), ids_in("/etc/group"));
+    for p in &processes {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", p[pid_col]))
+            .expect("the host sees the instance's process");
+        let (uids, gids) = (ids_of(&status, "Uid"), ids_of(&status, "Gid"));
+        assert_eq!(uids.len(), 4, "{status}");
+        for uid in &uids {
+            assert_ne!(*uid, 0, "{status}");
+            assert!(
+                !passwd.contains(uid),
+                "process {p:?} runs as uid {uid}, an account of this host"
+            );
+        }
+        for gid in &gids {
+            assert!(
+                !group.contains(gid),
+                "process {p:?} runs as gid {gid}, a group of this host"
+            );
+        }
     }
     lab.finish().await;
 }

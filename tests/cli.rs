@@ -353,3 +353,106 @@ fn doctor_fails_a_store_every_user_can_read() {
         "FAIL  access     the store is readable by every user on this host (mode 0644)",
     );
 }
+
+#[test]
+fn doctor_warns_when_instances_would_run_as_a_host_account() {
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    // The default: an id nobody on this host has.
+    let o = ctfdeck(&store, &["doctor"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "ok    users      [container] user: an instance runs as {}, no host account",
+            ctfdeck::domain::DEFAULT_USER
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("warn"), "{}", stdout(&o));
+
+    // An admin who picks the uid of an account of this host is told which one.
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let (name, uid) = passwd
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((f.first()?.to_string(), f.get(2)?.parse::<u32>().ok()?))
+        })
+        .find(|(_, uid)| *uid != 0)
+        .expect("a non-root account on this host");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[container]\nuser = \"{uid}:4000000000\"\n"),
+    )
+    .unwrap();
+    let o = ctfdeck(&store, &["--config", config.to_str().unwrap(), "doctor"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "warn  users      [container] user: an instance runs as {uid}:4000000000, and uid {uid} is the host account {name}: any process of that account can read the instance's flag"
+        )),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn the_audit_marks_an_origin_from_the_environment_as_unverified() {
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    // Anyone can set SSH_CONNECTION for their own command: the audit says where it came from.
+    let o = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .arg("--catalog")
+        .arg(repo().join("challenges"))
+        .args(["spawn", "web-robots", "--owner", "team:origin", "--json"])
+        .env_remove("CTFDECK_CONFIG")
+        .env("SSH_CONNECTION", "203.0.113.7 50022 10.0.0.5 22")
+        .env_remove("SUDO_USER")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .arg("--catalog")
+        .arg(repo().join("challenges"))
+        .args(["stop", &id])
+        .env_remove("CTFDECK_CONFIG")
+        .env_remove("SSH_CONNECTION")
+        .env_remove("SUDO_USER")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let o = ctfdeck(&store, &["audit", "--json"]);
+    let audit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let origins: Vec<(&str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["origin"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            ("spawn", "ssh:203.0.113.7 (from environment, unverified)"),
+            ("stop", "local")
+        ]
+    );
+    let o = ctfdeck(&store, &["audit"]);
+    assert!(
+        stdout(&o).contains("ssh:203.0.113.7 (from environment, unverified)"),
+        "{}",
+        stdout(&o)
+    );
+}

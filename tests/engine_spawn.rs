@@ -66,7 +66,11 @@ async fn assert_hardened(f: &Fixture, container_id: &str, instance: &str, challe
         "no bind mounts at all"
     );
     let cfg = c.config.expect("config");
-    assert_eq!(cfg.user.as_deref(), Some("1000:1000"), "non-root user");
+    assert_eq!(
+        cfg.user.as_deref(),
+        Some(ctfdeck::domain::DEFAULT_USER),
+        "non-root user no host account has"
+    );
     let l: HashMap<String, String> = cfg.labels.unwrap_or_default();
     assert_eq!(l.get(labels::MANAGED).map(String::as_str), Some("true"));
     assert_eq!(l.get(labels::INSTANCE).map(String::as_str), Some(instance));

@@ -251,8 +251,8 @@ async fn flags_reach_the_container_as_the_definition_says() {
         flag
     );
     assert_eq!(
-        in_container(container.clone(), "stat -c '%a %u' /tmp/flag.txt").await,
-        "600 1000"
+        in_container(container.clone(), "stat -c '%a %u:%g' /tmp/flag.txt").await,
+        format!("600 {}", ctfdeck::domain::DEFAULT_USER)
     );
     let env = in_container(container, "env").await;
     assert!(

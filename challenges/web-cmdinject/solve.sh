@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reference solve for web-cmdinject.
 # Intended path: the host field is only checked client-side; the CGI runs
-# sh -c "nslookup $host", so host=127.0.0.1;echo $FLAG injects a command.
+# sh -c "grep -i -w -e $host /etc/hosts", so host=127.0.0.1;echo $FLAG injects a command.
 # The flag is in the server's environment (env var FLAG); we wrap it in
 # markers so it is easy to pick out of the HTML (the marker is split with ""
 # so that the page's echo of our own input does not match).

@@ -1,6 +1,7 @@
 //! Who is acting, from where, and with which role — for the audit log and for refusing
 //! monitors. The identity comes from the process's real uid (looked up in /etc/passwd), not
-//! from `$USER`, which anyone can set; behind sudo, the human is `SUDO_USER`.
+//! from `$USER`, which anyone can set; behind sudo, the human is `SUDO_USER` — which root can
+//! set to anything, so the audit marks it, like the SSH origin, as unverified.
 
 use super::Role;
 
@@ -31,12 +32,35 @@ impl Actor {
     }
 }
 
-/// The SSH client address when the session came over SSH, else `local`.
+/// What the audit's origin says about an origin or actor taken from the environment.
+pub const UNVERIFIED: &str = "from environment, unverified";
+
+/// Where this process acts from, for the audit: the SSH client address when `SSH_CONNECTION`
+/// names one, else `local`. Both that variable and `SUDO_USER` are ordinary environment
+/// variables anyone can set (or unset) for their own commands, so an origin or actor taken
+/// from them is marked as such: `ssh:203.0.113.7 (from environment, unverified)`, and
+/// `…; actor alice from SUDO_USER (from environment, unverified)` behind sudo.
 pub fn origin_from_env() -> String {
-    std::env::var("SSH_CONNECTION")
-        .ok()
-        .and_then(|c| c.split_whitespace().next().map(|ip| format!("ssh:{ip}")))
-        .unwrap_or_else(|| "local".to_string())
+    let ssh = std::env::var("SSH_CONNECTION").ok();
+    origin_from(ssh.as_deref(), sudo_user(process_uid()).as_deref())
+}
+
+fn origin_from(ssh_connection: Option<&str>, sudo_user: Option<&str>) -> String {
+    let mut origin = match ssh_connection.and_then(|c| c.split_whitespace().next()) {
+        Some(ip) => format!("ssh:{ip} ({UNVERIFIED})"),
+        None => "local".to_string(),
+    };
+    if let Some(user) = sudo_user {
+        origin.push_str(&format!("; actor {user} from SUDO_USER ({UNVERIFIED})"));
+    }
+    origin
+}
+
+/// `SUDO_USER`, when it is the one the actor's name comes from: only root can have come
+/// through sudo; anyone else setting it is ignored.
+fn sudo_user(uid: Option<u32>) -> Option<String> {
+    let name = std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty())?;
+    (uid == Some(0)).then_some(name)
 }
 
 /// The user this process acts for.
@@ -44,12 +68,7 @@ pub fn current_user() -> UnixUser {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
     let uid = process_uid();
-    let sudo_user = std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty());
-    // Only root can have come through sudo; anyone else setting SUDO_USER is ignored.
-    let by_name = match (uid, sudo_user) {
-        (Some(0), Some(name)) => passwd_entry(&passwd, |n, _| n == name),
-        _ => None,
-    };
+    let by_name = sudo_user(uid).and_then(|name| passwd_entry(&passwd, |n, _| n == name));
     let entry = by_name.or_else(|| uid.and_then(|u| passwd_entry(&passwd, |_, id| id == u)));
     match entry {
         Some((name, uid, gid)) => UnixUser {
@@ -119,6 +138,25 @@ mod tests {
     const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\n";
     const GROUP: &str =
         "root:x:0:\nalice:x:1000:\nbob:x:1001:\nctf-admins:x:2000:alice\nstaff:x:2001:alice,bob\n";
+
+    #[test]
+    fn origins_and_actors_from_the_environment_are_marked_unverified() {
+        assert_eq!(origin_from(None, None), "local");
+        assert_eq!(
+            origin_from(Some("203.0.113.7 50022 10.0.0.5 22"), None),
+            "ssh:203.0.113.7 (from environment, unverified)"
+        );
+        assert_eq!(
+            origin_from(None, Some("alice")),
+            "local; actor alice from SUDO_USER (from environment, unverified)"
+        );
+        assert_eq!(
+            origin_from(Some("::1 1 ::1 22"), Some("bob")),
+            "ssh:::1 (from environment, unverified); actor bob from SUDO_USER (from environment, unverified)"
+        );
+        // An empty SSH_CONNECTION names no client.
+        assert_eq!(origin_from(Some(""), None), "local");
+    }
 
     #[test]
     fn passwd_and_group_lookups() {

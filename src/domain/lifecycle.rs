@@ -53,6 +53,7 @@ impl Lifecycle {
             format!("{}{}", ids::new_instance_id(), ids::new_instance_id())
         })?;
         let flag_secret = store.setting_or_init(FLAG_SECRET_KEY, flags::new_secret)?;
+        super::host_accounts::warn_clashes("[container] user: an instance", &policy.container.user);
         Ok(Lifecycle {
             engine,
             store,
@@ -322,6 +323,7 @@ impl Lifecycle {
             reason,
         };
         let mut plan = plan_for(challenge, &self.policy, input).map_err(unspawnable)?;
+        super::host_accounts::warn_clashes(&format!("instance {}", record.id), &plan.user);
         let volumes = self
             .engine
             .image_volumes(&plan.image)

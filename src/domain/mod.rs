@@ -7,6 +7,7 @@ mod clearing;
 pub mod drift;
 mod error;
 pub mod flags;
+mod host_accounts;
 pub mod ids;
 mod lifecycle;
 mod owner;
@@ -28,10 +29,12 @@ pub use build::{BuildOutcome, BuildTarget};
 pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;
+pub use host_accounts::{HostAccounts, host_account_clashes};
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, Spawned};
 pub use owner::{Owner, OwnerKind, OwnerParseError, SpawnOwnerError};
 pub use policy::{
-    AssignmentMode, ChallengeQuota, ContainerDefaults, Lifetime, LifetimeDefaults, Policy, Quotas,
+    AssignmentMode, ChallengeQuota, ContainerDefaults, DEFAULT_USER, Lifetime, LifetimeDefaults,
+    Policy, Quotas,
 };
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};

@@ -38,6 +38,13 @@ pub fn labels_for(input: &PlanInput<'_>, challenge: &str) -> BTreeMap<String, St
     ])
 }
 
+/// The uid:gid an instance of `challenge` runs as: the challenge's own, else its profile's, else
+/// the admin's `[container] user`. `None` when the definition is refused.
+pub fn instance_user(challenge: &Challenge, policy: &Policy) -> Option<String> {
+    let sec = evaluate(challenge, &policy.ceilings).into_result().ok()?;
+    Some(sec.user.unwrap_or_else(|| policy.container.user.clone()))
+}
+
 /// Build the plan, or say which rule the definition breaks. The definition is evaluated
 /// against its profile, the ceilings and the admin's exceptions again here (the catalog check
 /// did it first), with the config of this process.
@@ -233,7 +240,11 @@ mod tests {
         let policy = Policy::default();
         let plan = plan_for(&challenge(json!({}), json!({})), &policy, input()).unwrap();
         let h = &plan.hardening;
-        assert_eq!(plan.user, "1000:1000");
+        assert_eq!(plan.user, crate::domain::DEFAULT_USER);
+        assert_eq!(
+            instance_user(&challenge(json!({}), json!({})), &policy).as_deref(),
+            Some(crate::domain::DEFAULT_USER)
+        );
         assert_eq!(h.memory_bytes, 512 << 20);
         assert_eq!(h.pids_limit, 256);
         assert_eq!(h.nano_cpus, 1_000_000_000);

@@ -35,6 +35,13 @@ impl Default for LifetimeDefaults {
     }
 }
 
+/// The uid:gid instances run as when neither the challenge nor its profile says. Without a user
+/// namespace a container's uid is the host's, and a host account with the same uid could read
+/// every instance's environment (the flag) and signal its processes; this one lies outside the
+/// ranges accounts are handed out from (regular users, system users, systemd's dynamic users,
+/// the subordinate ids of rootless containers), and `doctor` checks it against the host.
+pub const DEFAULT_USER: &str = "2000000000:2000000000";
+
 /// Resource and identity defaults for challenges that do not say.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -50,7 +57,7 @@ pub struct ContainerDefaults {
 impl Default for ContainerDefaults {
     fn default() -> Self {
         ContainerDefaults {
-            user: "1000:1000".to_string(),
+            user: DEFAULT_USER.to_string(),
             memory: "512m".to_string(),
             cpus: 1.0,
             pids: 256,

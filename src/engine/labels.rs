@@ -27,3 +27,72 @@ pub const PROXY_BIND: &str = "org.ctfdeck.proxy.bind";
 /// On an instance without egress: the subnet pool its edge network is carved from
 /// ([`crate::engine::SubnetPool::to_label`]). Absent: the engine's own pools.
 pub const EDGE_POOL: &str = "org.ctfdeck.edge.pool";
+/// On an instance: the catalog's container ports (`8080,1337`), the only ones its port proxy
+/// publishes. The image's `EXPOSE` list is no source: it may name ports the catalog does not.
+pub const PORTS: &str = "org.ctfdeck.ports";
+
+/// Every label ctfdeck reads back from a container. An image's own labels end up on its
+/// containers too, so an image could carry any of these; ctfdeck sets each of them on every
+/// container it creates (empty when it has no value), so what it reads back is always its own.
+pub const ALL: [&str; 12] = [
+    MANAGED,
+    INSTANCE,
+    CHALLENGE,
+    OWNER,
+    STORE,
+    EXPIRES,
+    EGRESS,
+    COMPANION,
+    PROXY_IMAGE,
+    PROXY_BIND,
+    EDGE_POOL,
+    PORTS,
+];
+
+/// The prefix of ctfdeck's labels: an image label with it is never honoured.
+pub const PREFIX: &str = "org.ctfdeck.";
+
+/// `labels` with every key of [`ALL`] present, empty where ctfdeck has no value, and every
+/// other `org.ctfdeck.*` key in `image_labels` blanked: the container labels ctfdeck creates.
+pub fn overriding(
+    labels: &std::collections::BTreeMap<String, String>,
+    image_labels: impl IntoIterator<Item = String>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = labels.clone();
+    let image_keys = image_labels.into_iter().filter(|k| k.starts_with(PREFIX));
+    for key in ALL.iter().map(|k| k.to_string()).chain(image_keys) {
+        out.entry(key).or_default();
+    }
+    out
+}
+
+/// The value of a label ctfdeck set, `None` when absent or empty (see [`ALL`]).
+pub fn value<'a>(
+    labels: &'a std::collections::HashMap<String, String>,
+    key: &str,
+) -> Option<&'a str> {
+    labels
+        .get(key)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_ctfdeck_key_is_set_and_image_ones_are_blanked() {
+        let ours = BTreeMap::from([(INSTANCE.to_string(), "abc".to_string())]);
+        let image = ["org.ctfdeck.future".to_string(), "maintainer".to_string()];
+        let out = overriding(&ours, image);
+        assert_eq!(out.get(INSTANCE).map(String::as_str), Some("abc"));
+        for key in ALL.iter().filter(|k| **k != INSTANCE) {
+            assert_eq!(out.get(*key).map(String::as_str), Some(""), "{key}");
+        }
+        assert_eq!(out.get("org.ctfdeck.future").map(String::as_str), Some(""));
+        // Other labels of the image are none of ctfdeck's business.
+        assert!(!out.contains_key("maintainer"));
+    }
+}

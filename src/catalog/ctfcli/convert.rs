@@ -306,7 +306,7 @@ fn user(
         out,
         at,
         format!(
-            "no {KEY}.user and {why}: runs as the admin's default non-root user (1000:1000 unless configured)"
+            "no {KEY}.user and {why}: runs as the admin's default non-root user ([container] user)"
         ),
     );
     None

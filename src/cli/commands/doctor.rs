@@ -2,9 +2,11 @@
 
 use color_eyre::eyre::Result;
 
+use crate::catalog::Catalog;
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
-use crate::domain::group_name;
+use crate::domain::plan::instance_user;
+use crate::domain::{DEFAULT_USER, group_name, host_account_clashes};
 use crate::engine::Engine;
 use crate::store::{FileAccess, now_millis};
 
@@ -99,6 +101,40 @@ pub async fn run(ctx: &Context) -> Result<()> {
         }
     };
 
+    let remapped = match &engine {
+        Ok(e) => e
+            .security_options()
+            .await
+            .is_ok_and(|o| o.iter().any(|opt| opt.contains("name=userns"))),
+        Err(_) => false,
+    };
+    for (what, user) in instance_users(ctx, catalog.as_ref()) {
+        let clashes = host_account_clashes(&user);
+        if remapped {
+            report(
+                true,
+                "users",
+                format!(
+                    "{what} runs as {user}; the engine remaps users (userns-remap), so that is no host account"
+                ),
+            );
+        } else if clashes.is_empty() {
+            report(
+                true,
+                "users",
+                format!("{what} runs as {user}, no host account"),
+            );
+        } else {
+            // A warning, not a failure: the instances work, but their flags are not private.
+            println!(
+                "{:<5} {:<10} {what} runs as {user}, and {}: any process of that account can read the instance's flag (/proc/<pid>/environ) and signal it; use ids no host account has ([container] user, default {DEFAULT_USER}) or run the engine with userns-remap",
+                "warn",
+                "users",
+                clashes.join(", ")
+            );
+        }
+    }
+
     if let (Ok(engine), Some(catalog)) = (&engine, &catalog) {
         for c in &catalog.challenges {
             match engine.image_present(&c.container.image).await {
@@ -120,6 +156,19 @@ pub async fn run(ctx: &Context) -> Result<()> {
         return Err(Reported(format!("{failures} check(s) failed")).into());
     }
     Ok(())
+}
+
+/// The default user, then each challenge that runs as another one.
+fn instance_users(ctx: &Context, catalog: Option<&Catalog>) -> Vec<(String, String)> {
+    let policy = ctx.config.policy();
+    let default = policy.container.user.clone();
+    let mut users = vec![("[container] user: an instance".to_string(), default.clone())];
+    for c in catalog.map(|c| c.challenges.as_slice()).unwrap_or_default() {
+        if let Some(user) = instance_user(c, &policy).filter(|u| *u != default) {
+            users.push((format!("challenge {}", c.id), user));
+        }
+    }
+    users
 }
 
 /// Who can open the store: it holds the flag secret, so "everyone" is a failure.

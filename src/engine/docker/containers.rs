@@ -1,6 +1,6 @@
 //! Containers: create hardened, start, find published ports, remove, list, exec.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
 use bollard::exec::{StartExecOptions, StartExecResults};
@@ -74,6 +74,9 @@ pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
             labels.insert(labels::EDGE_POOL.to_string(), edge_pool.to_label());
         }
     }
+    labels.insert(labels::PORTS.to_string(), ports_label(plan));
+    // Every ctfdeck key explicitly, so that none can come from the image's labels.
+    let labels = labels::overriding(&labels, []);
     ContainerCreateBody {
         image: Some(plan.image.clone()),
         user: Some(plan.user.clone()),
@@ -87,14 +90,45 @@ pub fn create_body(plan: &ContainerPlan) -> ContainerCreateBody {
     }
 }
 
+/// The catalog's container ports, as the [`labels::PORTS`] label carries them.
+fn ports_label(plan: &ContainerPlan) -> String {
+    let ports: Vec<String> = plan.ports.iter().map(|p| p.container.to_string()).collect();
+    ports.join(",")
+}
+
+/// The catalog's ports of an instance, from its [`labels::PORTS`] label.
+pub fn catalog_ports(labels: &HashMap<String, String>) -> Vec<u16> {
+    labels::value(labels, labels::PORTS)
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 pub async fn create(client: &Docker, plan: &ContainerPlan) -> Result<String, EngineError> {
     let options = CreateContainerOptionsBuilder::new()
         .name(&plan.name)
         .build();
-    match client
-        .create_container(Some(options), create_body(plan))
-        .await
-    {
+    let mut body = create_body(plan);
+    // The image's own `org.ctfdeck.*` labels, also those ctfdeck does not know (yet), are
+    // blanked: the container would inherit them.
+    let image_labels = match client.inspect_image(&plan.image).await {
+        Ok(image) => image.config.and_then(|c| c.labels).unwrap_or_default(),
+        Err(e) if is_not_found(&e) => {
+            return Err(EngineError::ImageMissing {
+                image: plan.image.clone(),
+            });
+        }
+        Err(e) => return Err(EngineError::api(format!("inspecting image {}", plan.image))(e)),
+    };
+    if let Some(labels) = body.labels.as_mut() {
+        for key in image_labels.into_keys() {
+            if key.starts_with(labels::PREFIX) {
+                labels.entry(key).or_default();
+            }
+        }
+    }
+    match client.create_container(Some(options), body).await {
         Ok(created) => Ok(created.id),
         Err(e) if is_not_found(&e) => Err(EngineError::ImageMissing {
             image: plan.image.clone(),
@@ -384,7 +418,20 @@ mod tests {
                 "seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"
             ]
         );
-        assert!(!body.labels.unwrap_or_default().contains_key(labels::EGRESS));
+        let l = body.labels.unwrap_or_default();
+        // Present but empty: an image's label of the same name cannot show through.
+        assert_eq!(l.get(labels::EGRESS).map(String::as_str), Some(""));
+        assert_eq!(l.get(labels::COMPANION).map(String::as_str), Some(""));
+        assert_eq!(l.get(labels::PORTS).map(String::as_str), Some("8080"));
+        for key in labels::ALL {
+            assert!(l.contains_key(key), "{key}");
+        }
+        // Only the catalog's ports, never every port the image exposes.
+        assert_eq!(h.publish_all_ports, Some(false));
+        assert_eq!(
+            body.exposed_ports.unwrap_or_default(),
+            vec!["8080/tcp".to_string()]
+        );
     }
 
     #[test]

@@ -19,15 +19,17 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
 };
 
-use super::containers::{remove_one, summary_ports};
+use super::containers::{catalog_ports, remove_one, summary_ports};
 use super::host_config::{self, Limits};
 use super::networks::{self, NetworkKind};
 use crate::engine::error::is_not_found;
 use crate::engine::{EngineError, SubnetPool, labels};
 use crate::shared::PublishedPort;
 
-/// Unprivileged, like every instance.
-const PROXY_USER: &str = "65534:65534";
+/// Unprivileged, like every instance, and like the instances' default user an id no host
+/// account has (not `nobody`, which host daemons run as): no host process of the same uid can
+/// signal or trace the proxy, which sits on the instance's internal network.
+const PROXY_USER: &str = "2000000001:2000000001";
 /// One `nc` per open connection plus the listeners: this bounds concurrent connections.
 const PROXY_PIDS: i64 = 256;
 const PROXY_MEMORY: i64 = 64 << 20;
@@ -39,8 +41,8 @@ const PROXY_SHM: i64 = 1 << 20;
 pub fn is_denied(inspect: &ContainerInspectResponse) -> bool {
     let l = inspect.config.as_ref().and_then(|c| c.labels.as_ref());
     l.is_some_and(|l| {
-        l.get(labels::EGRESS).map(String::as_str) == Some(labels::EGRESS_DENIED)
-            && !l.contains_key(labels::COMPANION)
+        labels::value(l, labels::EGRESS) == Some(labels::EGRESS_DENIED)
+            && labels::value(l, labels::COMPANION).is_none()
     })
 }
 
@@ -60,8 +62,7 @@ fn label<'a>(inspect: &'a ContainerInspectResponse, key: &str) -> Option<&'a str
         .config
         .as_ref()
         .and_then(|c| c.labels.as_ref())
-        .and_then(|l| l.get(key))
-        .map(String::as_str)
+        .and_then(|l| labels::value(l, key))
 }
 
 /// Create the edge network and the proxy of a started instance, and start the proxy.
@@ -94,14 +95,14 @@ pub async fn start_proxy(
     let bind = label(instance, labels::PROXY_BIND)
         .unwrap_or("127.0.0.1")
         .to_string();
+    // The catalog's ports only: the instance's exposed ports include every `EXPOSE` of its
+    // image, and a port the catalog does not list must not become public.
     let mut ports: Vec<u16> = instance
         .config
         .as_ref()
-        .and_then(|c| c.exposed_ports.clone())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|key| key.strip_suffix("/tcp")?.parse().ok())
-        .collect();
+        .and_then(|c| c.labels.as_ref())
+        .map(catalog_ports)
+        .unwrap_or_default();
     ports.sort_unstable();
     if ports.is_empty() {
         // Nothing to publish, nothing to proxy.
@@ -203,7 +204,8 @@ pub(super) fn proxy_body(
         user: Some(PROXY_USER.to_string()),
         cmd: Some(vec!["sh".to_string(), "-c".to_string(), script]),
         exposed_ports: Some(ports.iter().map(|p| format!("{p}/tcp")).collect()),
-        labels: Some(labels.into_iter().collect()),
+        // Every ctfdeck key explicitly, so that none comes from the proxy image's labels.
+        labels: Some(labels::overriding(&labels, []).into_iter().collect()),
         host_config: Some(host_config),
         ..Default::default()
     }
@@ -326,5 +328,17 @@ mod tests {
         let bindings = h.port_bindings.unwrap_or_default();
         assert_eq!(bindings.len(), 2);
         assert_eq!(body.user.as_deref(), Some(PROXY_USER));
+    }
+
+    #[test]
+    fn the_proxy_runs_as_no_usual_host_account() {
+        let usual = crate::domain::HostAccounts::from_texts(
+            "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+            "root:x:0:\nnogroup:x:65534:\nalice:x:1000:\n",
+            "alice:100000:65536\n",
+            "alice:100000:65536\n",
+        );
+        assert!(usual.clashes(PROXY_USER).is_empty(), "{PROXY_USER}");
+        assert_ne!(PROXY_USER, crate::domain::DEFAULT_USER);
     }
 }

@@ -116,7 +116,13 @@ pub async fn inspect(client: &Docker, id: &str) -> Result<ContainerDetail, Engin
         command: config.cmd.unwrap_or_default(),
         env_names,
         networks,
-        labels: config.labels.unwrap_or_default().into_iter().collect(),
+        // An empty ctfdeck label is one ctfdeck set only so that an image could not.
+        labels: config
+            .labels
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, v)| !(v.is_empty() && k.starts_with(crate::engine::labels::PREFIX)))
+            .collect(),
         hardening,
     })
 }
