@@ -24,6 +24,8 @@ pub enum StoreError {
     },
     #[error("no instance matches {0:?}")]
     NotFound(String),
+    #[error("an instance id (or a unique prefix of one) is needed, not an empty string")]
+    EmptyPrefix,
     #[error("instance prefix {prefix:?} is ambiguous: {candidates}")]
     Ambiguous { prefix: String, candidates: String },
     #[error("store query failed: {0}")]
