@@ -223,7 +223,7 @@ impl Lifecycle {
         owner: &Owner,
     ) -> Result<(), SpawnError> {
         let limits = admission_limits(&self.policy, &challenge.id, owner)?;
-        let mut last = None;
+        let mut taken = None;
         for _ in 0..8 {
             record.id = ids::new_instance_id();
             record.flag = self.flag_for(challenge, &record.id);
@@ -235,18 +235,12 @@ impl Lifecycle {
                     let (rule, message) = refusal_message(&refusal, record, soonest);
                     return Err(DomainError::Refused { rule, message }.into());
                 }
-                Err(StoreError::Sql(e))
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-                {
-                    last = Some(e);
-                }
+                // Another instance got this id first: draw another.
+                Err(StoreError::IdTaken(id)) => taken = Some(id),
                 Err(e) => return Err(DomainError::from(e).into()),
             }
         }
-        Err(DomainError::from(StoreError::Sql(
-            last.unwrap_or(rusqlite::Error::QueryReturnedNoRows),
-        ))
-        .into())
+        Err(DomainError::from(StoreError::IdTaken(taken.unwrap_or_default())).into())
     }
 
     /// The instance's flag: rendered from the template, or the static one.

@@ -43,7 +43,7 @@ const LIVE: &str = "status IN ('starting', 'running', 'stopping')";
 
 impl Store {
     /// Check `limits` for `rec` (a fresh `starting` row) and insert it if they allow.
-    /// Constraint errors (id taken) surface as `StoreError::Sql` for the caller to retry.
+    /// An id already taken is [`StoreError::IdTaken`], for the caller to retry with another.
     pub fn admit(
         &self,
         rec: &InstanceRecord,

@@ -28,6 +28,8 @@ pub enum StoreError {
     EmptyPrefix,
     #[error("instance prefix {prefix:?} is ambiguous: {candidates}")]
     Ambiguous { prefix: String, candidates: String },
+    #[error("instance id {0} is already taken")]
+    IdTaken(String),
     #[error("store query failed: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("store holds malformed data: {0}")]

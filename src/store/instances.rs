@@ -63,12 +63,13 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
     })
 }
 
-/// Insert a row on `conn` (a connection or a transaction).
+/// Insert a row on `conn` (a connection or a transaction). A row with the same id already
+/// there is [`StoreError::IdTaken`], which callers can match on (and retry with a fresh id).
 pub(super) fn insert_row(
     conn: &rusqlite::Connection,
     rec: &InstanceRecord,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    let inserted = conn.execute(
         &format!(
             "INSERT INTO instances ({COLUMNS}) VALUES \
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
@@ -91,8 +92,16 @@ pub(super) fn insert_row(
             rec.stop_reason,
             rec.updated_at,
         ],
-    )?;
-    Ok(())
+    );
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            Err(StoreError::IdTaken(rec.id.clone()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn ports_json(ports: &[PublishedPort]) -> Result<String, StoreError> {
@@ -109,8 +118,8 @@ pub struct InstanceFilter<'a> {
 }
 
 impl Store {
-    /// Insert a new row. Fails with a constraint error if the id is taken (the caller retries
-    /// with a fresh id).
+    /// Insert a new row. Fails with [`StoreError::IdTaken`] if the id is taken (the caller
+    /// retries with a fresh id).
     pub fn insert_instance(&self, rec: &InstanceRecord) -> Result<(), StoreError> {
         insert_row(&self.conn(), rec)
     }
@@ -444,6 +453,22 @@ mod tests {
             s.resolve("ab10"),
             Err(StoreError::Ambiguous { .. })
         ));
+    }
+
+    #[test]
+    fn inserting_a_taken_id_says_so() {
+        let (_d, s) = store();
+        let now = now_millis();
+        s.insert_instance(&sample("dup234", now)).unwrap();
+        match s.insert_instance(&sample("dup234", now)) {
+            Err(StoreError::IdTaken(id)) => assert_eq!(id, "dup234"),
+            other => panic!("expected IdTaken, got {other:?}"),
+        }
+        let limits = crate::store::AdmissionLimits::default();
+        match s.admit(&sample("dup234", now), &limits) {
+            Err(StoreError::IdTaken(id)) => assert_eq!(id, "dup234"),
+            other => panic!("expected IdTaken, got {other:?}"),
+        }
     }
 
     #[test]
