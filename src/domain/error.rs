@@ -28,6 +28,10 @@ pub enum DomainError {
     Refused { rule: &'static str, message: String },
     #[error("{action} refused: {actor} has the monitor role (read-only); ask an admin")]
     NotAllowed { action: String, actor: String },
+    #[error(
+        "cannot create the store's flag secret: the system's random source failed ({reason}); nothing was stored"
+    )]
+    NoRandomness { reason: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]

@@ -20,8 +20,6 @@ pub const BULK_CONCURRENCY: usize = 16;
 
 /// Settings key of the store's identity label.
 const STORE_ID_KEY: &str = "store_id";
-/// Settings key of the flag HMAC secret.
-const FLAG_SECRET_KEY: &str = "flag_secret";
 
 pub struct Lifecycle {
     pub(super) engine: Arc<dyn Engine>,
@@ -52,7 +50,7 @@ impl Lifecycle {
         let store_id = store.setting_or_init(STORE_ID_KEY, || {
             format!("{}{}", ids::new_instance_id(), ids::new_instance_id())
         })?;
-        let flag_secret = store.setting_or_init(FLAG_SECRET_KEY, flags::new_secret)?;
+        let flag_secret = flags::store_secret(&store)?;
         Ok(Lifecycle {
             engine,
             store,

@@ -4,6 +4,7 @@ use color_eyre::eyre::Result;
 
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
+use crate::domain::flags::{self, SecretState};
 use crate::domain::group_name;
 use crate::engine::Engine;
 use crate::store::{FileAccess, now_millis};
@@ -55,6 +56,23 @@ pub async fn run(ctx: &Context) -> Result<()> {
                 "access",
                 describe_access(&access),
             );
+            match flags::stored_secret_state(&s)? {
+                SecretState::Absent => report(
+                    true,
+                    "secret",
+                    "no flag secret yet; the first instance command creates one".to_string(),
+                ),
+                SecretState::Sound => {
+                    report(true, "secret", "the flag secret is sound".to_string())
+                }
+                SecretState::Weak(why) => report(
+                    false,
+                    "secret",
+                    format!(
+                        "the flag secret is {why}: anyone can forge the flags made from it; once no instance is live, delete the store's flag_secret setting and the next command makes a new one"
+                    ),
+                ),
+            }
             // Nothing else notices a missing reaper: expired instances just keep running.
             let overdue = s.expired(now_millis() - REAPER_GRACE_MS)?.len();
             report(
