@@ -80,3 +80,76 @@ fn doctor_fails_a_zero_or_short_flag_secret() {
         assert!(text(&o).contains("1 check(s) failed"), "{}", text(&o));
     }
 }
+
+/// Whatever the store's instances left on the engine goes when the test ends, pass or fail.
+struct EngineCleanup<'a>(&'a Path);
+
+impl Drop for EngineCleanup<'_> {
+    fn drop(&mut self) {
+        let Ok(conn) = rusqlite::Connection::open(self.0) else {
+            return;
+        };
+        let Ok(store_id) = conn.query_row(
+            "SELECT value FROM settings WHERE key = 'store_id'",
+            [],
+            |r| r.get::<_, String>(0),
+        ) else {
+            return;
+        };
+        let filter = format!("label={}={store_id}", ctfdeck::engine::labels::STORE);
+        for (list, remove) in [
+            (vec!["ps", "-aq"], vec!["rm", "-f"]),
+            (vec!["network", "ls", "-q"], vec!["network", "rm"]),
+        ] {
+            let found = Command::new("docker")
+                .args(&list)
+                .args(["--filter", &filter])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            let ids: Vec<&str> = found.split_whitespace().collect();
+            if !ids.is_empty() {
+                let _ = Command::new("docker").args(&remove).args(&ids).output();
+            }
+        }
+    }
+}
+
+#[test]
+fn an_empty_instance_id_matches_nothing() {
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let _cleanup = EngineCleanup(&store);
+    let o = ctfdeck(
+        &store,
+        &["spawn", "web-robots", "--owner", "team:only", "--json"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let inst: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = inst["id"].as_str().unwrap().to_string();
+
+    // The only live instance, so a prefix matching everything would pick it.
+    for args in [
+        &["extend", ""][..],
+        &["stop", ""],
+        &["stop", " "],
+        &["reset", ""],
+    ] {
+        let o = ctfdeck(&store, args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("an instance id (or a unique prefix of one) is needed"),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    let o = ctfdeck(&store, &["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list[0]["id"], id.as_str());
+    assert_eq!(list[0]["status"], "running", "nothing stopped it");
+    assert_eq!(list[0]["renewals"], 0, "nothing extended it");
+
+    let o = ctfdeck(&store, &["stop", &id]);
+    assert!(o.status.success(), "{}", text(&o));
+}
