@@ -47,7 +47,8 @@ pub async fn run(ctx: &Context) -> Result<()> {
         );
     }
     let read_only = ctx.read_only();
-    let lifecycle = Arc::new(ctx.lifecycle().await?);
+    let (lifecycle, reconciled) = ctx.reconciled_lifecycle().await?;
+    let lifecycle = Arc::new(lifecycle);
     let info = lifecycle.engine().info().clone();
     let setup = Setup {
         keymap,
@@ -63,6 +64,12 @@ pub async fn run(ctx: &Context) -> Result<()> {
         now: now_millis(),
     };
     let mut app = App::new(setup, lifecycle.catalog());
+    if reconciled.pending && !reconciled.is_empty() {
+        // A monitor changes nothing, but sees the drift an admin will reconcile.
+        app.say(reconciled.to_string());
+    } else if !reconciled.is_empty() {
+        tracing::info!("reconciled: {reconciled}");
+    }
     let snapshot = tasks::store::load(lifecycle.store()).wrap_err("reading the store")?;
 
     let (tx, rx) = mpsc::channel(CHANNEL);

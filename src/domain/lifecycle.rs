@@ -7,7 +7,8 @@ use std::sync::Arc;
 use crate::catalog::{Catalog, Challenge};
 use crate::engine::Engine;
 use crate::store::{
-    Admission, InstanceRecord, InstanceStatus, NewAuditEntry, Store, StoreError, millis, now_millis,
+    Admission, InstanceRecord, InstanceStatus, Lease, NewAuditEntry, Store, StoreError, millis,
+    now_millis,
 };
 
 use super::plan::{PlanInput, plan_for};
@@ -29,6 +30,8 @@ pub struct Lifecycle {
     pub(super) actor: Actor,
     pub(super) store_id: String,
     flag_secret: String,
+    /// This process, as recorded with each claim it makes (spawn, stop).
+    pub(super) lease: Option<Lease>,
 }
 
 /// What `spawn` did.
@@ -59,6 +62,7 @@ impl Lifecycle {
             actor,
             store_id,
             flag_secret,
+            lease: super::lease::this_process(),
         })
     }
 
@@ -225,7 +229,7 @@ impl Lifecycle {
         for _ in 0..8 {
             record.id = ids::new_instance_id();
             record.flag = self.flag_for(challenge, &record.id);
-            match self.store.admit(record, &limits) {
+            match self.store.admit(record, &limits, self.lease.as_ref()) {
                 Ok(Admission::Admitted) => return Ok(()),
                 Ok(Admission::Existing(existing)) => return Err(SpawnError::Existing(existing)),
                 Ok(Admission::Refused(refusal)) => {

@@ -3,7 +3,9 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{InstanceRecord, InstanceStatus, Millis, PublishedPort, Store, StoreError, now_millis};
+use super::{
+    InstanceRecord, InstanceStatus, Lease, Millis, PublishedPort, Store, StoreError, now_millis,
+};
 
 pub(super) const COLUMNS: &str = "id, challenge, owner, status, container_id, network_id, ports, flag, \
      created_at, expires_at, stopped_at, renewals, max_renewals, max_total_at, stop_reason, updated_at";
@@ -275,12 +277,26 @@ impl Store {
     }
 
     /// Atomically claim a live instance for teardown. Returns false when another process
-    /// already claimed or finished it, so two stoppers never both act.
-    pub fn claim_stop(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
+    /// already claimed or finished it, so two stoppers never both act. `lease` names the
+    /// process that will finish the stop.
+    pub fn claim_stop(
+        &self,
+        id: &str,
+        reason: &str,
+        lease: Option<&Lease>,
+    ) -> Result<bool, StoreError> {
         let changed = self.conn().execute(
-            "UPDATE instances SET status = 'stopping', stop_reason = ?2, updated_at = ?3
+            "UPDATE instances SET status = 'stopping', stop_reason = ?2, updated_at = ?3,
+                 lease_pid = ?4, lease_started = ?5, lease_host = ?6
              WHERE id = ?1 AND status IN ('starting', 'running')",
-            params![id, reason, now_millis()],
+            params![
+                id,
+                reason,
+                now_millis(),
+                lease.map(|l| l.pid),
+                lease.map(|l| l.started.as_str()),
+                lease.map(|l| l.host.as_str())
+            ],
         )?;
         Ok(changed == 1)
     }
@@ -465,10 +481,37 @@ mod tests {
             other => panic!("expected IdTaken, got {other:?}"),
         }
         let limits = crate::store::AdmissionLimits::default();
-        match s.admit(&sample("dup234", now), &limits) {
+        match s.admit(&sample("dup234", now), &limits, None) {
             Err(StoreError::IdTaken(id)) => assert_eq!(id, "dup234"),
             other => panic!("expected IdTaken, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_claim_records_its_lease() {
+        let (_d, s) = store();
+        let now = now_millis();
+        let spawner = Lease {
+            pid: 4242,
+            started: "boot:123".into(),
+            host: "deck1".into(),
+        };
+        let mut rec = sample("lse234", now);
+        rec.status = InstanceStatus::Starting;
+        let limits = crate::store::AdmissionLimits::default();
+        s.admit(&rec, &limits, Some(&spawner)).unwrap();
+        assert_eq!(s.lease("lse234").unwrap(), Some(spawner));
+        let stopper = Lease {
+            pid: 77,
+            started: "boot:456".into(),
+            host: "deck2".into(),
+        };
+        assert!(s.claim_stop("lse234", "test", Some(&stopper)).unwrap());
+        assert_eq!(s.lease("lse234").unwrap(), Some(stopper));
+        // A row written without one (as before leases existed) has none.
+        s.insert_instance(&sample("old234", now)).unwrap();
+        assert_eq!(s.lease("old234").unwrap(), None);
+        assert_eq!(s.lease("nosuch").unwrap(), None);
     }
 
     #[test]
@@ -498,8 +541,8 @@ mod tests {
     fn claim_stop_is_won_once() {
         let (_d, s) = store();
         s.insert_instance(&sample("stp234", now_millis())).unwrap();
-        assert!(s.claim_stop("stp234", "test").unwrap());
-        assert!(!s.claim_stop("stp234", "test").unwrap());
+        assert!(s.claim_stop("stp234", "test", None).unwrap());
+        assert!(!s.claim_stop("stp234", "test", None).unwrap());
         s.finish("stp234", InstanceStatus::Stopped, "test").unwrap();
         let r = s.instance("stp234").unwrap().unwrap();
         assert_eq!(r.status, InstanceStatus::Stopped);
@@ -511,12 +554,12 @@ mod tests {
         let (_d, s) = store();
         s.insert_instance(&sample("rel234", now_millis())).unwrap();
         let before = s.instance("rel234").unwrap().unwrap().status;
-        assert!(s.claim_stop("rel234", "expired").unwrap());
+        assert!(s.claim_stop("rel234", "expired", None).unwrap());
         s.release_stop("rel234", before).unwrap();
         let row = s.instance("rel234").unwrap().unwrap();
         assert_eq!(row.status, before);
         assert_eq!(row.stop_reason, None);
-        assert!(s.claim_stop("rel234", "expired").unwrap());
+        assert!(s.claim_stop("rel234", "expired", None).unwrap());
         // A final row is never brought back.
         s.finish("rel234", InstanceStatus::Stopped, "expired")
             .unwrap();
