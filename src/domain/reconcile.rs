@@ -157,6 +157,8 @@ impl Lifecycle {
             }
         }
 
+        // Instances whose container this pass removes: their networks can go too.
+        let mut cleared: HashSet<String> = HashSet::new();
         for c in &containers {
             if accounted.contains(&c.id) {
                 continue;
@@ -174,6 +176,7 @@ impl Lifecycle {
                         self.engine.remove_container(&c.id).await?;
                     }
                     report.removed.push(c.name.clone());
+                    cleared.insert(instance);
                 }
                 None => match self.adoptable(c) {
                     Some(record) => {
@@ -193,6 +196,7 @@ impl Lifecycle {
                             );
                         }
                         report.removed.push(c.name.clone());
+                        cleared.insert(instance);
                     }
                 },
             }
@@ -205,7 +209,11 @@ impl Lifecycle {
             .into_iter()
             .map(|r| r.id)
             .collect();
-        let container_instances: HashSet<&str> = by_instance.keys().copied().collect();
+        let container_instances: HashSet<&str> = by_instance
+            .keys()
+            .copied()
+            .filter(|i| !cleared.contains(*i))
+            .collect();
         for n in self.engine.managed_networks(&self.store_id).await? {
             let inst = n
                 .labels
