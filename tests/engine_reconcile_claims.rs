@@ -231,3 +231,61 @@ async fn what_a_dead_spawner_left_is_repaired_by_the_very_next_command() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(f.leftovers().await, (0, 0), "purge --all leaves nothing");
 }
+
+/// Rows of the store in status `status` (with their network already recorded, if `with_network`).
+fn count_rows(f: &Fixture, status: &str, with_network: bool) -> u32 {
+    let conn = rusqlite::Connection::open(f.store_path()).unwrap();
+    conn.query_row(
+        "SELECT COUNT(*) FROM instances WHERE status = ?1 AND (NOT ?2 OR network_id IS NOT NULL)",
+        rusqlite::params![status, with_network],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spawners_killed_half_way_leave_no_starting_row_to_the_next_command() {
+    let f = Fixture::new().await;
+    let mut spawners: Vec<std::process::Child> = (0..20)
+        .map(|i| {
+            Command::new(bin())
+                .arg("--store")
+                .arg(f.store_path())
+                .arg("--catalog")
+                .arg(repo().join("challenges"))
+                .args(["spawn", "web-robots", "--owner", &format!("team:k{i}")])
+                .env_remove("CTFDECK_CONFIG")
+                .env("XDG_CONFIG_HOME", f.dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start a spawner")
+        })
+        .collect();
+    // Kill them all (SIGKILL) once one is half way: its row admitted, its network created.
+    while count_rows(&f, "starting", true) == 0 {
+        assert!(
+            spawners.iter_mut().any(|c| c.try_wait().unwrap().is_none()),
+            "every spawn finished before one was caught half way"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    for c in &mut spawners {
+        let _ = c.kill();
+        c.wait().unwrap();
+    }
+    assert!(count_rows(&f, "starting", false) > 0);
+
+    // The very next command repairs every row they left.
+    let o = ctfdeck(&f, &["list", "--all", "--json"]);
+    let left: Vec<(String, String)> = statuses(&o)
+        .into_iter()
+        .filter(|(_, status)| status == "starting")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    let o = ctfdeck(&f, &["purge", "--all", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(count_rows(&f, "running", false), 0);
+    assert_eq!(f.leftovers().await, (0, 0), "purge --all leaves nothing");
+}
