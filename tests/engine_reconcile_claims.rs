@@ -205,11 +205,20 @@ async fn what_a_dead_spawner_left_is_repaired_by_the_very_next_command() {
     killed_spawn(&f, "kil234", &dead, None).await;
     killed_spawn(&f, "kil567", &dead, Some(false)).await;
     killed_spawn(&f, "kil89a", &dead, Some(true)).await;
-    assert_eq!(f.leftovers().await, (2, 3));
+    // And a stop killed right after its claim.
+    let stopped = f.spawn("web-robots", "team:stop").await;
+    assert!(
+        f.lifecycle
+            .store()
+            .claim_stop(&stopped.id, "purged", Some(&dead))
+            .unwrap()
+    );
+    assert_eq!(f.leftovers().await, (3, 4));
 
     // Well within the grace period: the lease alone says the spawner is gone.
     let o = ctfdeck(&f, &["list", "--all", "--json"]);
     let mut found = statuses(&o);
+    found.retain(|(id, _)| id != &stopped.id);
     found.sort();
     assert_eq!(
         found,
@@ -220,6 +229,8 @@ async fn what_a_dead_spawner_left_is_repaired_by_the_very_next_command() {
         ],
         "no row left starting: the started container adopted, the rest cleaned up"
     );
+    let stop = f.lifecycle.store().instance(&stopped.id).unwrap().unwrap();
+    assert_eq!(stop.status, InstanceStatus::Stopped, "the stop finished");
     assert_eq!(f.leftovers().await, (1, 1));
 
     // The engine may finish a create the killed spawner asked for after that row was cleaned
