@@ -8,7 +8,7 @@ use crate::store::Lease;
 /// What a lease says of its process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Liveness {
-    /// It runs: its row is work in progress, not to be touched.
+    /// It runs: its row is work in progress (for a while; see reconcile's grace).
     Alive,
     /// It is gone (or its pid now belongs to a later process): its row is to be repaired.
     Dead,

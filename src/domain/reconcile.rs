@@ -11,9 +11,8 @@ use super::lease::{self, Liveness};
 use super::{DomainError, Lifecycle, Role};
 
 /// A `starting` (or `stopping`) row younger than this may belong to a spawn (or stop) in
-/// progress in another process; reconcile leaves it alone. Only for rows whose lease cannot
-/// tell: one whose claimant is known dead is repaired at once, one whose claimant lives is
-/// left to it.
+/// progress in another process; reconcile leaves it alone — unless its lease says that
+/// process is dead, in which case it is repaired at once.
 pub const SPAWN_GRACE_MS: i64 = 60_000;
 
 /// What reconcile changed — or, for a monitor, what it found and left for an admin.
@@ -237,15 +236,17 @@ impl Lifecycle {
         Ok(report)
     }
 
-    /// Whether the process that claimed an in-flight row is gone: its lease says it died, or,
-    /// where the lease cannot tell (another host, a row from before leases), the row outlived
-    /// the grace period.
+    /// Whether an in-flight row is left to reconcile: its lease says its claimant died, or the
+    /// row outlived the grace period. A claimant that lives keeps only the grace: a stop the
+    /// engine refused stays `stopping` for reconcile to finish, and a long-running reaper or
+    /// console must not hold that off for good.
     fn abandoned(&self, row: &InstanceRecord, now: i64) -> Result<bool, DomainError> {
         let lease = self.store.lease(&row.id)?;
         Ok(match lease.as_ref().map(lease::liveness) {
             Some(Liveness::Dead) => true,
-            Some(Liveness::Alive) => false,
-            Some(Liveness::Unknown) | None => now - row.updated_at >= SPAWN_GRACE_MS,
+            Some(Liveness::Alive | Liveness::Unknown) | None => {
+                now - row.updated_at >= SPAWN_GRACE_MS
+            }
         })
     }
 
