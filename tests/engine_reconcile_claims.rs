@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::{Fixture, bin, repo};
+use ctfdeck::domain::lease;
 use ctfdeck::domain::plan::{PlanInput, plan_for};
 use ctfdeck::engine::Engine;
 use ctfdeck::store::{AdmissionLimits, InstanceRecord, InstanceStatus, Lease, now_millis};
@@ -124,14 +125,13 @@ async fn a_monitor_sees_drift_and_changes_nothing_then_an_admin_reconciles() {
 
 /// The lease of a process of this host that has exited: what a `kill -9`ed spawner leaves.
 fn dead_lease() -> Lease {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let mut child = Command::new("true").spawn().unwrap();
     let pid = child.id();
     child.wait().unwrap();
     Lease {
         pid,
         started: "a start time no live process has".into(),
-        host: host.trim().to_string(),
+        ..lease::this_process().expect("a lease on this host")
     }
 }
 

@@ -65,10 +65,17 @@ fn process_started(pid: u32) -> Option<String> {
     Some(format!("{}:{ticks}", boot.trim()))
 }
 
+/// Where a pid means something: the host's name and this process's pid namespace. A ctfdeck
+/// in a container that shares the host's name (`--network host`) but not its pids is another
+/// "host" to the lease, never judged by pids it cannot see.
 fn host_name() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     let name = name.trim();
-    (!name.is_empty()).then(|| name.to_string())
+    if name.is_empty() {
+        return None;
+    }
+    let pids = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{name} {}", pids.display()))
 }
 
 #[cfg(test)]

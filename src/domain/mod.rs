@@ -7,7 +7,7 @@ pub mod drift;
 mod error;
 pub mod flags;
 pub mod ids;
-mod lease;
+pub mod lease;
 mod lifecycle;
 mod owner;
 pub mod plan;
