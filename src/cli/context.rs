@@ -72,16 +72,20 @@ impl Context {
         Ok(DockerEngine::connect(self.engine_explicit().as_deref()).await?)
     }
 
-    /// Everything an instance command needs, reconciled with the engine first.
+    /// Everything an instance command needs, reconciled with the engine first (by an admin;
+    /// a monitor is told what drifted, on stderr, and nothing is changed).
     pub async fn lifecycle(&self) -> Result<Lifecycle> {
         let (lifecycle, report) = self.reconciled_lifecycle().await?;
-        if !report.is_empty() {
+        if report.pending && !report.is_empty() {
+            eprintln!("note: {report}");
+        } else if !report.is_empty() {
             tracing::info!("reconciled: {report}");
         }
         Ok(lifecycle)
     }
 
-    /// [`Context::lifecycle`], and what its reconcile changed (the reaper logs it).
+    /// [`Context::lifecycle`], and what its reconcile changed (the reaper logs it) or, for a
+    /// monitor, found and left for an admin (`pending`).
     pub async fn reconciled_lifecycle(&self) -> Result<(Lifecycle, ReconcileReport)> {
         let engine = self.engine().await?;
         let lifecycle = Lifecycle::new(

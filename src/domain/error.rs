@@ -31,6 +31,10 @@ pub enum DomainError {
     /// The owner named in a spawn request may not be given an instance (a `smoke:` owner).
     #[error(transparent)]
     Owner(#[from] super::SpawnOwnerError),
+    #[error(
+        "cannot create the store's flag secret: the system's random source failed ({reason}); nothing was stored"
+    )]
+    NoRandomness { reason: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -46,5 +50,34 @@ impl DomainError {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The store speaks SQL and says what went wrong in its own terms (`StoreError::IdTaken`,
+    /// …); the domain decides on those, never on SQLite's error codes.
+    #[test]
+    fn the_domain_never_looks_at_sqlite_errors() {
+        // Spelled in two halves so that this file does not name the crate itself.
+        const CRATE: &str = concat!("rusq", "lite");
+        fn walk(dir: &std::path::Path, offenders: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, offenders);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && std::fs::read_to_string(&path).unwrap().contains(CRATE)
+                {
+                    offenders.push(path.display().to_string());
+                }
+            }
+        }
+        let mut offenders = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain"),
+            &mut offenders,
+        );
+        assert!(offenders.is_empty(), "{CRATE} used in {offenders:?}");
     }
 }

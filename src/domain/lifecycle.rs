@@ -7,7 +7,8 @@ use std::sync::Arc;
 use crate::catalog::{Catalog, Challenge};
 use crate::engine::Engine;
 use crate::store::{
-    Admission, InstanceRecord, InstanceStatus, NewAuditEntry, Store, StoreError, millis, now_millis,
+    Admission, InstanceRecord, InstanceStatus, Lease, NewAuditEntry, Store, StoreError, millis,
+    now_millis,
 };
 
 use super::plan::{PlanInput, cover_image_volumes, plan_for};
@@ -20,8 +21,6 @@ pub const BULK_CONCURRENCY: usize = 16;
 
 /// Settings key of the store's identity label.
 const STORE_ID_KEY: &str = "store_id";
-/// Settings key of the flag HMAC secret.
-const FLAG_SECRET_KEY: &str = "flag_secret";
 
 pub struct Lifecycle {
     pub(super) engine: Arc<dyn Engine>,
@@ -31,6 +30,8 @@ pub struct Lifecycle {
     pub(super) actor: Actor,
     pub(super) store_id: String,
     flag_secret: String,
+    /// This process, as recorded with each claim it makes (spawn, stop).
+    pub(super) lease: Option<Lease>,
 }
 
 /// What `spawn` did.
@@ -52,7 +53,7 @@ impl Lifecycle {
         let store_id = store.setting_or_init(STORE_ID_KEY, || {
             format!("{}{}", ids::new_instance_id(), ids::new_instance_id())
         })?;
-        let flag_secret = store.setting_or_init(FLAG_SECRET_KEY, flags::new_secret)?;
+        let flag_secret = flags::store_secret(&store)?;
         super::host_accounts::warn_clashes("[container] user: an instance", &policy.container.user);
         Ok(Lifecycle {
             engine,
@@ -62,6 +63,7 @@ impl Lifecycle {
             actor,
             store_id,
             flag_secret,
+            lease: super::lease::this_process(),
         })
     }
 
@@ -245,11 +247,11 @@ impl Lifecycle {
         owner: &Owner,
     ) -> Result<(), SpawnError> {
         let limits = admission_limits(&self.policy, &challenge.id, owner)?;
-        let mut last = None;
+        let mut taken = None;
         for _ in 0..8 {
             record.id = ids::new_instance_id();
             record.flag = self.flag_for(challenge, &record.id);
-            match self.store.admit(record, &limits) {
+            match self.store.admit(record, &limits, self.lease.as_ref()) {
                 Ok(Admission::Admitted) => return Ok(()),
                 Ok(Admission::Existing(existing)) => return Err(SpawnError::Existing(existing)),
                 Ok(Admission::Refused(refusal)) => {
@@ -257,18 +259,12 @@ impl Lifecycle {
                     let (rule, message) = refusal_message(&refusal, record, soonest);
                     return Err(DomainError::Refused { rule, message }.into());
                 }
-                Err(StoreError::Sql(e))
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-                {
-                    last = Some(e);
-                }
+                // Another instance got this id first: draw another.
+                Err(StoreError::IdTaken(id)) => taken = Some(id),
                 Err(e) => return Err(DomainError::from(e).into()),
             }
         }
-        Err(DomainError::from(StoreError::Sql(
-            last.unwrap_or(rusqlite::Error::QueryReturnedNoRows),
-        ))
-        .into())
+        Err(DomainError::from(StoreError::IdTaken(taken.unwrap_or_default())).into())
     }
 
     /// The instance's flag: rendered from the template, or the static one.

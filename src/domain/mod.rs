@@ -9,6 +9,7 @@ mod error;
 pub mod flags;
 mod host_accounts;
 pub mod ids;
+pub mod lease;
 mod lifecycle;
 mod owner;
 pub mod plan;

@@ -7,15 +7,20 @@ use std::collections::{HashMap, HashSet};
 use crate::engine::{ManagedContainer, labels};
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
 
-use super::{DomainError, Lifecycle};
+use super::lease::{self, Liveness};
+use super::{DomainError, Lifecycle, Role};
 
-/// A `starting` row younger than this may belong to a spawn in progress in another process;
-/// reconcile leaves it alone.
+/// A `starting` (or `stopping`) row younger than this may belong to a spawn (or stop) in
+/// progress in another process; reconcile leaves it alone — unless its lease says that
+/// process is dead, in which case it is repaired at once.
 pub const SPAWN_GRACE_MS: i64 = 60_000;
 
-/// What reconcile changed.
+/// What reconcile changed — or, for a monitor, what it found and left for an admin.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReconcileReport {
+    /// True when nothing was changed: the actor may not (a monitor, `--read-only`), so the
+    /// lists say what an admin's next command or the reaper will do.
+    pub pending: bool,
     /// Rows whose container is gone, now `lost`.
     pub lost: Vec<String>,
     /// Containers without a row, rebuilt from their labels.
@@ -35,22 +40,54 @@ impl ReconcileReport {
     }
 }
 
-/// `2 lost (ab12cd, ef34gh); 1 removed (ctfdeck-net-x)`: what the reaper's log says.
+/// `2 lost (ab12cd, ef34gh); 1 removed (ctfdeck-net-x)`: what the reaper's log says. A
+/// pending report says what drifted: `1 container without a row (ab12cd) — an admin's next
+/// command or the reaper will reconcile`.
 impl std::fmt::Display for ReconcileReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts = [
-            ("lost", &self.lost),
-            ("adopted", &self.adopted),
-            ("removed", &self.removed),
-            ("repaired", &self.repaired),
-        ];
+        let parts = if self.pending {
+            [
+                (
+                    &self.lost,
+                    "row whose container is gone",
+                    "rows whose container is gone",
+                ),
+                (
+                    &self.adopted,
+                    "container without a row",
+                    "containers without a row",
+                ),
+                (&self.removed, "leftover to remove", "leftovers to remove"),
+                (
+                    &self.repaired,
+                    "interrupted spawn or stop",
+                    "interrupted spawns or stops",
+                ),
+            ]
+        } else {
+            [
+                (&self.lost, "lost", "lost"),
+                (&self.adopted, "adopted", "adopted"),
+                (&self.removed, "removed", "removed"),
+                (&self.repaired, "repaired", "repaired"),
+            ]
+        };
         let said: Vec<String> = parts
             .iter()
-            .filter(|(_, ids)| !ids.is_empty())
-            .map(|(what, ids)| format!("{} {what} ({})", ids.len(), ids.join(", ")))
+            .filter(|(ids, _, _)| !ids.is_empty())
+            .map(|(ids, one, many)| {
+                let what = if ids.len() == 1 { one } else { many };
+                format!("{} {what} ({})", ids.len(), ids.join(", "))
+            })
             .collect();
         if said.is_empty() {
             f.write_str("nothing to do")
+        } else if self.pending {
+            write!(
+                f,
+                "{} — an admin's next command or the reaper will reconcile",
+                said.join("; ")
+            )
         } else {
             f.write_str(&said.join("; "))
         }
@@ -58,8 +95,14 @@ impl std::fmt::Display for ReconcileReport {
 }
 
 impl Lifecycle {
+    /// Bring store and engine into agreement. Only an admin's reconcile changes anything; a
+    /// monitor's (and `--read-only`'s) finds the same drift and reports it as pending.
     pub async fn reconcile(&self) -> Result<ReconcileReport, DomainError> {
-        let mut report = ReconcileReport::default();
+        let apply = self.actor.role == Role::Admin;
+        let mut report = ReconcileReport {
+            pending: !apply,
+            ..Default::default()
+        };
         let containers = self.engine.managed_containers(&self.store_id).await?;
         let by_instance: HashMap<&str, &ManagedContainer> = containers
             .iter()
@@ -78,35 +121,43 @@ impl Lifecycle {
                 accounted.insert(c.id.clone());
             }
             match row.status {
-                InstanceStatus::Starting if now - row.updated_at < SPAWN_GRACE_MS => {}
+                InstanceStatus::Starting if !self.abandoned(row, now)? => {}
                 InstanceStatus::Starting => {
-                    self.repair_interrupted_spawn(row, container).await?;
+                    if apply {
+                        self.repair_interrupted_spawn(row, container).await?;
+                    }
                     report.repaired.push(row.id.clone());
                 }
-                InstanceStatus::Stopping if now - row.updated_at >= SPAWN_GRACE_MS => {
+                InstanceStatus::Stopping if self.abandoned(row, now)? => {
                     // A stop that crashed half way: finish it.
-                    self.remove_engine_objects(row).await;
-                    self.store.finish(
-                        &row.id,
-                        InstanceStatus::Stopped,
-                        "stop completed by reconcile",
-                    )?;
+                    if apply {
+                        self.remove_engine_objects(row).await;
+                        self.store.finish(
+                            &row.id,
+                            InstanceStatus::Stopped,
+                            "stop completed by reconcile",
+                        )?;
+                    }
                     report.repaired.push(row.id.clone());
                 }
                 InstanceStatus::Running if container.is_none() => {
-                    self.remove_engine_objects(row).await;
-                    self.store.finish(
-                        &row.id,
-                        InstanceStatus::Lost,
-                        "container disappeared from the engine",
-                    )?;
-                    self.audit("reconcile", Some(&row.id), "container gone", "lost");
+                    if apply {
+                        self.remove_engine_objects(row).await;
+                        self.store.finish(
+                            &row.id,
+                            InstanceStatus::Lost,
+                            "container disappeared from the engine",
+                        )?;
+                        self.audit("reconcile", Some(&row.id), "container gone", "lost");
+                    }
                     report.lost.push(row.id.clone());
                 }
                 _ => {}
             }
         }
 
+        // Instances whose container this pass removes: their networks can go too.
+        let mut cleared: HashSet<String> = HashSet::new();
         for c in &containers {
             if accounted.contains(&c.id) {
                 continue;
@@ -120,20 +171,31 @@ impl Lifecycle {
             match known {
                 // A row exists but is final: the container is a leftover.
                 Some(_) => {
-                    self.engine.remove_container(&c.id).await?;
-                    report.removed.push(c.name.clone());
-                }
-                None => match self.adopt(c)? {
-                    true => report.adopted.push(instance),
-                    false => {
+                    if apply {
                         self.engine.remove_container(&c.id).await?;
-                        self.audit(
-                            "reconcile",
-                            None,
-                            &format!("removed unowned {}", c.name),
-                            "ok",
-                        );
+                    }
+                    report.removed.push(c.name.clone());
+                    cleared.insert(instance);
+                }
+                None => match self.adoptable(c) {
+                    Some(record) => {
+                        if apply {
+                            self.adopt(&record)?;
+                        }
+                        report.adopted.push(instance);
+                    }
+                    None => {
+                        if apply {
+                            self.engine.remove_container(&c.id).await?;
+                            self.audit(
+                                "reconcile",
+                                None,
+                                &format!("removed unowned {}", c.name),
+                                "ok",
+                            );
+                        }
                         report.removed.push(c.name.clone());
+                        cleared.insert(instance);
                     }
                 },
             }
@@ -146,7 +208,11 @@ impl Lifecycle {
             .into_iter()
             .map(|r| r.id)
             .collect();
-        let container_instances: HashSet<&str> = by_instance.keys().copied().collect();
+        let container_instances: HashSet<&str> = by_instance
+            .keys()
+            .copied()
+            .filter(|i| !cleared.contains(*i))
+            .collect();
         for n in self.engine.managed_networks(&self.store_id).await? {
             let inst = n
                 .labels
@@ -154,6 +220,10 @@ impl Lifecycle {
                 .map(String::as_str)
                 .unwrap_or("");
             if !live_ids.contains(inst) && !container_instances.contains(inst) {
+                if !apply {
+                    report.removed.push(n.name.clone());
+                    continue;
+                }
                 match self.engine.remove_network(&n.id).await {
                     Ok(()) => report.removed.push(n.name.clone()),
                     Err(e) if e.is_unreachable() => return Err(e.into()),
@@ -166,7 +236,21 @@ impl Lifecycle {
         Ok(report)
     }
 
-    /// A `starting` row past its grace period: the process that spawned it died.
+    /// Whether an in-flight row is left to reconcile: its lease says its claimant died, or the
+    /// row outlived the grace period. A claimant that lives keeps only the grace: a stop the
+    /// engine refused stays `stopping` for reconcile to finish, and a long-running reaper or
+    /// console must not hold that off for good.
+    fn abandoned(&self, row: &InstanceRecord, now: i64) -> Result<bool, DomainError> {
+        let lease = self.store.lease(&row.id)?;
+        Ok(match lease.as_ref().map(lease::liveness) {
+            Some(Liveness::Dead) => true,
+            Some(Liveness::Alive | Liveness::Unknown) | None => {
+                now - row.updated_at >= SPAWN_GRACE_MS
+            }
+        })
+    }
+
+    /// A `starting` row whose spawner is gone: adopt what it started, or clean up after it.
     async fn repair_interrupted_spawn(
         &self,
         row: &InstanceRecord,
@@ -215,8 +299,8 @@ impl Lifecycle {
         Ok(())
     }
 
-    /// Rebuild a row from a container's labels. False when the labels are not enough.
-    fn adopt(&self, c: &ManagedContainer) -> Result<bool, DomainError> {
+    /// The row a container's labels rebuild; `None` when the labels are not enough.
+    fn adoptable(&self, c: &ManagedContainer) -> Option<InstanceRecord> {
         let get = |k: &str| c.labels.get(k).filter(|v| !v.is_empty());
         let (Some(id), Some(challenge), Some(owner), Some(expires)) = (
             get(labels::INSTANCE),
@@ -224,14 +308,12 @@ impl Lifecycle {
             get(labels::OWNER),
             get(labels::EXPIRES).and_then(|e| e.parse::<i64>().ok()),
         ) else {
-            return Ok(false);
+            return None;
         };
         if c.state != "running" || owner.parse::<super::Owner>().is_err() {
-            return Ok(false);
+            return None;
         }
-        let Some(ch) = self.catalog.get(challenge) else {
-            return Ok(false);
-        };
+        let ch = self.catalog.get(challenge)?;
         let lifetime = self.policy.lifetime_for(ch);
         let created = c.created.saturating_mul(1000);
         let network = super::plan::network_name(id);
@@ -268,14 +350,19 @@ impl Lifecycle {
             stop_reason: None,
             updated_at: now_millis(),
         };
-        self.store.insert_instance(&record)?;
+        Some(record)
+    }
+
+    /// Insert a row rebuilt by [`Lifecycle::adoptable`].
+    fn adopt(&self, record: &InstanceRecord) -> Result<(), DomainError> {
+        self.store.insert_instance(record)?;
         self.audit(
             "reconcile",
-            Some(id),
+            Some(&record.id),
             "adopted from container labels",
             "running",
         );
-        Ok(true)
+        Ok(())
     }
 }
 
@@ -295,5 +382,26 @@ mod tests {
             report.to_string(),
             "2 lost (ab12cd, ef34gh); 1 removed (ctfdeck-net-x)"
         );
+    }
+
+    #[test]
+    fn a_pending_report_says_what_drifted_and_who_will_reconcile() {
+        let report = ReconcileReport {
+            pending: true,
+            adopted: vec!["ab12cd".into()],
+            lost: vec!["ef34gh".into(), "gh56jk".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            report.to_string(),
+            "2 rows whose container is gone (ef34gh, gh56jk); 1 container without a row (ab12cd) \
+             — an admin's next command or the reaper will reconcile"
+        );
+        let nothing = ReconcileReport {
+            pending: true,
+            ..Default::default()
+        };
+        assert!(nothing.is_empty());
+        assert_eq!(nothing.to_string(), "nothing to do");
     }
 }

@@ -97,7 +97,10 @@ impl Lifecycle {
     /// possible (not running, already gone), remove it outright. The row is final on return.
     async fn halt_record(&self, record: InstanceRecord, reason: &str) -> Result<Halt, DomainError> {
         self.require_admin("stop")?;
-        if !self.store.claim_stop(&record.id, reason)? {
+        if !self
+            .store
+            .claim_stop(&record.id, reason, self.lease.as_ref())?
+        {
             // Another process claimed it first, or it is already final.
             let now = self.store.instance(&record.id)?.map(|r| r.status);
             return Ok(Halt::AlreadyDone(now.unwrap_or(record.status)));

@@ -4,7 +4,8 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::instances::{COLUMNS, from_row, insert_row};
-use super::{InstanceRecord, Millis, Store, StoreError};
+use super::lease::write_lease;
+use super::{InstanceRecord, Lease, Millis, Store, StoreError};
 
 /// The limits that apply to one admission. `None` means "no limit".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,11 +44,13 @@ const LIVE: &str = "status IN ('starting', 'running', 'stopping')";
 
 impl Store {
     /// Check `limits` for `rec` (a fresh `starting` row) and insert it if they allow.
-    /// Constraint errors (id taken) surface as `StoreError::Sql` for the caller to retry.
+    /// An id already taken is [`StoreError::IdTaken`], for the caller to retry with another.
+    /// `lease` names the process that will complete the spawn.
     pub fn admit(
         &self,
         rec: &InstanceRecord,
         limits: &AdmissionLimits,
+        lease: Option<&Lease>,
     ) -> Result<Admission, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -108,6 +111,7 @@ impl Store {
             }
         }
         insert_row(&tx, rec)?;
+        write_lease(&tx, &rec.id, lease)?;
         tx.commit()?;
         Ok(Admission::Admitted)
     }

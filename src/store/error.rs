@@ -24,8 +24,12 @@ pub enum StoreError {
     },
     #[error("no instance matches {0:?}")]
     NotFound(String),
+    #[error("an instance id (or a unique prefix of one) is needed, not an empty string")]
+    EmptyPrefix,
     #[error("instance prefix {prefix:?} is ambiguous: {candidates}")]
     Ambiguous { prefix: String, candidates: String },
+    #[error("instance id {0} is already taken")]
+    IdTaken(String),
     #[error("store query failed: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("store holds malformed data: {0}")]

@@ -3,10 +3,17 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{InstanceRecord, InstanceStatus, Millis, PublishedPort, Store, StoreError, now_millis};
+use super::{
+    InstanceRecord, InstanceStatus, Lease, Millis, PublishedPort, Store, StoreError, now_millis,
+};
 
 pub(super) const COLUMNS: &str = "id, challenge, owner, status, container_id, network_id, ports, flag, \
      created_at, expires_at, stopped_at, renewals, max_renewals, max_total_at, stop_reason, updated_at";
+
+/// SQL true for a live row (starting, running or stopping).
+const LIVE_SQL: &str = "status IN ('starting', 'running', 'stopping')";
+/// How many candidates an "ambiguous prefix" error names.
+const SHOWN_CANDIDATES: usize = 20;
 
 /// What an extend attempt did. The refusals are decided by SQLite in the same statement that
 /// would have written, so concurrent extenders can never overshoot a limit.
@@ -58,12 +65,13 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
     })
 }
 
-/// Insert a row on `conn` (a connection or a transaction).
+/// Insert a row on `conn` (a connection or a transaction). A row with the same id already
+/// there is [`StoreError::IdTaken`], which callers can match on (and retry with a fresh id).
 pub(super) fn insert_row(
     conn: &rusqlite::Connection,
     rec: &InstanceRecord,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    let inserted = conn.execute(
         &format!(
             "INSERT INTO instances ({COLUMNS}) VALUES \
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
@@ -86,8 +94,16 @@ pub(super) fn insert_row(
             rec.stop_reason,
             rec.updated_at,
         ],
-    )?;
-    Ok(())
+    );
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            Err(StoreError::IdTaken(rec.id.clone()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn ports_json(ports: &[PublishedPort]) -> Result<String, StoreError> {
@@ -104,8 +120,8 @@ pub struct InstanceFilter<'a> {
 }
 
 impl Store {
-    /// Insert a new row. Fails with a constraint error if the id is taken (the caller retries
-    /// with a fresh id).
+    /// Insert a new row. Fails with [`StoreError::IdTaken`] if the id is taken (the caller
+    /// retries with a fresh id).
     pub fn insert_instance(&self, rec: &InstanceRecord) -> Result<(), StoreError> {
         insert_row(&self.conn(), rec)
     }
@@ -122,8 +138,12 @@ impl Store {
     }
 
     /// Find one instance by its id or a unique prefix of it. Live instances win over finished
-    /// ones sharing the prefix, because that is what an operator typing an id means.
+    /// ones sharing the prefix, because that is what an operator typing an id means. An empty
+    /// prefix is refused: it would match every instance, and `stop ""` must never stop one.
     pub fn resolve(&self, prefix: &str) -> Result<InstanceRecord, StoreError> {
+        if prefix.trim().is_empty() {
+            return Err(StoreError::EmptyPrefix);
+        }
         if let Some(rec) = self.instance(prefix)? {
             return Ok(rec);
         }
@@ -131,26 +151,51 @@ impl Store {
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
+        const MATCHES: &str = "id LIKE ?1 || '%' ESCAPE '\\'";
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM instances WHERE id LIKE ?1 || '%' ESCAPE '\\' ORDER BY id LIMIT 20"
-        ))?;
-        let found: Vec<InstanceRecord> = stmt
-            .query_map([escaped], from_row)?
-            .collect::<Result<_, _>>()?;
-        let live: Vec<&InstanceRecord> = found.iter().filter(|r| r.status.is_live()).collect();
-        match (found.len(), live.len()) {
+        // Decide on every match, never on a page of them: a limit could hide the second live
+        // instance and turn an ambiguous prefix into a silent pick.
+        let (total, live): (u32, u32) = conn.query_row(
+            &format!(
+                "SELECT COUNT(*), COALESCE(SUM({LIVE_SQL}), 0) FROM instances WHERE {MATCHES}"
+            ),
+            [&escaped],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let pick = |only_live: bool| {
+            conn.query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM instances WHERE {MATCHES} AND (NOT ?2 OR {LIVE_SQL})"
+                ),
+                params![escaped, only_live],
+                from_row,
+            )
+        };
+        match (total, live) {
             (0, _) => Err(StoreError::NotFound(prefix.to_string())),
-            (1, _) => Ok(found[0].clone()),
-            (_, 1) => Ok(live[0].clone()),
-            _ => Err(StoreError::Ambiguous {
-                prefix: prefix.to_string(),
-                candidates: found
+            (1, _) => Ok(pick(false)?),
+            (_, 1) => Ok(pick(true)?),
+            _ => {
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT {COLUMNS} FROM instances WHERE {MATCHES}
+                     ORDER BY {LIVE_SQL} DESC, id LIMIT {SHOWN_CANDIDATES}"
+                ))?;
+                let shown: Vec<InstanceRecord> = stmt
+                    .query_map([&escaped], from_row)?
+                    .collect::<Result<_, _>>()?;
+                let mut candidates = shown
                     .iter()
                     .map(|r| format!("{} ({}, {})", r.id, r.challenge, r.status))
                     .collect::<Vec<_>>()
-                    .join(", "),
-            }),
+                    .join(", ");
+                if let Some(more) = total.checked_sub(shown.len() as u32).filter(|n| *n > 0) {
+                    candidates.push_str(&format!(" and {more} more"));
+                }
+                Err(StoreError::Ambiguous {
+                    prefix: prefix.to_string(),
+                    candidates,
+                })
+            }
         }
     }
 
@@ -232,12 +277,26 @@ impl Store {
     }
 
     /// Atomically claim a live instance for teardown. Returns false when another process
-    /// already claimed or finished it, so two stoppers never both act.
-    pub fn claim_stop(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
+    /// already claimed or finished it, so two stoppers never both act. `lease` names the
+    /// process that will finish the stop.
+    pub fn claim_stop(
+        &self,
+        id: &str,
+        reason: &str,
+        lease: Option<&Lease>,
+    ) -> Result<bool, StoreError> {
         let changed = self.conn().execute(
-            "UPDATE instances SET status = 'stopping', stop_reason = ?2, updated_at = ?3
+            "UPDATE instances SET status = 'stopping', stop_reason = ?2, updated_at = ?3,
+                 lease_pid = ?4, lease_started = ?5, lease_host = ?6
              WHERE id = ?1 AND status IN ('starting', 'running')",
-            params![id, reason, now_millis()],
+            params![
+                id,
+                reason,
+                now_millis(),
+                lease.map(|l| l.pid),
+                lease.map(|l| l.started.as_str()),
+                lease.map(|l| l.host.as_str())
+            ],
         )?;
         Ok(changed == 1)
     }
@@ -372,6 +431,90 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_prefix_matches_nothing_even_with_one_instance() {
+        let (_d, s) = store();
+        s.insert_instance(&sample("only23", now_millis())).unwrap();
+        for empty in ["", "  "] {
+            assert!(
+                matches!(s.resolve(empty), Err(StoreError::EmptyPrefix)),
+                "{empty:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ambiguity_is_decided_on_every_match_not_on_the_first_page() {
+        let (_d, s) = store();
+        let now = now_millis();
+        // Two live matches, twenty finished ones sorting between them.
+        s.insert_instance(&sample("ab0000", now)).unwrap();
+        for i in 0..20 {
+            let id = format!("ab1{i:03}");
+            s.insert_instance(&sample(&id, now)).unwrap();
+            s.finish(&id, InstanceStatus::Stopped, "test").unwrap();
+        }
+        s.insert_instance(&sample("ab9999", now)).unwrap();
+        let Err(StoreError::Ambiguous { candidates, .. }) = s.resolve("ab") else {
+            panic!("two live matches must be ambiguous")
+        };
+        assert!(
+            candidates.starts_with("ab0000 (web-robots, running), ab9999 (web-robots, running)"),
+            "{candidates}"
+        );
+        assert!(candidates.ends_with(" and 2 more"), "{candidates}");
+        // One live match among finished ones is what the operator means.
+        s.finish("ab9999", InstanceStatus::Stopped, "test").unwrap();
+        assert_eq!(s.resolve("ab").unwrap().id, "ab0000");
+        assert!(matches!(
+            s.resolve("ab10"),
+            Err(StoreError::Ambiguous { .. })
+        ));
+    }
+
+    #[test]
+    fn inserting_a_taken_id_says_so() {
+        let (_d, s) = store();
+        let now = now_millis();
+        s.insert_instance(&sample("dup234", now)).unwrap();
+        match s.insert_instance(&sample("dup234", now)) {
+            Err(StoreError::IdTaken(id)) => assert_eq!(id, "dup234"),
+            other => panic!("expected IdTaken, got {other:?}"),
+        }
+        let limits = crate::store::AdmissionLimits::default();
+        match s.admit(&sample("dup234", now), &limits, None) {
+            Err(StoreError::IdTaken(id)) => assert_eq!(id, "dup234"),
+            other => panic!("expected IdTaken, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_claim_records_its_lease() {
+        let (_d, s) = store();
+        let now = now_millis();
+        let spawner = Lease {
+            pid: 4242,
+            started: "boot:123".into(),
+            host: "deck1".into(),
+        };
+        let mut rec = sample("lse234", now);
+        rec.status = InstanceStatus::Starting;
+        let limits = crate::store::AdmissionLimits::default();
+        s.admit(&rec, &limits, Some(&spawner)).unwrap();
+        assert_eq!(s.lease("lse234").unwrap(), Some(spawner));
+        let stopper = Lease {
+            pid: 77,
+            started: "boot:456".into(),
+            host: "deck2".into(),
+        };
+        assert!(s.claim_stop("lse234", "test", Some(&stopper)).unwrap());
+        assert_eq!(s.lease("lse234").unwrap(), Some(stopper));
+        // A row written without one (as before leases existed) has none.
+        s.insert_instance(&sample("old234", now)).unwrap();
+        assert_eq!(s.lease("old234").unwrap(), None);
+        assert_eq!(s.lease("nosuch").unwrap(), None);
+    }
+
+    #[test]
     fn extend_stops_at_renewals_and_total_cap() {
         let (_d, s) = store();
         let now = now_millis();
@@ -398,8 +541,8 @@ mod tests {
     fn claim_stop_is_won_once() {
         let (_d, s) = store();
         s.insert_instance(&sample("stp234", now_millis())).unwrap();
-        assert!(s.claim_stop("stp234", "test").unwrap());
-        assert!(!s.claim_stop("stp234", "test").unwrap());
+        assert!(s.claim_stop("stp234", "test", None).unwrap());
+        assert!(!s.claim_stop("stp234", "test", None).unwrap());
         s.finish("stp234", InstanceStatus::Stopped, "test").unwrap();
         let r = s.instance("stp234").unwrap().unwrap();
         assert_eq!(r.status, InstanceStatus::Stopped);
@@ -411,12 +554,12 @@ mod tests {
         let (_d, s) = store();
         s.insert_instance(&sample("rel234", now_millis())).unwrap();
         let before = s.instance("rel234").unwrap().unwrap().status;
-        assert!(s.claim_stop("rel234", "expired").unwrap());
+        assert!(s.claim_stop("rel234", "expired", None).unwrap());
         s.release_stop("rel234", before).unwrap();
         let row = s.instance("rel234").unwrap().unwrap();
         assert_eq!(row.status, before);
         assert_eq!(row.stop_reason, None);
-        assert!(s.claim_stop("rel234", "expired").unwrap());
+        assert!(s.claim_stop("rel234", "expired", None).unwrap());
         // A final row is never brought back.
         s.finish("rel234", InstanceStatus::Stopped, "expired")
             .unwrap();
@@ -441,6 +584,21 @@ mod tests {
         // SQLite's side files follow the store's mode, so the group can write through WAL too.
         assert_eq!(mode(&shared.join("ctfdeck.db-wal")), 0o660);
         assert_eq!(mode(&shared.join("ctfdeck.db-shm")), 0o660);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_parent_folders_of_a_store_are_private_and_existing_ones_untouched() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let outer = d.path().join("data");
+        let inner = outer.join("ctfdeck");
+        Store::open(&inner.join("ctfdeck.db")).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&outer), 0o700);
+        assert_eq!(mode(&inner), 0o700);
+        assert_eq!(mode(d.path()), 0o755, "an existing folder keeps its mode");
     }
 
     #[cfg(unix)]

@@ -44,6 +44,11 @@ const MIGRATIONS: &[&str] = &[
     // 2: find an instance by its flag ("whose flag is this?") and audit by time.
     "CREATE INDEX instances_by_flag ON instances(flag);
     CREATE INDEX audit_by_time ON audit(at);",
+    // 3: the lease of the process that claimed an in-flight row (starting or stopping), so a
+    // crashed claimant is recognised at once instead of after a grace period.
+    "ALTER TABLE instances ADD COLUMN lease_pid INTEGER;
+    ALTER TABLE instances ADD COLUMN lease_started TEXT;
+    ALTER TABLE instances ADD COLUMN lease_host TEXT;",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -5,6 +5,7 @@ mod admission;
 mod audit;
 mod error;
 mod instances;
+mod lease;
 mod migrations;
 mod open;
 mod record;
@@ -14,6 +15,7 @@ pub use admission::{Admission, AdmissionLimits, Refusal};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use error::StoreError;
 pub use instances::{ExtendOutcome, InstanceFilter};
+pub use lease::Lease;
 pub use open::{FileAccess, Store};
 pub use record::{InstanceRecord, InstanceStatus, PublishedPort};
 

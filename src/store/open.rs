@@ -55,7 +55,7 @@ impl Store {
     /// folder is set-group-id, which is how an event host shares one store among its staff.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
+            create_private_dirs(parent).map_err(|source| StoreError::Folder {
                 path: parent.to_path_buf(),
                 source,
             })?;
@@ -140,6 +140,23 @@ impl Store {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Create `folder` and whichever of its parents are missing, each new one 0700: they hold the
+/// store, flag secret included, so nobody else needs to list them. Folders that already exist
+/// keep their mode (a shared, set-group-id event folder stays as its admin made it).
+#[cfg(unix)]
+fn create_private_dirs(folder: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder)
+}
+
+#[cfg(not(unix))]
+fn create_private_dirs(folder: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(folder)
 }
 
 /// The mode for a new store file: 0600, or 0660 inside a set-group-id folder. The file holds

@@ -5,6 +5,7 @@ use color_eyre::eyre::Result;
 use crate::catalog::Catalog;
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
+use crate::domain::flags::{self, SecretState};
 use crate::domain::plan::instance_user;
 use crate::domain::{DEFAULT_USER, group_name, host_account_clashes};
 use crate::engine::Engine;
@@ -57,6 +58,23 @@ pub async fn run(ctx: &Context) -> Result<()> {
                 "access",
                 describe_access(&access),
             );
+            match flags::stored_secret_state(&s)? {
+                SecretState::Absent => report(
+                    true,
+                    "secret",
+                    "no flag secret yet; the first instance command creates one".to_string(),
+                ),
+                SecretState::Sound => {
+                    report(true, "secret", "the flag secret is sound".to_string())
+                }
+                SecretState::Weak(why) => report(
+                    false,
+                    "secret",
+                    format!(
+                        "the flag secret is {why}: anyone can forge the flags made from it; once no instance is live, delete the store's flag_secret setting and the next command makes a new one"
+                    ),
+                ),
+            }
             // Nothing else notices a missing reaper: expired instances just keep running.
             let overdue = s.expired(now_millis() - REAPER_GRACE_MS)?.len();
             report(

@@ -63,6 +63,11 @@ pub fn spawn(conn: Connection, tx: Sender<Event>) {
                         Ok(list) => {
                             if !reconciled_once || (lost && reconcile) {
                                 match l.reconcile().await {
+                                    // A monitor's reconcile changes nothing: the drift it
+                                    // found is a warning on screen, for an admin to settle.
+                                    Ok(report) if report.pending && !report.is_empty() => {
+                                        tracing::warn!("{report}")
+                                    }
                                     Ok(report) if !report.is_empty() => {
                                         tracing::info!("reconciled: {report}")
                                     }
