@@ -94,11 +94,7 @@ async fn quotas_refuse_naming_the_rule_and_when_a_slot_frees_up() {
     );
 
     // Smoke owners are held to the capacity of the host, which protects it, too.
-    let e = d
-        .lifecycle
-        .spawn("web", &owner("smoke:t"))
-        .await
-        .unwrap_err();
+    let e = d.lifecycle.spawn_smoke("web").await.unwrap_err();
     assert_eq!(refused_rule(&e), "the global capacity");
 }
 
@@ -118,10 +114,18 @@ async fn smoke_owners_are_not_held_to_the_quotas() {
         p.quotas.per_challenge = Some(1);
         p.quotas.cooldown = Some(Duration::from_secs(600));
     });
-    let a = d.spawn("web", "smoke:one").await;
-    let b = d.spawn("web", "smoke:one").await;
+    // Through the smoke test's own door: the public spawn refuses smoke owners.
+    let a = d.lifecycle.spawn_smoke("web").await.unwrap().instance;
+    let b = d.lifecycle.spawn_smoke("web").await.unwrap().instance;
     assert_ne!(a.id, b.id, "one-per-challenge does not apply either");
-    d.spawn("pwn", "smoke:one").await;
+    d.lifecycle.spawn_smoke("pwn").await.unwrap();
+    // The public door refuses them, for every caller.
+    let e = d
+        .lifecycle
+        .spawn("web", &owner("smoke:one"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DomainError::Owner(_)), "{e}");
 }
 
 #[tokio::test]
