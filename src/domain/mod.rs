@@ -5,6 +5,7 @@ mod actor;
 mod clearing;
 pub mod drift;
 mod error;
+pub mod exits;
 pub mod flags;
 pub mod ids;
 mod lifecycle;
@@ -25,10 +26,12 @@ pub use actor::{Actor, UnixUser, current_user, group_name, origin_from_env};
 pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;
+pub use exits::{ExitHandled, ExitStep};
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, Spawned};
 pub use owner::{Owner, OwnerKind, OwnerParseError};
 pub use policy::{
-    AssignmentMode, ChallengeQuota, ContainerDefaults, Lifetime, LifetimeDefaults, Policy, Quotas,
+    AssignmentMode, ChallengeQuota, ContainerDefaults, Lifetime, LifetimeDefaults, OnExit, Policy,
+    Quotas,
 };
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};

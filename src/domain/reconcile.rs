@@ -2,7 +2,7 @@
 //! removing containers by hand. The engine is the truth for what runs; the store for who owns
 //! it and until when.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::engine::{ManagedContainer, labels};
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
@@ -24,6 +24,8 @@ pub struct ReconcileReport {
     pub removed: Vec<String>,
     /// Interrupted spawns completed (`running`) or cleaned up (`failed`).
     pub repaired: Vec<String>,
+    /// Running rows whose container had stopped, now `exited` with the reason.
+    pub exited: Vec<String>,
 }
 
 impl ReconcileReport {
@@ -32,6 +34,7 @@ impl ReconcileReport {
             && self.adopted.is_empty()
             && self.removed.is_empty()
             && self.repaired.is_empty()
+            && self.exited.is_empty()
     }
 }
 
@@ -43,6 +46,7 @@ impl std::fmt::Display for ReconcileReport {
             ("adopted", &self.adopted),
             ("removed", &self.removed),
             ("repaired", &self.repaired),
+            ("exited", &self.exited),
         ];
         let said: Vec<String> = parts
             .iter()
@@ -93,7 +97,7 @@ impl Lifecycle {
                     )?;
                     report.repaired.push(row.id.clone());
                 }
-                InstanceStatus::Running if container.is_none() => {
+                InstanceStatus::Running | InstanceStatus::Exited if container.is_none() => {
                     self.remove_engine_objects(row).await;
                     self.store.finish(
                         &row.id,
@@ -106,6 +110,12 @@ impl Lifecycle {
                 _ => {}
             }
         }
+
+        let engine_state: BTreeMap<&str, &str> = by_instance
+            .iter()
+            .map(|(id, c)| (*id, c.state.as_str()))
+            .collect();
+        report.exited = self.record_exits(&live, &engine_state).await?;
 
         for c in &containers {
             if accounted.contains(&c.id) {

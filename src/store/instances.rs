@@ -99,7 +99,7 @@ fn ports_json(ports: &[PublishedPort]) -> Result<String, StoreError> {
 pub struct InstanceFilter<'a> {
     pub challenge: Option<&'a str>,
     pub owner: Option<&'a str>,
-    /// Only live rows (starting/running/stopping) unless `all`.
+    /// Only live rows (starting/running/stopping/exited) unless `all`.
     pub all: bool,
 }
 
@@ -163,7 +163,7 @@ impl Store {
             "SELECT {COLUMNS} FROM instances
              WHERE (?1 IS NULL OR challenge = ?1)
                AND (?2 IS NULL OR owner = ?2)
-               AND (?3 OR status IN ('starting', 'running', 'stopping'))
+               AND (?3 OR status IN ('starting', 'running', 'stopping', 'exited'))
              ORDER BY created_at, id"
         ))?;
         let rows = stmt.query_map(
@@ -173,21 +173,22 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Live rows whose expiry has passed at `now`.
+    /// Running or exited rows whose expiry has passed at `now`: what the reaper takes.
     pub fn expired(&self, now: Millis) -> Result<Vec<InstanceRecord>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM instances
-             WHERE status = 'running' AND expires_at <= ?1 ORDER BY expires_at"
+             WHERE status IN ('running', 'exited') AND expires_at <= ?1 ORDER BY expires_at"
         ))?;
         let rows = stmt.query_map([now], from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The earliest expiry among running instances, for sleeping until the next reap.
+    /// The earliest expiry among running (or exited) instances, for sleeping until the next
+    /// reap.
     pub fn next_expiry(&self) -> Result<Option<Millis>, StoreError> {
         Ok(self.conn().query_row(
-            "SELECT MIN(expires_at) FROM instances WHERE status = 'running'",
+            "SELECT MIN(expires_at) FROM instances WHERE status IN ('running', 'exited')",
             [],
             |r| r.get(0),
         )?)
@@ -236,7 +237,7 @@ impl Store {
     pub fn claim_stop(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
         let changed = self.conn().execute(
             "UPDATE instances SET status = 'stopping', stop_reason = ?2, updated_at = ?3
-             WHERE id = ?1 AND status IN ('starting', 'running')",
+             WHERE id = ?1 AND status IN ('starting', 'running', 'exited')",
             params![id, reason, now_millis()],
         )?;
         Ok(changed == 1)
@@ -251,6 +252,40 @@ impl Store {
             params![id, status.as_str(), now_millis()],
         )?;
         Ok(())
+    }
+
+    /// A running instance's container stopped by itself: the row is `exited` with `reason`
+    /// (kept in `stop_reason`) and `stopped_at` says since when. False when the row was not
+    /// running (a stop or another observer got there first), so an exit is recorded once.
+    pub fn mark_exited(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
+        let now = now_millis();
+        let changed = self.conn().execute(
+            "UPDATE instances SET status = 'exited', stop_reason = ?2, stopped_at = ?3,
+                 updated_at = ?3 WHERE id = ?1 AND status = 'running'",
+            params![id, reason, now],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// An exited instance runs again (restarted): `running`, with the ports the engine
+    /// published this time. False when it was no longer exited (stopped meanwhile).
+    pub fn mark_restarted(&self, id: &str, ports: &[PublishedPort]) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE instances SET status = 'running', ports = ?2, stop_reason = NULL,
+                 stopped_at = NULL, updated_at = ?3 WHERE id = ?1 AND status = 'exited'",
+            params![id, ports_json(ports)?, now_millis()],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Every exited row, oldest exit first.
+    pub fn exited(&self) -> Result<Vec<InstanceRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM instances WHERE status = 'exited' ORDER BY stopped_at, id"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Move a row to a final state (stopped / failed / lost).
