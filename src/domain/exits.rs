@@ -74,9 +74,19 @@ pub fn next_step(
 /// What [`Lifecycle::handle_exits`] did about one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExitHandled {
-    Restarted { id: String, attempt: u32 },
-    RestartFailed { id: String, attempt: u32, error: String },
-    GaveUp { id: String, attempts: u32 },
+    Restarted {
+        id: String,
+        attempt: u32,
+    },
+    RestartFailed {
+        id: String,
+        attempt: u32,
+        error: String,
+    },
+    GaveUp {
+        id: String,
+        attempts: u32,
+    },
 }
 
 impl std::fmt::Display for ExitHandled {
@@ -135,6 +145,43 @@ impl Lifecycle {
             return Ok(None);
         };
         Ok(self.record_exit(&row, &reason)?.then_some(reason))
+    }
+
+    /// Every instance that is down while it should run, with why: the rows already `exited`,
+    /// and running rows whose container the engine lists as stopped (an exit nobody has
+    /// recorded yet). Changes nothing: for `doctor`.
+    pub async fn exited_instances(&self) -> Result<Vec<(InstanceRecord, String)>, DomainError> {
+        let mut out: Vec<(InstanceRecord, String)> = self
+            .store
+            .exited()?
+            .into_iter()
+            .map(|r| {
+                let reason = r.stop_reason.clone().unwrap_or_default();
+                (r, reason)
+            })
+            .collect();
+        let containers = self.engine.managed_containers(&self.store_id).await?;
+        let running = self.store.list_instances(&Default::default())?;
+        for row in running
+            .into_iter()
+            .filter(|r| r.status == InstanceStatus::Running)
+        {
+            let stopped = containers.iter().any(|c| {
+                c.labels.get(crate::engine::labels::INSTANCE) == Some(&row.id)
+                    && matches!(c.state.as_str(), "exited" | "dead")
+            });
+            if stopped {
+                let reason = self
+                    .exit_reason(&container_of(&row))
+                    .await?
+                    .unwrap_or_else(|| "the container stopped".to_string());
+                out.push((
+                    row,
+                    format!("{reason} (not yet recorded: is the reaper running?)"),
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// Mark `row` exited for `reason`, once.
@@ -307,7 +354,10 @@ mod tests {
 
     #[test]
     fn keep_never_restarts() {
-        assert_eq!(next_step(OnExit::Keep, 0, 0, None, 1_000_000), ExitStep::Keep);
+        assert_eq!(
+            next_step(OnExit::Keep, 0, 0, None, 1_000_000),
+            ExitStep::Keep
+        );
     }
 
     #[test]

@@ -16,6 +16,12 @@ pub struct ContainerEvent {
 }
 
 impl ContainerEvent {
+    /// The container's main process may have ended (`die`), or the kernel killed something in
+    /// it for memory (`oom`): whoever keeps the store should look at its state now.
+    pub fn may_have_exited(&self) -> bool {
+        matches!(self.action.as_str(), "die" | "oom")
+    }
+
     /// The container state this event implies, if it changes one.
     pub fn implied_state(&self) -> Option<&'static str> {
         let action = self.action.as_str();

@@ -442,6 +442,45 @@ mod tests {
     }
 
     #[test]
+    fn an_exit_is_recorded_once_and_the_instance_stays_its_owners_until_stopped() {
+        let (_d, s) = store();
+        let now = now_millis();
+        s.insert_instance(&sample("ext567", now)).unwrap();
+        assert!(s.mark_exited("ext567", "exited with code 3").unwrap());
+        // A second observer of the same exit changes nothing.
+        assert!(!s.mark_exited("ext567", "exited with code 3").unwrap());
+        let row = s.instance("ext567").unwrap().unwrap();
+        assert_eq!(row.status, InstanceStatus::Exited);
+        assert_eq!(row.stop_reason.as_deref(), Some("exited with code 3"));
+        assert!(row.stopped_at.is_some());
+        // Listed as live, and the reaper takes it when it expires.
+        let live = s.list_instances(&InstanceFilter::default()).unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(s.exited().unwrap().len(), 1);
+        assert!(s.expired(now).unwrap().is_empty());
+        assert_eq!(s.expired(now + 60_000).unwrap().len(), 1);
+        assert_eq!(s.next_expiry().unwrap(), Some(now + 60_000));
+        // Restarted: running again, the reason gone.
+        assert!(s.mark_restarted("ext567", &[]).unwrap());
+        let row = s.instance("ext567").unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.stop_reason, row.stopped_at),
+            (InstanceStatus::Running, None, None)
+        );
+        // An exited instance can be stopped; a stopped one is never restarted.
+        assert!(s.mark_exited("ext567", "exited with code 3").unwrap());
+        assert!(s.claim_stop("ext567", "stopped by operator").unwrap());
+        s.finish("ext567", InstanceStatus::Stopped, "stopped by operator")
+            .unwrap();
+        assert!(!s.mark_restarted("ext567", &[]).unwrap());
+        assert!(!s.mark_exited("ext567", "late event").unwrap());
+        assert_eq!(
+            s.instance("ext567").unwrap().unwrap().status,
+            InstanceStatus::Stopped
+        );
+    }
+
+    #[test]
     fn a_released_claim_can_be_claimed_again() {
         let (_d, s) = store();
         s.insert_instance(&sample("rel234", now_millis())).unwrap();

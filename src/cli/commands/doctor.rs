@@ -4,8 +4,11 @@ use color_eyre::eyre::Result;
 
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
-use crate::domain::group_name;
-use crate::engine::Engine;
+use std::sync::Arc;
+
+use crate::catalog::Catalog;
+use crate::domain::{Lifecycle, group_name};
+use crate::engine::{DockerEngine, Engine};
 use crate::store::{FileAccess, now_millis};
 
 /// How long past its expiry an instance may still run before doctor blames the reaper. A
@@ -35,6 +38,22 @@ pub async fn run(ctx: &Context) -> Result<()> {
             );
         }
         Err(e) => report(false, "engine", format!("{e:#}")),
+    }
+    if let Ok(e) = &engine {
+        // Not a failure: a choice of the host. But off, an engine restart takes every
+        // instance down, and players notice before staff do.
+        match e.live_restore().await {
+            Ok(true) => report(
+                true,
+                "restore",
+                "live-restore is on: instances survive an engine restart".to_string(),
+            ),
+            Ok(false) => println!(
+                "{:<5} {:<10} live-restore is off: an engine restart stops every instance (set \"live-restore\": true in /etc/docker/daemon.json)",
+                "warn", "restore"
+            ),
+            Err(e) => report(false, "restore", format!("{e:#}")),
+        }
     }
 
     let store_path = ctx.store_path();
@@ -116,10 +135,60 @@ pub async fn run(ctx: &Context) -> Result<()> {
         }
     }
 
+    if let (Ok(engine), Some(catalog)) = (&engine, catalog) {
+        exited(ctx, engine, catalog, &mut report).await;
+    }
+
     if failures > 0 {
         return Err(Reported(format!("{failures} check(s) failed")).into());
     }
     Ok(())
+}
+
+/// Instances that should run and do not: players' services are down.
+async fn exited(
+    ctx: &Context,
+    engine: &DockerEngine,
+    catalog: Catalog,
+    report: &mut impl FnMut(bool, &str, String),
+) {
+    let lifecycle = match ctx.open_store().and_then(|store| {
+        Ok(Lifecycle::new(
+            Arc::new(engine.clone()),
+            store,
+            Arc::new(catalog),
+            ctx.config.policy(),
+            ctx.actor(),
+        )?)
+    }) {
+        Ok(l) => l,
+        // The store check above already said why.
+        Err(_) => return,
+    };
+    match lifecycle.exited_instances().await {
+        Ok(down) if down.is_empty() => report(
+            true,
+            "exited",
+            "no instance has stopped by itself".to_string(),
+        ),
+        Ok(down) => {
+            for (r, reason) in down {
+                report(
+                    false,
+                    "exited",
+                    format!(
+                        "{} ({} of {}) is down: {reason}; `ctfdeck reset {}` replaces it ([lifetime] on_exit = \"{}\")",
+                        r.id,
+                        r.challenge,
+                        r.owner,
+                        r.id,
+                        lifecycle.policy().lifetime.on_exit.as_str()
+                    ),
+                );
+            }
+        }
+        Err(e) => report(false, "exited", format!("{e:#}")),
+    }
 }
 
 /// Who can open the store: it holds the flag secret, so "everyone" is a failure.

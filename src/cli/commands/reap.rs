@@ -1,5 +1,8 @@
 //! `reap`: stop what expired. `--watch` is the daemon: it keeps going through engine restarts.
 //!
+//! It also follows the engine's events, so an instance whose process dies is marked `exited`
+//! at once, and applies `[lifetime] on_exit` to exited instances (the rule is the domain's).
+//!
 //! The daemon's loop only halts instances (freezes them and marks them stopped), which takes
 //! the engine milliseconds. Removing what is left, which takes it seconds, runs beside the loop,
 //! so a wave of expiries never delays the next one.
@@ -7,12 +10,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use color_eyre::eyre::Result;
+use color_eyre::eyre::{Result, bail};
+use futures_util::StreamExt;
 use tokio::task::JoinSet;
 
 use crate::cli::context::Context;
 use crate::domain::view::rfc3339;
-use crate::domain::{ClearReport, ClearingQueue, Halt, Lifecycle, StopOutcome};
+use crate::domain::{ClearReport, ClearingQueue, ExitHandled, Halt, Lifecycle, StopOutcome};
+use crate::engine::ContainerEvent;
 use crate::store::now_millis;
 
 /// The longest the daemon sleeps between looks at the store (one indexed query; cheap). It
@@ -30,6 +35,7 @@ pub async fn run(ctx: &Context, watch: bool) -> Result<()> {
         let lifecycle = ctx.lifecycle().await?;
         let n = reap_once(&lifecycle).await?;
         println!("reaped {n} instance(s)");
+        handle_exits(&lifecycle).await?;
         return Ok(());
     }
     loop {
@@ -88,9 +94,62 @@ async fn daemon(lifecycle: Arc<Lifecycle>) -> Result<()> {
     });
     let clearing = ClearingQueue::start(lifecycle.clone(), report, &mut beside);
     beside.spawn(reconcile_now_and_then(lifecycle.clone()));
+    let mut events = lifecycle.engine().container_events(lifecycle.store_id());
     loop {
         halt_expired(&lifecycle, &clearing).await?;
-        tokio::time::sleep(until_next_expiry(&lifecycle)?).await;
+        handle_exits(&lifecycle).await?;
+        tokio::select! {
+            () = tokio::time::sleep(until_next_expiry(&lifecycle)?) => {}
+            event = events.next() => match event {
+                Some(Ok(event)) => note_exit(&lifecycle, &event).await?,
+                Some(Err(e)) => return Err(e.into()),
+                None => bail!("the engine closed its event stream"),
+            },
+        }
+    }
+}
+
+/// A container of ours died: the store learns it now, not at the next reconcile.
+async fn note_exit(lifecycle: &Lifecycle, event: &ContainerEvent) -> Result<()> {
+    let Some(instance) = event
+        .instance
+        .as_deref()
+        .filter(|_| event.may_have_exited())
+    else {
+        return Ok(());
+    };
+    match lifecycle.note_exit(instance).await {
+        Ok(Some(reason)) => println!("{} exited {instance}: {reason}", rfc3339(now_millis())),
+        Ok(None) => {}
+        Err(e) if e.is_unreachable() => return Err(e.into()),
+        Err(e) => eprintln!(
+            "{} noting the exit of {instance}: {e}",
+            rfc3339(now_millis())
+        ),
+    }
+    Ok(())
+}
+
+/// Restart (or leave) exited instances as `[lifetime] on_exit` says.
+async fn handle_exits(lifecycle: &Lifecycle) -> Result<()> {
+    match lifecycle.handle_exits().await {
+        Ok(done) => {
+            for handled in done {
+                let line = format!("{} {handled}", rfc3339(now_millis()));
+                match handled {
+                    ExitHandled::Restarted { .. } => println!("{line}"),
+                    ExitHandled::RestartFailed { .. } | ExitHandled::GaveUp { .. } => {
+                        eprintln!("{line}")
+                    }
+                }
+            }
+            Ok(())
+        }
+        Err(e) if e.is_unreachable() => Err(e.into()),
+        Err(e) => {
+            eprintln!("{} restarting exited instances: {e}", rfc3339(now_millis()));
+            Ok(())
+        }
     }
 }
 

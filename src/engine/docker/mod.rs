@@ -56,6 +56,17 @@ impl DockerEngine {
             .map_err(EngineError::api("reading engine info"))?;
         Ok(info.security_options.unwrap_or_default())
     }
+
+    /// Whether containers keep running while the engine itself restarts (`live-restore` in
+    /// daemon.json). Off, an engine restart stops every instance.
+    pub async fn live_restore(&self) -> Result<bool, EngineError> {
+        let info = self
+            .client
+            .info()
+            .await
+            .map_err(EngineError::api("reading engine info"))?;
+        Ok(info.live_restore_enabled.unwrap_or(false))
+    }
 }
 
 #[async_trait::async_trait]
