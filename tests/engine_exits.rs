@@ -139,6 +139,19 @@ async fn killed_and_oom_killed_instances_are_listed_exited_and_doctor_fails_nami
     until_stopped(&f, &oom_container).await;
     until_stopped(&f, &killed_container).await;
 
+    // doctor notices before anything recorded the exits, and records nothing itself.
+    let out = run(&f, &cfg, &["doctor"]);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.lines().any(|l| l.starts_with("FAIL")
+            && l.contains(killed.id.as_str())
+            && l.contains("not yet recorded")),
+        "{said}"
+    );
+    let store = f.lifecycle.store();
+    assert_eq!(row(store, &killed.id).status, InstanceStatus::Running);
+
     let out = run(&f, &cfg, &["list", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
@@ -156,7 +169,6 @@ async fn killed_and_oom_killed_instances_are_listed_exited_and_doctor_fails_nami
     assert_eq!(o["status"], "exited", "{o}");
     let reason = o["stop_reason"].as_str().unwrap();
     assert!(reason.contains("OOM-killed"), "{reason}");
-    let store = f.lifecycle.store();
     assert_eq!(audit(store, &killed.id, EXIT_ACTION).len(), 1);
 
     // The plain table says why too.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::store::{AuditFilter, InstanceRecord, InstanceStatus, Millis, now_millis};
 
 use super::plan::container_name;
-use super::{DomainError, Lifecycle, OnExit};
+use super::{DomainError, Lifecycle, OnExit, Owner, OwnerKind};
 
 /// Restarts one instance gets over its whole life. A challenge that keeps crashing stays
 /// exited after that, for staff to look at, instead of looping for ever.
@@ -228,6 +228,15 @@ impl Lifecycle {
         self.require_admin("restart")?;
         let mut done = Vec::new();
         for row in self.store.exited()? {
+            // A smoke run is diagnosing its own instance's exit: restarting it under the run
+            // would hide what it looks for.
+            if row
+                .owner
+                .parse::<Owner>()
+                .is_ok_and(|o| o.kind == OwnerKind::Smoke)
+            {
+                continue;
+            }
             let attempts = self.audit_of(&row.id, RESTART_ACTION)?;
             let exited_at = row.stopped_at.unwrap_or(row.updated_at);
             let step = next_step(
