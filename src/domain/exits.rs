@@ -6,10 +6,12 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::{StreamExt, stream};
+
 use crate::store::{AuditFilter, InstanceRecord, InstanceStatus, Millis, now_millis};
 
 use super::plan::container_name;
-use super::{DomainError, Lifecycle, OnExit, Owner, OwnerKind};
+use super::{BULK_CONCURRENCY, DomainError, Lifecycle, OnExit, Owner, OwnerKind};
 
 /// Restarts one instance gets over its whole life. A challenge that keeps crashing stays
 /// exited after that, for staff to look at, instead of looping for ever.
@@ -227,6 +229,7 @@ impl Lifecycle {
         }
         self.require_admin("restart")?;
         let mut done = Vec::new();
+        let mut due = Vec::new();
         for row in self.store.exited()? {
             // A smoke run is diagnosing its own instance's exit: restarting it under the run
             // would hide what it looks for.
@@ -263,8 +266,22 @@ impl Lifecycle {
                         done.push(handled);
                     }
                 }
-                ExitStep::Restart { attempt } => done.push(self.restart(&row, attempt).await?),
+                ExitStep::Restart { attempt } => {
+                    // Several reapers may run: one of them makes this attempt.
+                    if self.store.claim_restart(&row.id, row.updated_at)? {
+                        due.push((row, attempt));
+                    }
+                }
             }
+        }
+        // After an engine restart every instance is due at once: start them side by side.
+        let restarted: Vec<Result<ExitHandled, DomainError>> = stream::iter(due)
+            .map(|(row, attempt)| async move { self.restart(&row, attempt).await })
+            .buffer_unordered(BULK_CONCURRENCY)
+            .collect()
+            .await;
+        for handled in restarted {
+            done.push(handled?);
         }
         Ok(done)
     }

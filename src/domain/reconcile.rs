@@ -305,5 +305,11 @@ mod tests {
             report.to_string(),
             "2 lost (ab12cd, ef34gh); 1 removed (ctfdeck-net-x)"
         );
+        let report = ReconcileReport {
+            exited: vec!["ij56kl".into()],
+            ..Default::default()
+        };
+        assert!(!report.is_empty());
+        assert_eq!(report.to_string(), "1 exited (ij56kl)");
     }
 }

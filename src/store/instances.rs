@@ -278,6 +278,17 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Claim the next restart attempt of an exited row, as read with `updated_at` `seen`: true
+    /// for exactly one of several processes that read the same row.
+    pub fn claim_restart(&self, id: &str, seen: Millis) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE instances SET updated_at = MAX(?3, updated_at + 1)
+             WHERE id = ?1 AND status = 'exited' AND updated_at = ?2",
+            params![id, seen, now_millis()],
+        )?;
+        Ok(changed == 1)
+    }
+
     /// Every exited row, oldest exit first.
     pub fn exited(&self) -> Result<Vec<InstanceRecord>, StoreError> {
         let conn = self.conn();
@@ -460,6 +471,10 @@ mod tests {
         assert!(s.expired(now).unwrap().is_empty());
         assert_eq!(s.expired(now + 60_000).unwrap().len(), 1);
         assert_eq!(s.next_expiry().unwrap(), Some(now + 60_000));
+        // One restart attempt per reading of the row, whoever asks.
+        let seen = s.instance("ext567").unwrap().unwrap().updated_at;
+        assert!(s.claim_restart("ext567", seen).unwrap());
+        assert!(!s.claim_restart("ext567", seen).unwrap());
         // Restarted: running again, the reason gone.
         assert!(s.mark_restarted("ext567", &[]).unwrap());
         let row = s.instance("ext567").unwrap().unwrap();
