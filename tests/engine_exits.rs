@@ -303,3 +303,38 @@ async fn a_crashing_challenge_is_restarted_at_most_the_bound_each_attempt_audite
     lifecycle.stop(&rec.id, "test over").await.unwrap();
     assert_eq!(f.leftovers().await, (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_without_egress_comes_back_through_a_new_proxy() {
+    let f = Fixture::with_catalog(&catalog()).await;
+    let lifecycle = &f.lifecycle;
+    let store = lifecycle.store();
+    let rec = f.spawn("sealed", "team:red").await;
+    let container = rec.container_id.clone().unwrap();
+    assert!(common::http_status_line(rec.ports[0].host_port).contains("200"));
+    // Its process dies; its port proxy, a container of its own, runs on.
+    docker(&["kill", &container]);
+    until_stopped(&f, &container).await;
+
+    let start = Instant::now();
+    loop {
+        lifecycle.reconcile().await.unwrap();
+        let done = lifecycle.handle_exits().await.unwrap();
+        if !done.is_empty() {
+            assert!(
+                matches!(done[0], ctfdeck::domain::ExitHandled::Restarted { .. }),
+                "{done:?}"
+            );
+            break;
+        }
+        assert!(start.elapsed() < PATIENCE, "{:?}", row(store, &rec.id));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let running = row(store, &rec.id);
+    assert_eq!(running.status, InstanceStatus::Running);
+    assert_eq!(audit(store, &rec.id, RESTART_ACTION)[0].outcome, "ok");
+    assert!(common::http_status_line(running.ports[0].host_port).contains("200"));
+
+    lifecycle.stop(&rec.id, "test over").await.unwrap();
+    assert_eq!(f.leftovers().await, (0, 0));
+}

@@ -346,7 +346,7 @@ impl Lifecycle {
     }
 
     async fn start_again(&self, row: &InstanceRecord, container: &str) -> Result<(), DomainError> {
-        self.engine.start_container(container).await?;
+        self.engine.start_again(container).await?;
         let flag_file = self
             .catalog
             .get(&row.challenge)

@@ -106,6 +106,12 @@ pub trait Engine: Send + Sync {
 
     async fn start_container(&self, id: &str) -> Result<(), EngineError>;
 
+    /// Start a container that ran before and stopped by itself, with whatever accompanies it
+    /// made anew. Engines with nothing accompanying a container just start it.
+    async fn start_again(&self, id: &str) -> Result<(), EngineError> {
+        self.start_container(id).await
+    }
+
     /// Where the engine published the container's ports.
     async fn published_ports(
         &self,

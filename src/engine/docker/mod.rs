@@ -114,6 +114,10 @@ impl Engine for DockerEngine {
         containers::start(&self.client, id).await
     }
 
+    async fn start_again(&self, id: &str) -> Result<(), EngineError> {
+        containers::start_again(&self.client, id).await
+    }
+
     async fn published_ports(
         &self,
         id: &str,
