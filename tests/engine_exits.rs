@@ -11,9 +11,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Fixture, bin, repo};
+use ctfdeck::domain::StopOutcome;
 use ctfdeck::domain::exits::{EXIT_ACTION, MAX_RESTARTS, RESTART_ACTION, RESTART_LIMIT_ACTION};
 use ctfdeck::engine::Engine;
-use ctfdeck::store::{AuditEntry, AuditFilter, InstanceRecord, InstanceStatus, Store};
+use ctfdeck::store::{AuditEntry, AuditFilter, InstanceRecord, InstanceStatus, Store, now_millis};
 use futures_util::StreamExt;
 
 /// The longest any wait below may take before the test fails (the engine is shared and slow
@@ -192,10 +193,16 @@ async fn killed_and_oom_killed_instances_are_listed_exited_and_doctor_fails_nami
     }
     assert!(said.contains("live-restore is"), "{said}");
 
-    // Exited instances still stop cleanly: container and network go.
-    let out = run(&f, &cfg, &["stop", &killed.id, &oom.id]);
+    // An admin gets the killed one back fresh; the other stops cleanly. Container and network
+    // of each go.
+    let out = run(&f, &cfg, &["reset", &killed.id, "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let fresh: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fresh["status"], "running", "{fresh}");
     assert_eq!(row(store, &killed.id).status, InstanceStatus::Stopped);
+    let out = run(&f, &cfg, &["stop", &oom.id, fresh["id"].as_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(row(store, &oom.id).status, InstanceStatus::Stopped);
     assert_eq!(f.leftovers().await, (0, 0));
 }
 
@@ -239,6 +246,31 @@ async fn the_reaper_restarts_a_killed_instance_with_its_flag_and_audits_the_atte
     assert!(common::http_status_line(running.ports[0].host_port).contains("200"));
     let flag = docker(&["exec", &container, "cat", "/tmp/flag"]);
     assert_eq!(Some(flag), running.flag);
+
+    // Killed again while the reaper watches: it learns from the engine's event, at once, and
+    // makes the second attempt.
+    docker(&["kill", &container]);
+    let start = Instant::now();
+    while audit(store, &rec.id, RESTART_ACTION).len() < 2
+        || row(store, &rec.id).status != InstanceStatus::Running
+    {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "not restarted again: {:?}\nreaper:\n{}",
+            row(store, &rec.id),
+            reaper.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = reaper.log();
+    assert!(
+        log.contains(&format!("exited {}: exited with code 137", rec.id)),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("restarted {} (attempt 2 of", rec.id)),
+        "{log}"
+    );
 
     drop(reaper);
     let out = run(&f, &cfg, &["stop", &rec.id]);
@@ -300,7 +332,16 @@ async fn a_crashing_challenge_is_restarted_at_most_the_bound_each_attempt_audite
     );
     assert_eq!(audit(store, &rec.id, RESTART_LIMIT_ACTION).len(), 1);
 
-    lifecycle.stop(&rec.id, "test over").await.unwrap();
+    // It stays its owner's until it expires; then the reaper takes it, container and network.
+    store
+        .set_times(&rec.id, rec.created_at, now_millis() - 1)
+        .unwrap();
+    let reaped = lifecycle.reap_once().await.unwrap();
+    assert!(
+        matches!(reaped.as_slice(), [(id, Ok(StopOutcome::Stopped))] if *id == rec.id),
+        "{reaped:?}"
+    );
+    assert_eq!(row(store, &rec.id).status, InstanceStatus::Stopped);
     assert_eq!(f.leftovers().await, (0, 0));
 }
 
