@@ -107,3 +107,25 @@ pub struct ContainerDetail {
     pub labels: BTreeMap<String, String>,
     pub hardening: AppliedHardening,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ContainerEvent;
+
+    #[test]
+    fn only_die_and_oom_ask_whether_a_container_exited() {
+        let event = |action: &str| ContainerEvent {
+            container_id: "c".into(),
+            instance: Some("abc234".into()),
+            action: action.into(),
+            time: 0,
+        };
+        assert!(event("die").may_have_exited());
+        assert!(event("oom").may_have_exited());
+        // `kill` comes before the `die` of a process that may survive the signal; `stop` and
+        // `destroy` follow a `die` already seen.
+        for other in ["kill", "stop", "destroy", "start", "pause", "exec_die"] {
+            assert!(!event(other).may_have_exited(), "{other}");
+        }
+    }
+}
