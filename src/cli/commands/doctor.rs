@@ -135,8 +135,9 @@ pub async fn run(ctx: &Context) -> Result<()> {
         }
     }
 
-    if let (Ok(engine), Some(catalog)) = (&engine, catalog) {
-        exited(ctx, engine, catalog, &mut report).await;
+    if let Ok(engine) = &engine {
+        // An invalid catalog (said above) must not hide instances that are down.
+        exited(ctx, engine, catalog.unwrap_or_default(), &mut report).await;
     }
 
     if failures > 0 {
