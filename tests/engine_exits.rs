@@ -152,6 +152,11 @@ async fn killed_and_oom_killed_instances_are_listed_exited_and_doctor_fails_nami
     );
     let store = f.lifecycle.store();
     assert_eq!(row(store, &killed.id).status, InstanceStatus::Running);
+    // Nor does a read-only caller's reconcile.
+    let out = run(&f, &cfg, &["--read-only", "list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(row(store, &killed.id).status, InstanceStatus::Running);
+    assert!(audit(store, &killed.id, EXIT_ACTION).is_empty());
 
     let out = run(&f, &cfg, &["list", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -197,12 +197,14 @@ impl Lifecycle {
 
     /// Reconcile's part: running rows whose container the engine lists as stopped (an exit
     /// nobody saw happen: the engine restarted, no watcher was running). Returns their ids.
+    /// A read-only caller (a monitor) only reports them; the rows stay as they are.
     pub(super) async fn record_exits(
         &self,
         rows: &[InstanceRecord],
         engine_state: &BTreeMap<&str, &str>,
     ) -> Result<Vec<String>, DomainError> {
         let mut exited = Vec::new();
+        let apply = self.require_admin("reconcile").is_ok();
         for row in rows.iter().filter(|r| r.status == InstanceStatus::Running) {
             let stopped = engine_state
                 .get(row.id.as_str())
@@ -214,7 +216,7 @@ impl Lifecycle {
                 .exit_reason(&container_of(row))
                 .await?
                 .unwrap_or_else(|| "the container stopped".to_string());
-            if self.record_exit(row, &reason)? {
+            if !apply || self.record_exit(row, &reason)? {
                 exited.push(row.id.clone());
             }
         }
