@@ -206,11 +206,16 @@ mod tests {
                     .contains("a1b2c3")
             })
             .expect("the exited row is shown");
-        let text: String = (0..buffer.area.width)
+        // Cells, not bytes: the borders are multi-byte characters.
+        let cells: Vec<&str> = (0..buffer.area.width)
             .map(|x| buffer[(x, line)].symbol())
             .collect();
-        let at = text.find("exited").expect("status says exited") as u16;
-        assert_eq!(buffer[(at, line)].fg, theme.bad.fg.unwrap());
+        let at = (0..cells.len().saturating_sub(6))
+            .find(|&x| cells[x..x + 6].concat() == "exited")
+            .expect("status says exited");
+        for x in at..at + 6 {
+            assert_eq!(buffer[(x as u16, line)].fg, theme.bad.fg.unwrap());
+        }
     }
 
     #[test]
