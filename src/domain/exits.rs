@@ -109,6 +109,11 @@ impl std::fmt::Display for ExitHandled {
     }
 }
 
+/// An engine container state that means its process is no longer running, for good.
+fn has_stopped(state: &str) -> bool {
+    matches!(state, "exited" | "dead")
+}
+
 /// The engine name of an instance's container: its recorded id, else the name it was given.
 fn container_of(record: &InstanceRecord) -> String {
     record
@@ -170,7 +175,7 @@ impl Lifecycle {
         {
             let stopped = containers.iter().any(|c| {
                 c.labels.get(crate::engine::labels::INSTANCE) == Some(&row.id)
-                    && matches!(c.state.as_str(), "exited" | "dead")
+                    && has_stopped(&c.state)
             });
             if stopped {
                 let reason = self
@@ -208,7 +213,7 @@ impl Lifecycle {
         for row in rows.iter().filter(|r| r.status == InstanceStatus::Running) {
             let stopped = engine_state
                 .get(row.id.as_str())
-                .is_some_and(|s| matches!(*s, "exited" | "dead"));
+                .is_some_and(|s| has_stopped(s));
             if !stopped {
                 continue;
             }
