@@ -1,12 +1,13 @@
-//! `doctor`: is everything ctfdeck needs there? Each check prints ok/FAIL with what it found.
+//! `doctor`: is everything ctfdeck needs there? Each check prints ok/FAIL with what it found
+//! (`warn` for a choice of the host that is no error, such as live-restore off).
+
+use std::sync::Arc;
 
 use color_eyre::eyre::Result;
 
+use crate::catalog::Catalog;
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
-use std::sync::Arc;
-
-use crate::catalog::Catalog;
 use crate::domain::{Lifecycle, group_name};
 use crate::engine::{DockerEngine, Engine};
 use crate::store::{FileAccess, now_millis};
