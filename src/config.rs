@@ -152,6 +152,18 @@ mod tests {
     }
 
     #[test]
+    fn on_exit_defaults_to_restart_and_reads_keep() {
+        use crate::domain::OnExit;
+        assert_eq!(Config::default().lifetime.on_exit, OnExit::Restart);
+        let t: toml::Table = "[lifetime]\non_exit = \"keep\"".parse().unwrap();
+        let cfg = Config::deserialize(toml::Value::Table(t)).unwrap();
+        assert_eq!(cfg.policy().lifetime.on_exit, OnExit::Keep);
+        let t: toml::Table = "[lifetime]\non_exit = \"sometimes\"".parse().unwrap();
+        let err = Config::deserialize(toml::Value::Table(t)).unwrap_err();
+        assert!(err.to_string().contains("restart"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_and_bad_durations_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");

@@ -210,7 +210,8 @@ pub struct AuditFilterArgs {
     /// Only what this unix user did
     #[arg(long)]
     pub actor: Option<String>,
-    /// Only this action: spawn, extend, stop, reset, reconcile or flag-shared
+    /// Only this action: spawn, extend, stop, reset, reconcile, flag-shared, exit, restart or
+    /// restart-limit
     #[arg(long)]
     pub action: Option<String>,
     /// Only entries from the last DURATION (e.g. 30m, 2h)

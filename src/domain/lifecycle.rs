@@ -379,7 +379,7 @@ impl Lifecycle {
 
     /// Write the flag into a tmpfs file inside the container. The flag travels in the exec's
     /// own environment, not on a command line that `ps` would show.
-    async fn write_flag_file(
+    pub(super) async fn write_flag_file(
         &self,
         container_id: &str,
         path: &str,

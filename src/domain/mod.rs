@@ -6,6 +6,7 @@ mod build;
 mod clearing;
 pub mod drift;
 mod error;
+pub mod exits;
 pub mod flags;
 mod host_accounts;
 pub mod ids;
@@ -30,12 +31,13 @@ pub use build::{BuildOutcome, BuildTarget};
 pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;
+pub use exits::{ExitHandled, ExitStep};
 pub use host_accounts::{HostAccounts, host_account_clashes};
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, Spawned};
 pub use owner::{Owner, OwnerKind, OwnerParseError, SpawnOwnerError};
 pub use policy::{
     AssignmentMode, ChallengeQuota, ContainerDefaults, DEFAULT_USER, Lifetime, LifetimeDefaults,
-    Policy, Quotas,
+    OnExit, Policy, Quotas,
 };
 pub use reconcile::{ReconcileReport, SPAWN_GRACE_MS};
 pub use roles::{Role, RolesConfig};

@@ -21,6 +21,30 @@ pub struct LifetimeDefaults {
     /// Extending is only allowed once at most this much time remains (unset: any time).
     #[serde(with = "humantime_serde")]
     pub renew_window: Option<Duration>,
+    /// What happens when an instance's container stops by itself.
+    pub on_exit: OnExit,
+}
+
+/// What happens when an instance's process exits, is OOM-killed or goes down with the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnExit {
+    /// Start the same container again, a bounded number of times with backoff
+    /// (see `domain::exits`): players get their service back without staff stepping in, and
+    /// a challenge that crashes at once does not loop for ever.
+    #[default]
+    Restart,
+    /// Leave it exited (for staff to look at, `reset` or stop) until it expires.
+    Keep,
+}
+
+impl OnExit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnExit::Restart => "restart",
+            OnExit::Keep => "keep",
+        }
+    }
 }
 
 impl Default for LifetimeDefaults {
@@ -31,6 +55,7 @@ impl Default for LifetimeDefaults {
             max_renewals: 3,
             max_total: Duration::from_secs(3 * 3600),
             renew_window: None,
+            on_exit: OnExit::default(),
         }
     }
 }

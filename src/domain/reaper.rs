@@ -5,18 +5,24 @@
 //! the engine milliseconds. Removing what is left, which takes it seconds, runs beside the loop
 //! ([`ClearingQueue`]), so a wave of expiries never delays the next one. What it does is
 //! reported as [`ReaperEvent`]s; the caller decides how to show them.
+//!
+//! The daemon also follows the engine's events, so an instance whose process dies is marked
+//! `exited` at once, and applies `[lifetime] on_exit` to exited instances ([`Lifecycle::handle_exits`]).
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::task::JoinSet;
 
+use crate::engine::{ContainerEvent, EngineError};
 use crate::store::now_millis;
 
 use super::{
-    ClearReport, ClearingQueue, DomainError, Halt, Lifecycle, ReconcileReport, StopOutcome,
+    ClearReport, ClearingQueue, DomainError, ExitHandled, Halt, Lifecycle, ReconcileReport,
+    StopOutcome,
 };
 
 /// The daemon's pauses.
@@ -79,6 +85,20 @@ pub enum ReaperEvent {
         id: String,
         error: DomainError,
     },
+    /// An instance's process died (engine `die`/`oom` event); its row is now `exited`.
+    Exited {
+        id: String,
+        reason: String,
+    },
+    /// Recording an exit failed though the engine answered.
+    ExitNotRecorded {
+        id: String,
+        error: DomainError,
+    },
+    /// `[lifetime] on_exit` acted on an exited instance (restarted it, failed to, or gave up).
+    ExitHandled(ExitHandled),
+    /// Applying `on_exit` failed though the engine answered; the next pass tries again.
+    ExitsFailed(DomainError),
     /// The engine went away; the daemon connects again after a pause.
     EngineLost(DomainError),
     /// Connecting (or the first reconcile) failed; the daemon tries again after a pause.
@@ -88,19 +108,31 @@ pub enum ReaperEvent {
 /// Where the daemon reports its [`ReaperEvent`]s.
 pub type ReaperEvents = Arc<dyn Fn(ReaperEvent) + Send + Sync>;
 
-/// Stop what has expired now, completely. Returns the ids it stopped. An unreachable engine
-/// fails the whole reap; any other failure is logged and the rest go on.
-pub async fn reap_once(lifecycle: &Lifecycle) -> Result<Vec<String>, DomainError> {
-    let mut reaped = Vec::new();
+/// What one `reap` did: the ids it stopped, and what `on_exit` did to exited instances.
+#[derive(Debug, Default)]
+pub struct ReapedOnce {
+    pub reaped: Vec<String>,
+    pub exits: Vec<ExitHandled>,
+}
+
+/// Stop what has expired now, completely, then apply `on_exit` to exited instances. An
+/// unreachable engine fails the whole reap; any other failure is logged and the rest go on.
+pub async fn reap_once(lifecycle: &Lifecycle) -> Result<ReapedOnce, DomainError> {
+    let mut done = ReapedOnce::default();
     for (id, outcome) in lifecycle.reap_once().await? {
         match outcome {
-            Ok(StopOutcome::Stopped) => reaped.push(id),
+            Ok(StopOutcome::Stopped) => done.reaped.push(id),
             Ok(StopOutcome::AlreadyDone(_)) => {}
             Err(e) if e.is_unreachable() => return Err(e),
             Err(e) => tracing::warn!("reaping {id}: {e}"),
         }
     }
-    Ok(reaped)
+    match lifecycle.handle_exits().await {
+        Ok(exits) => done.exits = exits,
+        Err(e) if e.is_unreachable() => return Err(e),
+        Err(e) => tracing::warn!("restarting exited instances: {e}"),
+    }
+    Ok(done)
 }
 
 /// The daemon, forever: `connect` gives a lifecycle (already reconciled, with what that
@@ -152,9 +184,68 @@ pub async fn watch(
         timing.reconcile_every,
         events.clone(),
     ));
+    let mut engine_events = lifecycle.engine().container_events(lifecycle.store_id());
     loop {
         halt_expired(&lifecycle, &clearing, &events).await?;
-        tokio::time::sleep(until_next_expiry(&lifecycle, timing)?).await;
+        handle_exits(&lifecycle, &events).await?;
+        tokio::select! {
+            () = tokio::time::sleep(until_next_expiry(&lifecycle, timing)?) => {}
+            event = engine_events.next() => match event {
+                Some(Ok(event)) => note_exit(&lifecycle, &event, &events).await?,
+                Some(Err(e)) => return Err(e.into()),
+                None => {
+                    return Err(EngineError::Unexpected(
+                        "the engine closed its event stream".into(),
+                    )
+                    .into());
+                }
+            },
+        }
+    }
+}
+
+/// A container of ours died: the store learns it now, not at the next reconcile.
+async fn note_exit(
+    lifecycle: &Lifecycle,
+    event: &ContainerEvent,
+    events: &ReaperEvents,
+) -> Result<(), DomainError> {
+    let Some(id) = event
+        .instance
+        .as_deref()
+        .filter(|_| event.may_have_exited())
+    else {
+        return Ok(());
+    };
+    match lifecycle.note_exit(id).await {
+        Ok(Some(reason)) => events(ReaperEvent::Exited {
+            id: id.to_string(),
+            reason,
+        }),
+        Ok(None) => {}
+        Err(e) if e.is_unreachable() => return Err(e),
+        Err(error) => events(ReaperEvent::ExitNotRecorded {
+            id: id.to_string(),
+            error,
+        }),
+    }
+    Ok(())
+}
+
+/// Restart (or leave) exited instances as `[lifetime] on_exit` says.
+async fn handle_exits(lifecycle: &Lifecycle, events: &ReaperEvents) -> Result<(), DomainError> {
+    match lifecycle.handle_exits().await {
+        Ok(done) => {
+            for handled in done {
+                events(ReaperEvent::ExitHandled(handled));
+            }
+            Ok(())
+        }
+        Err(e) if e.is_unreachable() => Err(e),
+        Err(e) => {
+            events(ReaperEvent::ExitsFailed(e));
+            Ok(())
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! removing containers by hand. The engine is the truth for what runs; the store for who owns
 //! it and until when.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::engine::{ManagedContainer, labels};
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
@@ -29,6 +29,8 @@ pub struct ReconcileReport {
     pub removed: Vec<String>,
     /// Interrupted spawns completed (`running`) or cleaned up (`failed`).
     pub repaired: Vec<String>,
+    /// Running rows whose container had stopped, now `exited` with the reason.
+    pub exited: Vec<String>,
 }
 
 impl ReconcileReport {
@@ -37,6 +39,7 @@ impl ReconcileReport {
             && self.adopted.is_empty()
             && self.removed.is_empty()
             && self.repaired.is_empty()
+            && self.exited.is_empty()
     }
 }
 
@@ -63,6 +66,11 @@ impl std::fmt::Display for ReconcileReport {
                     "interrupted spawn or stop",
                     "interrupted spawns or stops",
                 ),
+                (
+                    &self.exited,
+                    "instance whose process exited",
+                    "instances whose process exited",
+                ),
             ]
         } else {
             [
@@ -70,6 +78,7 @@ impl std::fmt::Display for ReconcileReport {
                 (&self.adopted, "adopted", "adopted"),
                 (&self.removed, "removed", "removed"),
                 (&self.repaired, "repaired", "repaired"),
+                (&self.exited, "exited", "exited"),
             ]
         };
         let said: Vec<String> = parts
@@ -140,7 +149,7 @@ impl Lifecycle {
                     }
                     report.repaired.push(row.id.clone());
                 }
-                InstanceStatus::Running if container.is_none() => {
+                InstanceStatus::Running | InstanceStatus::Exited if container.is_none() => {
                     if apply {
                         self.remove_engine_objects(row).await;
                         self.store.finish(
@@ -155,6 +164,14 @@ impl Lifecycle {
                 _ => {}
             }
         }
+
+        // Exits are recorded for admins only (record_exits asks the role itself); a monitor's
+        // pass only reports them.
+        let engine_state: BTreeMap<&str, &str> = by_instance
+            .iter()
+            .map(|(id, c)| (*id, c.state.as_str()))
+            .collect();
+        report.exited = self.record_exits(&live, &engine_state).await?;
 
         // Instances whose container this pass removes: their networks can go too.
         let mut cleared: HashSet<String> = HashSet::new();
@@ -382,6 +399,12 @@ mod tests {
             report.to_string(),
             "2 lost (ab12cd, ef34gh); 1 removed (ctfdeck-net-x)"
         );
+        let report = ReconcileReport {
+            exited: vec!["ij56kl".into()],
+            ..Default::default()
+        };
+        assert!(!report.is_empty());
+        assert_eq!(report.to_string(), "1 exited (ij56kl)");
     }
 
     #[test]

@@ -112,6 +112,12 @@ pub trait Engine: Send + Sync {
 
     async fn start_container(&self, id: &str) -> Result<(), EngineError>;
 
+    /// Start a container that ran before and stopped by itself, with whatever accompanies it
+    /// made anew. Engines with nothing accompanying a container just start it.
+    async fn start_again(&self, id: &str) -> Result<(), EngineError> {
+        self.start_container(id).await
+    }
+
     /// Where the engine published the container's ports.
     async fn published_ports(
         &self,
@@ -198,12 +204,13 @@ pub trait Engine: Send + Sync {
     }
 
     /// Lifecycle events of one store's managed containers, as they happen. The stream ends or
-    /// yields an error when the engine goes away. Engines without events give an empty stream.
+    /// yields an error when the engine goes away. Engines without events give a stream that never
+    /// yields: an ended stream means the engine is gone.
     fn container_events(
         &self,
         _store_id: &str,
     ) -> BoxStream<'static, Result<ContainerEvent, EngineError>> {
-        Box::pin(futures_util::stream::empty())
+        Box::pin(futures_util::stream::pending())
     }
 
     /// One resource sample of a container.

@@ -18,6 +18,12 @@ pub struct ContainerEvent {
 }
 
 impl ContainerEvent {
+    /// The container's main process may have ended (`die`), or the kernel killed something in
+    /// it for memory (`oom`): whoever keeps the store should look at its state now.
+    pub fn may_have_exited(&self) -> bool {
+        matches!(self.action.as_str(), "die" | "oom")
+    }
+
     /// The container state this event implies, if it changes one.
     pub fn implied_state(&self) -> Option<&'static str> {
         let action = self.action.as_str();
@@ -84,4 +90,26 @@ pub struct ContainerDetail {
     pub networks: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub hardening: AppliedHardening,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ContainerEvent;
+
+    #[test]
+    fn only_die_and_oom_ask_whether_a_container_exited() {
+        let event = |action: &str| ContainerEvent {
+            container_id: "c".into(),
+            instance: Some("abc234".into()),
+            action: action.into(),
+            time: 0,
+        };
+        assert!(event("die").may_have_exited());
+        assert!(event("oom").may_have_exited());
+        // `kill` comes before the `die` of a process that may survive the signal; `stop` and
+        // `destroy` follow a `die` already seen.
+        for other in ["kill", "stop", "destroy", "start", "pause", "exec_die"] {
+            assert!(!event(other).may_have_exited(), "{other}");
+        }
+    }
 }

@@ -42,6 +42,12 @@ impl ContainerState {
         } else if self.exit_code == Some(137) {
             // SIGKILL; the engine does not always learn that the OOM killer sent it.
             format!("exited with {code} (killed by SIGKILL: over its memory limit?)")
+        } else if self.exit_code == Some(143) {
+            // SIGTERM: what an engine stopping (or restarting without live-restore) sends to
+            // every container, and what `docker stop` sends.
+            format!(
+                "exited with {code} (SIGTERM: the engine stopped or restarted, or `docker stop`)"
+            )
         } else {
             format!("exited with {code}")
         };
@@ -84,6 +90,10 @@ mod tests {
         assert_eq!(
             exited(137, false).describe_exit(),
             "exited with code 137 (killed by SIGKILL: over its memory limit?)"
+        );
+        assert_eq!(
+            exited(143, false).describe_exit(),
+            "exited with code 143 (SIGTERM: the engine stopped or restarted, or `docker stop`)"
         );
         let mut running = exited(0, false);
         running.running = true;

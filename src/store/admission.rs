@@ -40,7 +40,9 @@ pub enum Admission {
     Refused(Refusal),
 }
 
-const LIVE: &str = "status IN ('starting', 'running', 'stopping')";
+/// An exited instance still holds its owner's slot: the owner gets it back (restarted or
+/// reset), it is not silently replaced by a second one.
+const LIVE: &str = "status IN ('starting', 'running', 'stopping', 'exited')";
 
 impl Store {
     /// Check `limits` for `rec` (a fresh `starting` row) and insert it if they allow.
@@ -156,7 +158,7 @@ impl Store {
             Refusal::Cooldown { .. } => return Ok(None),
         };
         Ok(self.conn().query_row(
-            &format!("SELECT MIN(expires_at) FROM instances WHERE {clause} AND status = 'running'"),
+            &format!("SELECT MIN(expires_at) FROM instances WHERE {clause} AND status IN ('running', 'exited')"),
             [arg],
             |r| r.get(0),
         )?)

@@ -115,7 +115,7 @@ fn ports_json(ports: &[PublishedPort]) -> Result<String, StoreError> {
 pub struct InstanceFilter<'a> {
     pub challenge: Option<&'a str>,
     pub owner: Option<&'a str>,
-    /// Only live rows (starting/running/stopping) unless `all`.
+    /// Only live rows (starting/running/stopping/exited) unless `all`.
     pub all: bool,
 }
 
@@ -208,7 +208,7 @@ impl Store {
             "SELECT {COLUMNS} FROM instances
              WHERE (?1 IS NULL OR challenge = ?1)
                AND (?2 IS NULL OR owner = ?2)
-               AND (?3 OR status IN ('starting', 'running', 'stopping'))
+               AND (?3 OR status IN ('starting', 'running', 'stopping', 'exited'))
              ORDER BY created_at, id"
         ))?;
         let rows = stmt.query_map(
@@ -218,21 +218,22 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Live rows whose expiry has passed at `now`.
+    /// Running or exited rows whose expiry has passed at `now`: what the reaper takes.
     pub fn expired(&self, now: Millis) -> Result<Vec<InstanceRecord>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM instances
-             WHERE status = 'running' AND expires_at <= ?1 ORDER BY expires_at"
+             WHERE status IN ('running', 'exited') AND expires_at <= ?1 ORDER BY expires_at"
         ))?;
         let rows = stmt.query_map([now], from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The earliest expiry among running instances, for sleeping until the next reap.
+    /// The earliest expiry among running (or exited) instances, for sleeping until the next
+    /// reap.
     pub fn next_expiry(&self) -> Result<Option<Millis>, StoreError> {
         Ok(self.conn().query_row(
-            "SELECT MIN(expires_at) FROM instances WHERE status = 'running'",
+            "SELECT MIN(expires_at) FROM instances WHERE status IN ('running', 'exited')",
             [],
             |r| r.get(0),
         )?)
@@ -288,7 +289,7 @@ impl Store {
         let changed = self.conn().execute(
             "UPDATE instances SET status = 'stopping', stop_reason = ?2, updated_at = ?3,
                  lease_pid = ?4, lease_started = ?5, lease_host = ?6
-             WHERE id = ?1 AND status IN ('starting', 'running')",
+             WHERE id = ?1 AND status IN ('starting', 'running', 'exited')",
             params![
                 id,
                 reason,
@@ -310,6 +311,51 @@ impl Store {
             params![id, status.as_str(), now_millis()],
         )?;
         Ok(())
+    }
+
+    /// A running instance's container stopped by itself: the row is `exited` with `reason`
+    /// (kept in `stop_reason`) and `stopped_at` says since when. False when the row was not
+    /// running (a stop or another observer got there first), so an exit is recorded once.
+    pub fn mark_exited(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
+        let now = now_millis();
+        let changed = self.conn().execute(
+            "UPDATE instances SET status = 'exited', stop_reason = ?2, stopped_at = ?3,
+                 updated_at = ?3 WHERE id = ?1 AND status = 'running'",
+            params![id, reason, now],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// An exited instance runs again (restarted): `running`, with the ports the engine
+    /// published this time. False when it was no longer exited (stopped meanwhile).
+    pub fn mark_restarted(&self, id: &str, ports: &[PublishedPort]) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE instances SET status = 'running', ports = ?2, stop_reason = NULL,
+                 stopped_at = NULL, updated_at = ?3 WHERE id = ?1 AND status = 'exited'",
+            params![id, ports_json(ports)?, now_millis()],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Claim the next restart attempt of an exited row, as read with `updated_at` `seen`: true
+    /// for exactly one of several processes that read the same row.
+    pub fn claim_restart(&self, id: &str, seen: Millis) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "UPDATE instances SET updated_at = MAX(?3, updated_at + 1)
+             WHERE id = ?1 AND status = 'exited' AND updated_at = ?2",
+            params![id, seen, now_millis()],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Every exited row, oldest exit first.
+    pub fn exited(&self) -> Result<Vec<InstanceRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM instances WHERE status = 'exited' ORDER BY stopped_at, id"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Move a row to a final state (stopped / failed / lost).
@@ -547,6 +593,49 @@ mod tests {
         let r = s.instance("stp234").unwrap().unwrap();
         assert_eq!(r.status, InstanceStatus::Stopped);
         assert!(r.stopped_at.is_some());
+    }
+
+    #[test]
+    fn an_exit_is_recorded_once_and_the_instance_stays_its_owners_until_stopped() {
+        let (_d, s) = store();
+        let now = now_millis();
+        s.insert_instance(&sample("ext567", now)).unwrap();
+        assert!(s.mark_exited("ext567", "exited with code 3").unwrap());
+        // A second observer of the same exit changes nothing.
+        assert!(!s.mark_exited("ext567", "exited with code 3").unwrap());
+        let row = s.instance("ext567").unwrap().unwrap();
+        assert_eq!(row.status, InstanceStatus::Exited);
+        assert_eq!(row.stop_reason.as_deref(), Some("exited with code 3"));
+        assert!(row.stopped_at.is_some());
+        // Listed as live, and the reaper takes it when it expires.
+        let live = s.list_instances(&InstanceFilter::default()).unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(s.exited().unwrap().len(), 1);
+        assert!(s.expired(now).unwrap().is_empty());
+        assert_eq!(s.expired(now + 60_000).unwrap().len(), 1);
+        assert_eq!(s.next_expiry().unwrap(), Some(now + 60_000));
+        // One restart attempt per reading of the row, whoever asks.
+        let seen = s.instance("ext567").unwrap().unwrap().updated_at;
+        assert!(s.claim_restart("ext567", seen).unwrap());
+        assert!(!s.claim_restart("ext567", seen).unwrap());
+        // Restarted: running again, the reason gone.
+        assert!(s.mark_restarted("ext567", &[]).unwrap());
+        let row = s.instance("ext567").unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.stop_reason, row.stopped_at),
+            (InstanceStatus::Running, None, None)
+        );
+        // An exited instance can be stopped; a stopped one is never restarted.
+        assert!(s.mark_exited("ext567", "exited with code 3").unwrap());
+        assert!(s.claim_stop("ext567", "stopped by operator", None).unwrap());
+        s.finish("ext567", InstanceStatus::Stopped, "stopped by operator")
+            .unwrap();
+        assert!(!s.mark_restarted("ext567", &[]).unwrap());
+        assert!(!s.mark_exited("ext567", "late event").unwrap());
+        assert_eq!(
+            s.instance("ext567").unwrap().unwrap().status,
+            InstanceStatus::Stopped
+        );
     }
 
     #[test]

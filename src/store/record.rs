@@ -13,6 +13,10 @@ pub enum InstanceStatus {
     Running,
     /// Being torn down.
     Stopping,
+    /// Its container stopped by itself (the process exited or was OOM-killed, the engine
+    /// restarted): the reason is in `stop_reason`. It still belongs to its owner until it
+    /// expires or is stopped, and may be restarted (`[lifetime] on_exit`).
+    Exited,
     Stopped,
     /// Spawn failed; nothing is left on the engine.
     Failed,
@@ -21,10 +25,11 @@ pub enum InstanceStatus {
 }
 
 impl InstanceStatus {
-    pub const LIVE: [InstanceStatus; 3] = [
+    pub const LIVE: [InstanceStatus; 4] = [
         InstanceStatus::Starting,
         InstanceStatus::Running,
         InstanceStatus::Stopping,
+        InstanceStatus::Exited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +37,7 @@ impl InstanceStatus {
             InstanceStatus::Starting => "starting",
             InstanceStatus::Running => "running",
             InstanceStatus::Stopping => "stopping",
+            InstanceStatus::Exited => "exited",
             InstanceStatus::Stopped => "stopped",
             InstanceStatus::Failed => "failed",
             InstanceStatus::Lost => "lost",
@@ -43,6 +49,7 @@ impl InstanceStatus {
             "starting" => InstanceStatus::Starting,
             "running" => InstanceStatus::Running,
             "stopping" => InstanceStatus::Stopping,
+            "exited" => InstanceStatus::Exited,
             "stopped" => InstanceStatus::Stopped,
             "failed" => InstanceStatus::Failed,
             "lost" => InstanceStatus::Lost,

@@ -1,4 +1,7 @@
-//! `doctor`: is everything ctfdeck needs there? Each check prints ok/FAIL with what it found.
+//! `doctor`: is everything ctfdeck needs there? Each check prints ok/FAIL with what it found
+//! (`warn` for a choice of the host that is no error, such as live-restore off).
+
+use std::sync::Arc;
 
 use color_eyre::eyre::Result;
 
@@ -7,8 +10,8 @@ use crate::cli::context::Context;
 use crate::cli::exit::Reported;
 use crate::domain::flags::{self, SecretState};
 use crate::domain::plan::instance_user;
-use crate::domain::{DEFAULT_USER, group_name, host_account_clashes};
-use crate::engine::Engine;
+use crate::domain::{DEFAULT_USER, Lifecycle, group_name, host_account_clashes};
+use crate::engine::{DockerEngine, Engine};
 use crate::store::{FileAccess, now_millis};
 
 /// How long past its expiry an instance may still run before doctor blames the reaper. A
@@ -38,6 +41,22 @@ pub async fn run(ctx: &Context) -> Result<()> {
             );
         }
         Err(e) => report(false, "engine", format!("{e:#}")),
+    }
+    if let Ok(e) = &engine {
+        // Not a failure: a choice of the host. But off, an engine restart takes every
+        // instance down, and players notice before staff do.
+        match e.live_restore().await {
+            Ok(true) => report(
+                true,
+                "restore",
+                "live-restore is on: instances survive an engine restart".to_string(),
+            ),
+            Ok(false) => println!(
+                "{:<5} {:<10} live-restore is off: an engine restart stops every instance (set \"live-restore\": true in /etc/docker/daemon.json)",
+                "warn", "restore"
+            ),
+            Err(e) => report(false, "restore", format!("{e:#}")),
+        }
     }
 
     let store_path = ctx.store_path();
@@ -170,6 +189,11 @@ pub async fn run(ctx: &Context) -> Result<()> {
         }
     }
 
+    if let Ok(engine) = &engine {
+        // An invalid catalog (said above) must not hide instances that are down.
+        exited(ctx, engine, catalog.unwrap_or_default(), &mut report).await;
+    }
+
     if failures > 0 {
         return Err(Reported(format!("{failures} check(s) failed")).into());
     }
@@ -187,6 +211,52 @@ fn instance_users(ctx: &Context, catalog: Option<&Catalog>) -> Vec<(String, Stri
         }
     }
     users
+}
+
+/// Instances that should run and do not: players' services are down.
+async fn exited(
+    ctx: &Context,
+    engine: &DockerEngine,
+    catalog: Catalog,
+    report: &mut impl FnMut(bool, &str, String),
+) {
+    let lifecycle = match ctx.open_store().and_then(|store| {
+        Ok(Lifecycle::new(
+            Arc::new(engine.clone()),
+            store,
+            Arc::new(catalog),
+            ctx.config.policy(),
+            ctx.actor(),
+        )?)
+    }) {
+        Ok(l) => l,
+        // The store check above already said why.
+        Err(_) => return,
+    };
+    match lifecycle.exited_instances().await {
+        Ok(down) if down.is_empty() => report(
+            true,
+            "exited",
+            "no instance has stopped by itself".to_string(),
+        ),
+        Ok(down) => {
+            for (r, reason) in down {
+                report(
+                    false,
+                    "exited",
+                    format!(
+                        "{} ({} of {}) is down: {reason}; `ctfdeck reset {}` replaces it ([lifetime] on_exit = \"{}\")",
+                        r.id,
+                        r.challenge,
+                        r.owner,
+                        r.id,
+                        lifecycle.policy().lifetime.on_exit.as_str()
+                    ),
+                );
+            }
+        }
+        Err(e) => report(false, "exited", format!("{e:#}")),
+    }
 }
 
 /// Who can open the store: it holds the flag secret, so "everyone" is a failure.

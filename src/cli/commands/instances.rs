@@ -6,7 +6,9 @@ use color_eyre::eyre::{Result, WrapErr, bail};
 use futures_util::StreamExt;
 
 use crate::cli::context::Context;
-use crate::cli::output::{instance_line, instances_json, instances_table, print_json};
+use crate::cli::output::{
+    colour_on_stdout, instance_line, instances_json, instances_table, print_json,
+};
 use crate::domain::{InstanceView, Owner, StopOutcome};
 use crate::store::InstanceFilter;
 
@@ -47,7 +49,7 @@ pub async fn list(
         eprintln!("no {}instances", if all { "" } else { "live " });
         return Ok(());
     }
-    print!("{}", instances_table(&records));
+    print!("{}", instances_table(&records, colour_on_stdout()));
     Ok(())
 }
 

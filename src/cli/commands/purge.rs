@@ -30,7 +30,7 @@ pub async fn run(ctx: &Context, args: &PurgeArgs) -> Result<()> {
     }
     let summary = describe_selection(&selected);
     if args.dry_run {
-        print!("{}", instances_table(&selected));
+        print!("{}", instances_table(&selected, false));
         println!("would stop {summary}");
         return Ok(());
     }
@@ -38,7 +38,7 @@ pub async fn run(ctx: &Context, args: &PurgeArgs) -> Result<()> {
         if !std::io::stdin().is_terminal() {
             bail!("purge would stop {summary}; pass --yes to confirm when not on a terminal");
         }
-        eprint!("{}", instances_table(&selected));
+        eprint!("{}", instances_table(&selected, false));
         eprint!("stop {summary}? [y/N] ");
         std::io::stderr().flush()?;
         let mut answer = String::new();

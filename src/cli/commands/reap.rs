@@ -6,6 +6,7 @@ use std::sync::Arc;
 use color_eyre::eyre::Result;
 
 use crate::cli::context::Context;
+use crate::domain::ExitHandled;
 use crate::domain::reaper::{self, ReaperEvent, ReaperTiming};
 use crate::domain::view::rfc3339;
 use crate::store::now_millis;
@@ -14,11 +15,14 @@ pub async fn run(ctx: &Context, watch: bool) -> Result<()> {
     ctx.require_write("reap")?;
     if !watch {
         let lifecycle = ctx.lifecycle().await?;
-        let reaped = reaper::reap_once(&lifecycle).await?;
-        for id in &reaped {
+        let done = reaper::reap_once(&lifecycle).await?;
+        for id in &done.reaped {
             println!("{} reaped {id}", rfc3339(now_millis()));
         }
-        println!("reaped {} instance(s)", reaped.len());
+        println!("reaped {} instance(s)", done.reaped.len());
+        for handled in done.exits {
+            print(ReaperEvent::ExitHandled(handled));
+        }
         return Ok(());
     }
     let connect = || async {
@@ -47,6 +51,15 @@ fn print(event: ReaperEvent) {
         ReaperEvent::ReapFailed { id, error } => tracing::warn!("reaping {id}: {error}"),
         ReaperEvent::Cleared { id } => println!("{now} cleared {id}"),
         ReaperEvent::ClearFailed { id, error } => eprintln!("{now} clearing {id}: {error}"),
+        ReaperEvent::Exited { id, reason } => println!("{now} exited {id}: {reason}"),
+        ReaperEvent::ExitNotRecorded { id, error } => {
+            eprintln!("{now} noting the exit of {id}: {error}")
+        }
+        ReaperEvent::ExitHandled(handled @ ExitHandled::Restarted { .. }) => {
+            println!("{now} {handled}")
+        }
+        ReaperEvent::ExitHandled(handled) => eprintln!("{now} {handled}"),
+        ReaperEvent::ExitsFailed(e) => eprintln!("{now} restarting exited instances: {e}"),
         ReaperEvent::EngineLost(e) => {
             eprintln!("{now} reaper lost the engine: {e}; reconnecting");
         }

@@ -27,6 +27,8 @@ impl Shown {
         match rec.status {
             InstanceStatus::Starting => Shown::Starting,
             InstanceStatus::Stopping => Shown::Stopping,
+            // The store knows it stopped, whatever the engine said last.
+            InstanceStatus::Exited => Shown::Exited,
             InstanceStatus::Running => match engine_state {
                 Some("unhealthy") => Shown::Unhealthy,
                 Some("exited" | "dead" | "removed") => Shown::Exited,

@@ -88,6 +88,9 @@ pub fn spawn(conn: Connection, tx: Sender<Event>) {
                             loop {
                                 match events.next().await {
                                     Some(Ok(ev)) => {
+                                        if reconcile {
+                                            note_exit(&l, &ev).await;
+                                        }
                                         if tx.send(Event::Engine(ev)).await.is_err() {
                                             return;
                                         }
@@ -121,6 +124,16 @@ pub fn spawn(conn: Connection, tx: Sender<Event>) {
             backoff = (backoff * 2).min(MAX_BACKOFF_SECS);
         }
     });
+}
+
+/// A container of ours died: the store learns it at once (`exited`, with the reason), and
+/// every console and the reaper see it from there.
+async fn note_exit(lifecycle: &Lifecycle, ev: &crate::engine::ContainerEvent) {
+    if let Some(instance) = ev.instance.as_deref().filter(|_| ev.may_have_exited())
+        && let Err(e) = lifecycle.note_exit(instance).await
+    {
+        tracing::warn!("noting the exit of {instance}: {e}");
+    }
 }
 
 /// Which challenge images the engine has.

@@ -13,6 +13,7 @@ use crate::console::state::popup::DetailView;
 use crate::console::theme::Theme;
 use crate::domain::view::{remaining, rfc3339};
 use crate::engine::ContainerDetail;
+use crate::store::InstanceStatus;
 
 pub fn lines(app: &App, d: &DetailView, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
@@ -36,6 +37,20 @@ pub fn lines(app: &App, d: &DetailView, theme: &Theme) -> Vec<Line<'static>> {
     out.push(kv("challenge", r.challenge.clone()));
     out.push(kv("owner", r.owner.clone()));
     out.push(kv("status", r.status.to_string()));
+    if r.status == InstanceStatus::Exited {
+        // Why players' service is down: the first thing staff need from this popup.
+        out.push(Line::from(vec![
+            Span::styled(format!("  {:<16}", "exit"), theme.dim),
+            Span::styled(
+                format!(
+                    "{} (since {})",
+                    r.stop_reason.as_deref().unwrap_or("the container stopped"),
+                    rfc3339(r.stopped_at.unwrap_or(r.updated_at))
+                ),
+                theme.bad,
+            ),
+        ]));
+    }
     out.push(kv("address", row.address.clone()));
     out.push(kv("created", rfc3339(r.created_at)));
     out.push(kv(
@@ -216,6 +231,24 @@ mod tests {
         snapshot_screen!("detail", &app);
         let text = super::super::testkit::screen_text(&app, 160, 48);
         assert!(!text.contains("flag{a1b2c3"), "flag shown before reveal");
+    }
+
+    #[test]
+    fn an_exited_instance_says_why_in_the_detail() {
+        let mut app = sample_app();
+        let mut rows = super::super::testkit::records();
+        rows[0].status = crate::store::InstanceStatus::Exited;
+        rows[0].stop_reason =
+            Some("was killed for exceeding its memory limit (OOM-killed, code 137)".into());
+        app.instances.set_records(rows);
+        app.popup = Some(Popup::Detail(DetailView {
+            instance: "a1b2c3".into(),
+            inspect: None,
+            revealed: false,
+            scroll: 0,
+        }));
+        let text = super::super::testkit::screen_text(&app, 160, 48);
+        assert!(text.contains("OOM-killed, code 137"), "{text}");
     }
 
     #[test]

@@ -179,6 +179,46 @@ mod tests {
     }
 
     #[test]
+    fn an_exited_instance_shows_exited_in_the_failure_colour_whatever_the_engine_said() {
+        use crate::console::theme::Theme;
+        use crate::store::InstanceStatus;
+        let mut app = sample_app();
+        let mut rows = super::super::testkit::records();
+        rows[0].status = InstanceStatus::Exited;
+        rows[0].stop_reason = Some("exited with code 3".into());
+        app.instances.set_records(rows);
+        // The last engine event seen said running (say, the console missed the die).
+        app.instances
+            .engine
+            .insert("a1b2c3".into(), "running".into());
+        let theme = Theme::built_in("dark").unwrap();
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).unwrap();
+        terminal
+            .draw(|f| super::draw(f, f.area(), &app, &theme))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        let line = (0..buffer.area.height)
+            .find(|&y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+                    .contains("a1b2c3")
+            })
+            .expect("the exited row is shown");
+        // Cells, not bytes: the borders are multi-byte characters.
+        let cells: Vec<&str> = (0..buffer.area.width)
+            .map(|x| buffer[(x, line)].symbol())
+            .collect();
+        let at = (0..cells.len().saturating_sub(6))
+            .find(|&x| cells[x..x + 6].concat() == "exited")
+            .expect("status says exited");
+        for x in at..at + 6 {
+            assert_eq!(buffer[(x as u16, line)].fg, theme.bad.fg.unwrap());
+        }
+    }
+
+    #[test]
     fn an_empty_store_says_how_to_spawn() {
         let mut app = sample_app();
         app.instances.set_records(Vec::new());

@@ -140,7 +140,7 @@ async fn reap_once_stops_what_expired_and_only_that() {
     let reaped = crate::domain::reaper::reap_once(&d.lifecycle)
         .await
         .unwrap();
-    assert_eq!(reaped, [late.id.as_str()]);
+    assert_eq!(reaped.reaped, [late.id.as_str()]);
     let row = d.row(&late.id);
     assert_eq!(row.status, InstanceStatus::Stopped);
     assert_eq!(row.stop_reason.as_deref(), Some("expired"));

@@ -165,6 +165,21 @@ pub async fn start(client: &Docker, id: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Start a container that ran before and stopped. An instance without egress gets a fresh
+/// proxy: the old one (and its edge network) would clash with the new one by name, and it
+/// relays to the address the instance had, which the engine may have changed.
+pub async fn start_again(client: &Docker, id: &str) -> Result<(), EngineError> {
+    let before = inspect(client, id).await?;
+    if egress::is_denied(&before) {
+        let labels = before.config.as_ref().and_then(|c| c.labels.as_ref());
+        let get = |key: &str| labels.and_then(|l| l.get(key)).map(String::as_str);
+        if let (Some(store), Some(instance)) = (get(labels::STORE), get(labels::INSTANCE)) {
+            egress::remove_companions(client, store, instance).await?;
+        }
+    }
+    start(client, id).await
+}
+
 pub(super) async fn inspect(
     client: &Docker,
     id: &str,

@@ -57,6 +57,17 @@ impl DockerEngine {
             .map_err(EngineError::api("reading engine info"))?;
         Ok(info.security_options.unwrap_or_default())
     }
+
+    /// Whether containers keep running while the engine itself restarts (`live-restore` in
+    /// daemon.json). Off, an engine restart stops every instance.
+    pub async fn live_restore(&self) -> Result<bool, EngineError> {
+        let info = self
+            .client
+            .info()
+            .await
+            .map_err(EngineError::api("reading engine info"))?;
+        Ok(info.live_restore_enabled.unwrap_or(false))
+    }
 }
 
 #[async_trait::async_trait]
@@ -106,6 +117,10 @@ impl Engine for DockerEngine {
 
     async fn start_container(&self, id: &str) -> Result<(), EngineError> {
         containers::start(&self.client, id).await
+    }
+
+    async fn start_again(&self, id: &str) -> Result<(), EngineError> {
+        containers::start_again(&self.client, id).await
     }
 
     async fn published_ports(
