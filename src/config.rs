@@ -8,7 +8,9 @@ use color_eyre::eyre::{Result, WrapErr};
 use serde::Deserialize;
 
 use crate::catalog::{Ceilings, ProfilesConfig};
-use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig, SubnetPool};
+use crate::domain::{
+    BuildDefaults, ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig, SubnetPool,
+};
 
 pub const SYSTEM_CONFIG: &str = "/etc/ctfdeck/config.toml";
 
@@ -32,6 +34,8 @@ pub struct Config {
     pub quotas: Quotas,
     pub roles: RolesConfig,
     pub network: SubnetPool,
+    /// `[build]`: the network builds get when their challenge does not ask for one.
+    pub build: BuildDefaults,
     /// `[profiles.<name>]` overrides of the shipped security profiles, and `[profiles.allow]`;
     /// resolved into `ceilings.security` by [`Config::load`].
     #[serde(default)]
@@ -70,6 +74,7 @@ impl Config {
             ceilings: self.ceilings.clone(),
             quotas: self.quotas.clone(),
             network: self.network.clone(),
+            build: self.build.clone(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! neither re-implements a rule.
 
 mod actor;
+mod build;
 mod clearing;
 pub mod drift;
 mod error;
@@ -22,6 +23,7 @@ mod whose;
 
 pub use crate::engine::SubnetPool;
 pub use actor::{Actor, UnixUser, current_user, group_name, origin_from_env};
+pub use build::{BuildDefaults, BuildError, build_image, build_network};
 pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;

@@ -141,7 +141,7 @@ pub fn plan_for(
     })
 }
 
-/// Numeric `uid[:gid]`, not root unless the admin allows it.
+/// Numeric `uid[:gid]`, neither uid 0 nor gid 0 unless the admin allows root.
 fn check_user(user: &str, allow_root: bool) -> Result<(), String> {
     let mut parts = user.split(':');
     let uid = parts.next().unwrap_or_default();
@@ -151,6 +151,12 @@ fn check_user(user: &str, allow_root: bool) -> Result<(), String> {
     }
     if uid.trim_start_matches('0').is_empty() && !allow_root {
         return Err("running as root is refused".into());
+    }
+    let root_group = user
+        .split_once(':')
+        .is_some_and(|(_, gid)| gid.trim_start_matches('0').is_empty());
+    if root_group && !allow_root {
+        return Err("running in group 0 (root's group) is refused".into());
     }
     Ok(())
 }
@@ -270,6 +276,9 @@ mod tests {
         assert!(check_user("0:0", false).is_err());
         assert!(check_user("000", false).is_err());
         assert!(check_user("0", true).is_ok());
+        assert!(check_user("1000:0", false).is_err());
+        assert!(check_user("1000:000", false).is_err());
+        assert!(check_user("1000:0", true).is_ok());
         assert!(check_user("root", false).is_err());
         assert!(check_user("1000:1000:1", false).is_err());
         assert!(check_user("", false).is_err());

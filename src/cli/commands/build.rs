@@ -3,7 +3,7 @@ use std::io::Write;
 use color_eyre::eyre::{Result, bail};
 
 use crate::cli::context::Context;
-use crate::engine::Engine;
+use crate::domain::{BuildError, build_image};
 
 /// `build [CHALLENGE…]`: build each challenge's image from its context, streaming the engine's
 /// output prefixed with the challenge id.
@@ -29,29 +29,15 @@ pub async fn run(ctx: &Context, ids: &[String]) -> Result<()> {
     };
     let mut failed = Vec::new();
     for c in selected {
-        let Some(context) = c.build_context() else {
-            eprintln!(
-                "{}: no build context, uses {} as is",
-                c.id, c.container.image
-            );
-            continue;
-        };
-        eprintln!(
-            "{}: building {} from {}",
-            c.id,
-            c.container.image,
-            context.display()
-        );
+        eprintln!("{}: building {}", c.id, c.container.image);
         let id = c.id.clone();
         let progress = move |line: &str| {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "  {id} | {line}");
         };
-        match engine
-            .build_image(&context, &c.container.image, &progress)
-            .await
-        {
+        match build_image(&engine, c, &ctx.config.build, &progress).await {
             Ok(()) => println!("{}: built {}", c.id, c.container.image),
+            Err(e @ BuildError::NoContext { .. }) => eprintln!("{e}"),
             Err(e) => {
                 eprintln!("{}: {e}", c.id);
                 failed.push(c.id.clone());

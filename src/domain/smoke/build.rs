@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::catalog::Challenge;
+use crate::domain::Lifecycle;
 use crate::engine::Engine;
 
 use super::outcome::{Failed, Passed, StageOutcome};
@@ -13,14 +14,14 @@ use super::outcome::{Failed, Passed, StageOutcome};
 const BUILD_TAIL: usize = 15;
 
 pub async fn run(
-    engine: &dyn Engine,
+    lifecycle: &Lifecycle,
     challenge: &Challenge,
     progress: &(dyn Fn(&str) + Send + Sync),
 ) -> StageOutcome<()> {
     let image = &challenge.container.image;
-    let Some(context) = challenge.build_context() else {
-        return pull_if_missing(engine, image, progress).await;
-    };
+    if challenge.container.build.is_none() {
+        return pull_if_missing(lifecycle.engine().as_ref(), image, progress).await;
+    }
     let steps = AtomicUsize::new(0);
     let cached = AtomicUsize::new(0);
     let tail = std::sync::Mutex::new(VecDeque::with_capacity(BUILD_TAIL));
@@ -40,7 +41,7 @@ pub async fn run(
         }
         progress(line);
     };
-    match engine.build_image(&context, image, &observe).await {
+    match lifecycle.build_image(challenge, &observe).await {
         Ok(()) => {
             let (steps, cached) = (steps.into_inner(), cached.into_inner());
             Ok(Passed::new(

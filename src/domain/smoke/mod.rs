@@ -63,7 +63,7 @@ pub async fn smoke(
     };
     if let Some(challenge) = &challenge {
         run.step(Stage::Build, true, async {
-            build::run(lifecycle.engine().as_ref(), challenge, &forward).await
+            build::run(lifecycle, challenge, &forward).await
         })
         .await;
     } else {
