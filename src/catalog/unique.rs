@@ -66,3 +66,70 @@ impl Seen {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::super::testutil::{base, write_challenge};
+    use crate::catalog::{Catalog, Ceilings};
+
+    fn challenge(root: &std::path::Path, id: &str, image: &str, build: bool) {
+        let mut v: Value = base();
+        v["id"] = json!(id);
+        v["container"]["image"] = json!(image);
+        if build {
+            v["container"]["build"] = json!(".");
+        }
+        let dir = root.join(id);
+        write_challenge(&dir, &v);
+        std::fs::write(dir.join("Dockerfile"), "FROM busybox:1.36\n").unwrap();
+    }
+
+    fn errors(root: &std::path::Path) -> Vec<String> {
+        let report = Catalog::load(root, &Ceilings::default()).unwrap();
+        let prefix = format!("{}/", root.display());
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_string().replace(&prefix, ""))
+            .collect()
+    }
+
+    #[test]
+    fn two_builds_of_one_tag_are_refused_on_the_second() {
+        let tmp = tempfile::tempdir().unwrap();
+        challenge(tmp.path(), "aa-web", "ctfdeck/web:1", true);
+        challenge(tmp.path(), "bb-copy", "docker.io/ctfdeck/web:1", true);
+        let errors = errors(tmp.path());
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("bb-copy/challenge.json:5:14: image \"docker.io/ctfdeck/web:1\" is built by aa-web/challenge.json"),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn building_the_image_another_challenge_runs_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        challenge(tmp.path(), "aa-runs", "nginx:1.27", false);
+        challenge(tmp.path(), "bb-builds", "nginx:1.27", true);
+        let errors = errors(tmp.path());
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].contains("image \"nginx:1.27\" is used by aa-runs/challenge.json"),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn challenges_may_share_an_image_they_do_not_build() {
+        let tmp = tempfile::tempdir().unwrap();
+        challenge(tmp.path(), "aa-one", "nginx:1.27", false);
+        challenge(tmp.path(), "bb-two", "nginx:1.27", false);
+        challenge(tmp.path(), "cc-own", "ctfdeck/cc-own:latest", true);
+        assert_eq!(errors(tmp.path()), Vec::<String>::new());
+    }
+}

@@ -296,4 +296,6 @@ mod build;
 pub use build::checked_context;
 
 #[cfg(test)]
+mod build_tests;
+#[cfg(test)]
 mod tests;
