@@ -157,6 +157,18 @@ mod tests {
     }
 
     #[test]
+    fn builds_have_no_network_unless_configured() {
+        use crate::catalog::BuildNetworkMode;
+        let cfg = Config::default();
+        assert_eq!(cfg.policy().build.network, BuildNetworkMode::None);
+        let t: toml::Table = "[build]\nnetwork = \"default\"".parse().unwrap();
+        let cfg = Config::deserialize(toml::Value::Table(t)).unwrap();
+        assert_eq!(cfg.policy().build.network, BuildNetworkMode::Default);
+        let t: toml::Table = "[build]\nnetwork = \"host\"".parse().unwrap();
+        assert!(Config::deserialize(toml::Value::Table(t)).is_err());
+    }
+
+    #[test]
     fn unknown_keys_and_bad_durations_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");

@@ -302,11 +302,9 @@ impl Listener {
         let counted = connections.clone();
         // Lives until the test binary ends; it only ever accepts and closes.
         std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if let Ok(stream) = stream {
-                    counted.fetch_add(1, Ordering::SeqCst);
-                    drop(stream);
-                }
+            for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
             }
         });
         Listener { port, connections }
