@@ -288,3 +288,33 @@ fn no_truncation_of_a_messy_file_makes_the_reader_panic() {
     }
     assert!(loaded > 0, "the whole file must load");
 }
+
+#[test]
+fn the_block_asks_for_a_build_network_and_tags_are_checked_where_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("fetcher");
+    fs::create_dir_all(&folder).unwrap();
+    fs::write(folder.join("Dockerfile"), "FROM busybox:1.36\n").unwrap();
+    let text = "name: Fetcher\ncategory: web\nimage: .\nflags:\n  - flag{x}\nx-ctfdeck:\n  image: busybox:1.36\n  build_network: {mode: default, reason: installs packages}\n";
+    let source = folder.join("challenge.yml");
+    let mut seen = crate::catalog::unique::Seen::default();
+    let (challenge, diagnostics) =
+        check_file(&folder, &source, text, &Ceilings::default(), &mut seen);
+    assert!(challenge.is_none());
+    let shown: Vec<String> = diagnostics
+        .iter()
+        .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.starts_with("7:10: image \"busybox:1.36\" is reserved")),
+        "{shown:#?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.starts_with("8:25: ") && l.contains("installs packages")),
+        "{shown:#?}"
+    );
+}
