@@ -3,7 +3,8 @@ use std::io::Write;
 use color_eyre::eyre::{Result, bail};
 
 use crate::cli::context::Context;
-use crate::domain::{BuildError, build_image};
+use crate::domain::{BuildError, build_image, build_network};
+use crate::engine::BuildNetwork;
 
 /// `build [CHALLENGE…]`: build each challenge's image from its context, streaming the engine's
 /// output prefixed with the challenge id.
@@ -29,7 +30,11 @@ pub async fn run(ctx: &Context, ids: &[String]) -> Result<()> {
     };
     let mut failed = Vec::new();
     for c in selected {
-        eprintln!("{}: building {}", c.id, c.container.image);
+        let network = match build_network(c, &ctx.config.build) {
+            BuildNetwork::None => "no network",
+            BuildNetwork::Default => "the engine's default network",
+        };
+        eprintln!("{}: building {} ({network})", c.id, c.container.image);
         let id = c.id.clone();
         let progress = move |line: &str| {
             let mut err = std::io::stderr().lock();
