@@ -55,6 +55,13 @@ pub fn plan_for(
         .clone()
         .unwrap_or_else(|| policy.container.user.clone());
     check_user(&user, sec.grants.root)?;
+    // A uid alone runs in group 0 (root's group) when the image has no passwd entry for it;
+    // its own number as group keeps it out of there.
+    let user = if user.contains(':') {
+        user
+    } else {
+        format!("{user}:{user}")
+    };
 
     let default_memory = parse_memory(&policy.container.memory).unwrap_or(i64::MAX);
     let memory_bytes = match sec.memory {
@@ -267,6 +274,18 @@ mod tests {
         assert_eq!(h.pids_limit, -1);
         assert_eq!(h.memory_bytes, 0);
         assert_eq!(plan.user, "0:0");
+    }
+
+    #[test]
+    fn a_uid_alone_gets_its_own_number_as_group_never_group_0() {
+        let policy = Policy::default();
+        let mut ch = challenge(json!({}), json!({}));
+        ch.container.user = Some("65534".into());
+        assert_eq!(plan_for(&ch, &policy, input()).unwrap().user, "65534:65534");
+        ch.container.user = Some("1000:1000".into());
+        assert_eq!(plan_for(&ch, &policy, input()).unwrap().user, "1000:1000");
+        ch.container.user = Some("1000:0".into());
+        assert!(plan_for(&ch, &policy, input()).is_err());
     }
 
     #[test]
