@@ -8,7 +8,9 @@ use color_eyre::eyre::{Result, WrapErr};
 use serde::Deserialize;
 
 use crate::catalog::{Ceilings, ProfilesConfig};
-use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig, SubnetPool};
+use crate::domain::{
+    BuildDefaults, ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig, SubnetPool,
+};
 
 pub const SYSTEM_CONFIG: &str = "/etc/ctfdeck/config.toml";
 
@@ -32,6 +34,8 @@ pub struct Config {
     pub quotas: Quotas,
     pub roles: RolesConfig,
     pub network: SubnetPool,
+    /// `[build]`: the network builds get when their challenge does not ask for one.
+    pub build: BuildDefaults,
     /// `[profiles.<name>]` overrides of the shipped security profiles, and `[profiles.allow]`;
     /// resolved into `ceilings.security` by [`Config::load`].
     #[serde(default)]
@@ -70,6 +74,7 @@ impl Config {
             ceilings: self.ceilings.clone(),
             quotas: self.quotas.clone(),
             network: self.network.clone(),
+            build: self.build.clone(),
         }
     }
 }
@@ -161,6 +166,18 @@ mod tests {
         let t: toml::Table = "[lifetime]\non_exit = \"sometimes\"".parse().unwrap();
         let err = Config::deserialize(toml::Value::Table(t)).unwrap_err();
         assert!(err.to_string().contains("restart"), "{err}");
+    }
+
+    #[test]
+    fn builds_have_no_network_unless_configured() {
+        use crate::catalog::BuildNetworkMode;
+        let cfg = Config::default();
+        assert_eq!(cfg.policy().build.network, BuildNetworkMode::None);
+        let t: toml::Table = "[build]\nnetwork = \"default\"".parse().unwrap();
+        let cfg = Config::deserialize(toml::Value::Table(t)).unwrap();
+        assert_eq!(cfg.policy().build.network, BuildNetworkMode::Default);
+        let t: toml::Table = "[build]\nnetwork = \"host\"".parse().unwrap();
+        assert!(Config::deserialize(toml::Value::Table(t)).is_err());
     }
 
     #[test]

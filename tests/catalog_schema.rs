@@ -137,3 +137,33 @@ fn hardening_fields_only_accept_their_safe_values() {
     assert!(!with_security(json!({ "tmpfs": { "tmp": "" } })));
     assert!(!with_security(json!({ "profile": "unconfined" })));
 }
+
+#[test]
+fn build_network_and_flag_files_take_only_safe_values() {
+    let validator = validator();
+    let bad = [
+        (
+            "/container/build_network",
+            json!({"mode": "host", "reason": "x"}),
+        ),
+        ("/container/build_network", json!({"mode": "default"})),
+        (
+            "/container/build_network",
+            json!({"mode": "default", "reason": " "}),
+        ),
+        ("/flag/inject", json!("file:/tmp/f';id;'")),
+        ("/flag/inject", json!("file:/tmp/a b")),
+    ];
+    for (pointer, value) in bad {
+        let mut doc = sample();
+        *doc.pointer_mut(pointer).unwrap() = value.clone();
+        assert!(
+            !problems(&validator, &doc).is_empty(),
+            "{pointer} = {value} should be rejected"
+        );
+    }
+    let mut doc = sample();
+    *doc.pointer_mut("/container/build_network").unwrap() =
+        json!({"mode": "default", "reason": "installs packages with apk"});
+    assert_eq!(problems(&validator, &doc), Vec::<String>::new());
+}

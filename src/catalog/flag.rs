@@ -88,11 +88,16 @@ pub fn parse_flag_inject(inject: &str) -> Result<FlagInjection, String> {
             .components()
             .skip(1)
             .all(|c| matches!(c, Component::Normal(_)));
-        if p.has_root() && clean && p.file_name().is_some() {
+        // The path travels into the instance and is written by a shell there: plain names
+        // only, so no quote, space or newline can turn it into a command.
+        let plain = path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'));
+        if p.has_root() && clean && plain && p.file_name().is_some() {
             return Ok(FlagInjection::File(p.to_path_buf()));
         }
         return Err(format!(
-            "flag.inject {inject:?}: the file path must be absolute, without \"..\" (e.g. \"file:/tmp/flag.txt\")"
+            "flag.inject {inject:?}: the file path must be absolute, without \"..\", made of letters, digits and . _ - / (e.g. \"file:/tmp/flag.txt\")"
         ));
     }
     Err(format!(
@@ -212,6 +217,23 @@ mod tests {
         assert!(parse_flag_inject("env:9LIVES").is_err());
         assert!(parse_flag_inject("file:tmp/flag").is_err());
         assert!(parse_flag_inject("file:/tmp/../etc/flag").is_err());
+        for injected in [
+            "file:/tmp/x';touch /tmp/pwned;'",
+            "file:/tmp/a b",
+            "file:/tmp/a\nb",
+            "file:/tmp/$(id)",
+            "file:/tmp/\"x\"",
+            "file:/tmp/x`id`",
+        ] {
+            assert!(
+                parse_flag_inject(injected).is_err_and(|e| e.contains("letters, digits")),
+                "{injected}"
+            );
+        }
+        assert_eq!(
+            parse_flag_inject("file:/tmp/flags/flag-1_a.txt"),
+            Ok(FlagInjection::File("/tmp/flags/flag-1_a.txt".into()))
+        );
         assert!(parse_flag_inject("stdin").is_err());
     }
 
@@ -244,6 +266,8 @@ mod tests {
         sibling.expect_error("/flag/inject", "must be inside a tmpfs mount");
         let inside = Case::with(|v| v["flag"]["inject"] = json!("file:/tmp/flag.txt"));
         assert_eq!(inside.errors(), 0);
+        let quoted = Case::with(|v| v["flag"]["inject"] = json!("file:/tmp/f';id;'"));
+        quoted.expect_error("/flag/inject", "made of letters, digits");
         let bad_env = Case::with(|v| v["flag"]["inject"] = json!("env:my-flag"));
         bad_env.expect_error("/flag/inject", "not a valid environment variable name");
     }

@@ -1,6 +1,5 @@
 //! Reading a catalog folder: find the challenge files, deserialize, validate, dedupe ids.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -9,6 +8,7 @@ use super::diagnostic::{Diagnostic, Severity};
 use super::findings::Findings;
 use super::locate::{Locator, Position};
 use super::model::Challenge;
+use super::unique::Seen;
 use super::validate::validate;
 use super::{Catalog, CatalogError, CatalogReport, ctfcli};
 
@@ -27,7 +27,7 @@ pub(super) fn load(dir: &Path, ceilings: &Ceilings) -> Result<CatalogReport, Cat
         });
     }
 
-    let mut seen_ids = BTreeMap::new();
+    let mut seen = Seen::default();
     let mut challenges = Vec::new();
     let mut diagnostics = Vec::new();
     for folder in challenge_folders(dir)? {
@@ -38,9 +38,9 @@ pub(super) fn load(dir: &Path, ceilings: &Ceilings) -> Result<CatalogReport, Cat
             .unwrap_or_else(|| folder.join(CHALLENGE_FILE));
         let (challenge, found) = match fs::read_to_string(&source) {
             Ok(text) if ctfcli_source.is_some() => {
-                ctfcli::check_file(&folder, &source, &text, ceilings, &mut seen_ids)
+                ctfcli::check_file(&folder, &source, &text, ceilings, &mut seen)
             }
-            Ok(text) => check_file(&folder, &source, &text, ceilings, &mut seen_ids),
+            Ok(text) => check_file(&folder, &source, &text, ceilings, &mut seen),
             Err(error) => (
                 None,
                 vec![Diagnostic {
@@ -100,13 +100,13 @@ fn challenge_folders(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
 }
 
 /// Deserialize and validate one file. The challenge is returned only when it has no errors.
-/// `seen_ids` maps the ids of earlier files to their paths, for duplicate detection.
+/// `seen` holds the ids and images of earlier files, for duplicate detection.
 pub(super) fn check_file(
     folder: &Path,
     source: &Path,
     text: &str,
     ceilings: &Ceilings,
-    seen_ids: &mut BTreeMap<String, PathBuf>,
+    seen: &mut Seen,
 ) -> (Option<Challenge>, Vec<Diagnostic>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let locator = Locator::new(text);
@@ -123,33 +123,12 @@ pub(super) fn check_file(
     challenge.source = source.to_path_buf();
 
     validate(&challenge, ceilings, &mut out);
-    check_unique_id(&challenge, seen_ids, &mut out);
+    seen.check(&challenge, &mut out);
 
     let mut diagnostics = out.diagnostics;
     diagnostics.sort_by_key(|d| (d.line, d.column));
     let ok = !diagnostics.iter().any(Diagnostic::is_error);
     (ok.then_some(challenge), diagnostics)
-}
-
-/// Report an id already taken by an earlier file; remember it otherwise.
-pub(super) fn check_unique_id(
-    challenge: &Challenge,
-    seen_ids: &mut BTreeMap<String, PathBuf>,
-    out: &mut Findings<'_>,
-) {
-    match seen_ids.get(&challenge.id) {
-        Some(first) => out.error(
-            "/id",
-            format!(
-                "duplicate id {:?}: already defined in {}",
-                challenge.id,
-                first.display()
-            ),
-        ),
-        None => {
-            seen_ids.insert(challenge.id.clone(), challenge.source.clone());
-        }
-    }
 }
 
 /// serde's message without its trailing ` at line X column Y` (the position is reported anyway).
@@ -287,7 +266,7 @@ mod tests {
 
     #[test]
     fn serde_messages_drop_the_position_suffix() {
-        let mut seen = BTreeMap::new();
+        let mut seen = Seen::default();
         let (ch, diags) = check_file(
             Path::new("demo"),
             Path::new("demo/challenge.json"),
@@ -321,7 +300,7 @@ mod tests {
     #[test]
     fn serde_positions_land_on_the_offending_key_or_value() {
         let check = |text: &str| {
-            let mut seen = BTreeMap::new();
+            let mut seen = Seen::default();
             let (_, diags) = check_file(
                 Path::new("demo"),
                 Path::new("demo/challenge.json"),
@@ -357,7 +336,7 @@ mod tests {
 
     #[test]
     fn a_byte_order_mark_is_tolerated() {
-        let mut seen = BTreeMap::new();
+        let mut seen = Seen::default();
         let text = format!("\u{feff}{}", serde_json::to_string_pretty(&base()).unwrap());
         let (ch, diags) = check_file(
             Path::new("demo"),

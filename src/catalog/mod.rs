@@ -3,17 +3,21 @@
 //! `path:line:column: message`.
 
 mod ceilings;
+mod containment;
 pub mod ctfcli;
 mod diagnostic;
 mod effective;
 mod exceptions;
+mod fetches;
 mod findings;
 mod flag;
+mod image_ref;
 mod load;
 mod locate;
 pub mod model;
 mod profile;
 mod security;
+mod unique;
 mod validate;
 
 #[cfg(test)]
@@ -24,20 +28,24 @@ mod testutil;
 use std::path::{Path, PathBuf};
 
 pub use ceilings::{Ceilings, normalize_cap};
+pub use containment::{ContainmentError, EscapingLink, links_leaving, resolve_inside};
 pub use diagnostic::{Diagnostic, Severity};
 pub use effective::{
     Amount, EffectiveSecurity, Evaluation, Grants, MIN_CPUS, Problem, evaluate, is_unlimited,
 };
 pub use exceptions::{DANGEROUS_CAPS, Exception, Exceptions, dangerous_cap};
+pub use fetches::{RemoteAdd, remote_adds};
 pub use flag::{
     FlagInjection, MAX_HEX_DIGITS, TemplatePart, parse_flag_inject, parse_flag_template,
 };
+pub use image_ref::normalize_image;
 pub use load::CHALLENGE_FILE;
 pub use model::*;
 pub use profile::{
     DEFAULT_PROFILE, DEFAULT_PROXY_IMAGE, Profile, ProfileFields, ProfilesConfig, SHIPPED_PROFILES,
     Seccomp, SecurityProfiles, TmpfsRule, mount_problem,
 };
+pub use validate::checked_context;
 
 /// The valid challenges of a catalog folder.
 #[derive(Debug, Clone, Default)]

@@ -92,6 +92,10 @@ pub struct ContainerSpec {
     /// Build context relative to the challenge folder (usually `"."`); `None` = use the image as is.
     #[serde(default)]
     pub build: Option<String>,
+    /// Network access for the build's `RUN` steps. Absent: the admin's `[build] network`
+    /// (no network unless configured otherwise).
+    #[serde(default)]
+    pub build_network: Option<BuildNetworkRequest>,
     #[serde(default)]
     pub ports: Vec<PortSpec>,
     #[serde(default)]
@@ -107,6 +111,36 @@ pub struct ContainerSpec {
     pub security: SecuritySpec,
     #[serde(default)]
     pub healthcheck: Option<Healthcheck>,
+}
+
+/// A challenge's request for network access while its image builds, with the reason an admin
+/// reads in `catalog check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildNetworkRequest {
+    pub mode: BuildNetworkMode,
+    /// Why the build needs the network (e.g. "installs packages with apk").
+    pub reason: String,
+}
+
+/// The network a build's `RUN` steps get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildNetworkMode {
+    /// No network: only loopback inside the build.
+    #[default]
+    None,
+    /// The engine's default build network, which reaches the host and beyond.
+    Default,
+}
+
+impl BuildNetworkMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildNetworkMode::None => "none",
+            BuildNetworkMode::Default => "default",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -65,14 +65,40 @@ impl Case {
         Case::build("demo", value, files)
     }
 
+    /// Like [`Case::with`], with `prepare` run on the challenge folder before it is loaded
+    /// (for links, folders, files outside it).
+    pub fn prepared(edit: impl FnOnce(&mut Value), prepare: impl FnOnce(&Path)) -> Case {
+        let mut value = base();
+        edit(&mut value);
+        Case::load("demo", value, &[], prepare, &Ceilings::default())
+    }
+
+    /// Like [`Case::with`], checked against `ceilings`.
+    pub fn with_ceilings(edit: impl FnOnce(&mut Value), ceilings: &Ceilings) -> Case {
+        let mut value = base();
+        edit(&mut value);
+        Case::load("demo", value, &[], |_| {}, ceilings)
+    }
+
     fn build(folder: &str, value: Value, files: &[(&str, &str)]) -> Case {
+        Case::load(folder, value, files, |_| {}, &Ceilings::default())
+    }
+
+    fn load(
+        folder: &str,
+        value: Value,
+        files: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+        ceilings: &Ceilings,
+    ) -> Case {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join(folder);
         let text = write_challenge(&dir, &value);
         for (name, content) in files {
             fs::write(dir.join(name), content).unwrap();
         }
-        let report = Catalog::load(&dir, &Ceilings::default()).unwrap();
+        prepare(&dir);
+        let report = Catalog::load(&dir, ceilings).unwrap();
         Case {
             tmp,
             text,

@@ -37,6 +37,9 @@ pub enum DomainError {
     NoRandomness { reason: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A build refused before it reached the engine (its context leads outside its folder).
+    #[error(transparent)]
+    Build(super::BuildError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

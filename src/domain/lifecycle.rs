@@ -378,19 +378,21 @@ impl Lifecycle {
     }
 
     /// Write the flag into a tmpfs file inside the container. The flag travels in the exec's
-    /// own environment, not on a command line that `ps` would show.
+    /// own environment, not on a command line that `ps` would show; the path as an argument.
     pub(super) async fn write_flag_file(
         &self,
         container_id: &str,
         path: &str,
         flag: &str,
     ) -> Result<(), crate::engine::EngineError> {
-        let script = format!("umask 077; printf '%s' \"$CTFDECK_FLAG\" > '{path}'");
+        // The path is the script's first argument, never part of its text: whatever it holds,
+        // the shell treats it as one file name.
+        let script = "umask 077; printf '%s' \"$CTFDECK_FLAG\" > \"$1\"";
         let out = self
             .engine
             .exec_with_env(
                 container_id,
-                &["sh", "-c", &script],
+                &["sh", "-c", script, "sh", path],
                 &[("CTFDECK_FLAG", flag)],
             )
             .await?;

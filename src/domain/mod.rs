@@ -27,7 +27,7 @@ mod whose;
 
 pub use crate::engine::SubnetPool;
 pub use actor::{Actor, UnixUser, current_user, group_name, origin_from_env};
-pub use build::{BuildOutcome, BuildTarget};
+pub use build::{BuildDefaults, BuildError, BuildOutcome, BuildTarget, build_image, build_network};
 pub use clearing::{ClearReport, ClearingQueue};
 pub use drift::{Drift, instance_drift};
 pub use error::DomainError;

@@ -62,6 +62,13 @@ pub fn plan_for(
         .clone()
         .unwrap_or_else(|| policy.container.user.clone());
     check_user(&user, sec.grants.root)?;
+    // A uid alone runs in group 0 (root's group) when the image has no passwd entry for it;
+    // its own number as group keeps it out of there.
+    let user = if user.contains(':') {
+        user
+    } else {
+        format!("{user}:{user}")
+    };
 
     let default_memory = parse_memory(&policy.container.memory).unwrap_or(i64::MAX);
     let memory_bytes = match sec.memory {
@@ -191,7 +198,7 @@ pub fn cover_image_volumes(
     ))
 }
 
-/// Numeric `uid[:gid]`, not root unless the admin allows it.
+/// Numeric `uid[:gid]`, neither uid 0 nor gid 0 unless the admin allows root.
 fn check_user(user: &str, allow_root: bool) -> Result<(), String> {
     let mut parts = user.split(':');
     let uid = parts.next().unwrap_or_default();
@@ -201,6 +208,12 @@ fn check_user(user: &str, allow_root: bool) -> Result<(), String> {
     }
     if uid.trim_start_matches('0').is_empty() && !allow_root {
         return Err("running as root is refused".into());
+    }
+    let root_group = user
+        .split_once(':')
+        .is_some_and(|(_, gid)| gid.trim_start_matches('0').is_empty());
+    if root_group && !allow_root {
+        return Err("running in group 0 (root's group) is refused".into());
     }
     Ok(())
 }
@@ -371,12 +384,27 @@ mod tests {
     }
 
     #[test]
+    fn a_uid_alone_gets_its_own_number_as_group_never_group_0() {
+        let policy = Policy::default();
+        let mut ch = challenge(json!({}), json!({}));
+        ch.container.user = Some("65534".into());
+        assert_eq!(plan_for(&ch, &policy, input()).unwrap().user, "65534:65534");
+        ch.container.user = Some("1000:1000".into());
+        assert_eq!(plan_for(&ch, &policy, input()).unwrap().user, "1000:1000");
+        ch.container.user = Some("1000:0".into());
+        assert!(plan_for(&ch, &policy, input()).is_err());
+    }
+
+    #[test]
     fn root_and_names_are_refused_as_users() {
         assert!(check_user("1000:1000", false).is_ok());
         assert!(check_user("65534", false).is_ok());
         assert!(check_user("0:0", false).is_err());
         assert!(check_user("000", false).is_err());
         assert!(check_user("0", true).is_ok());
+        assert!(check_user("1000:0", false).is_err());
+        assert!(check_user("1000:000", false).is_err());
+        assert!(check_user("1000:0", true).is_ok());
         assert!(check_user("root", false).is_err());
         assert!(check_user("1000:1000:1", false).is_err());
         assert!(check_user("", false).is_err());

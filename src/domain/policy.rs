@@ -162,6 +162,7 @@ pub struct Policy {
     pub ceilings: Ceilings,
     pub quotas: Quotas,
     pub network: super::SubnetPool,
+    pub build: super::BuildDefaults,
 }
 
 /// The effective lifetime rules for one challenge.

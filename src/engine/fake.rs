@@ -221,6 +221,7 @@ impl Engine for FakeEngine {
         &self,
         context: &Path,
         tag: &str,
+        _network: crate::engine::BuildNetwork,
         progress: BuildProgress<'_>,
     ) -> Result<(), EngineError> {
         let failing = self.reach()?.failing_builds.clone();

@@ -70,6 +70,17 @@ pub struct ExecOutput {
 /// One line of build output, forwarded as it arrives.
 pub type BuildProgress<'a> = &'a (dyn Fn(&str) + Send + Sync);
 
+/// The network a build's `RUN` steps get. The engine's default bridge reaches the host's own
+/// services and the cloud metadata address, which the host firewall does not cover, so builds
+/// run without one unless the challenge asks and the admin lets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildNetwork {
+    /// No network at all: `RUN` steps see only a loopback interface.
+    None,
+    /// The engine's default build network.
+    Default,
+}
+
 /// The container engine as ctfdeck needs it. One Docker implementation (which also serves
 /// Podman's compatible socket); a Swarm one can implement the same operations.
 #[async_trait::async_trait]
@@ -83,10 +94,13 @@ pub trait Engine: Send + Sync {
     async fn image_volumes(&self, image: &str) -> Result<Vec<String>, EngineError>;
 
     /// Build `tag` from the folder `context` (holding a Dockerfile), reporting progress lines.
+    /// Links in the context travel as links, as `docker build` sends them: what they point at
+    /// outside the context never reaches the engine.
     async fn build_image(
         &self,
         context: &Path,
         tag: &str,
+        network: BuildNetwork,
         progress: BuildProgress<'_>,
     ) -> Result<(), EngineError>;
 

@@ -22,7 +22,7 @@ use futures_util::StreamExt;
 use ctfdeck::catalog::{Catalog, ProfilesConfig};
 use ctfdeck::config::Config;
 use ctfdeck::domain::{Actor, Lifecycle};
-use ctfdeck::engine::{DockerEngine, Engine, ExecOutput};
+use ctfdeck::engine::{BuildNetwork, DockerEngine, Engine, ExecOutput};
 use ctfdeck::store::{InstanceRecord, Store};
 
 use crate::common;
@@ -499,7 +499,7 @@ impl TestImage {
             engine: engine.clone(),
         };
         engine
-            .build_image(context.path(), tag, &|_| {})
+            .build_image(context.path(), tag, BuildNetwork::None, &|_| {})
             .await
             .unwrap_or_else(|e| panic!("building {tag}: {e}"));
         image

@@ -84,6 +84,7 @@ pub fn convert(
         container: ContainerSpec {
             image,
             build,
+            build_network: x.build_network,
             ports,
             env: x.env,
             command: x.command,

@@ -14,14 +14,13 @@ mod recognize;
 mod tree;
 mod xblock;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::ceilings::Ceilings;
 use super::diagnostic::{Diagnostic, Severity};
 use super::findings::Findings;
-use super::load::check_unique_id;
 use super::model::Challenge;
+use super::unique::Seen;
 use super::validate::validate;
 
 pub use convert::slug;
@@ -45,7 +44,7 @@ pub(super) fn check_file(
     source: &Path,
     text: &str,
     ceilings: &Ceilings,
-    seen_ids: &mut BTreeMap<String, PathBuf>,
+    seen: &mut Seen,
 ) -> (Option<Challenge>, Vec<Diagnostic>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let root = match tree::parse(text) {
@@ -89,7 +88,7 @@ pub(super) fn check_file(
     let challenge = convert::convert(folder, source, &root, x, &mut out);
     if let Some(challenge) = &challenge {
         validate(challenge, ceilings, &mut out);
-        check_unique_id(challenge, seen_ids, &mut out);
+        seen.check(challenge, &mut out);
     }
     let mut diagnostics = out.diagnostics;
     diagnostics.sort_by_key(|d| (d.line, d.column));

@@ -36,7 +36,9 @@ impl<'a> YamlPositions<'a> {
                     .split_once('/')
                     .unwrap_or((rest.trim_start_matches('/'), ""));
                 match field {
-                    "image" | "build" => vec!["/image".into()],
+                    // The tag of a built image may come from the block.
+                    "image" => vec![format!("{x}/image"), "/image".into()],
+                    "build" => vec!["/image".into()],
                     _ => vec![format!("{x}{rest}"), "/image".into()],
                 }
             }

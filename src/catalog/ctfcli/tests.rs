@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -248,7 +247,7 @@ fn shared_checks_report_at_the_yaml_position() {
     fs::create_dir_all(&folder).unwrap();
     let text = "name: Risky\ncategory: pwn\nimage: acme/risky:1\nhealthcheck: missing.sh\nflags:\n  - flag{x}\nx-ctfdeck:\n  ports:\n    - {container: 70000}\n  user: \"0\"\n  security:\n    privileged: true\n  lifetime: {default: 1h}\n";
     let source = folder.join("challenge.yml");
-    let mut seen = BTreeMap::new();
+    let mut seen = crate::catalog::unique::Seen::default();
     let (challenge, diagnostics) =
         check_file(&folder, &source, text, &Ceilings::default(), &mut seen);
     assert!(challenge.is_none());
@@ -273,7 +272,7 @@ fn no_truncation_of_a_messy_file_makes_the_reader_panic() {
     let source = folder.join("challenge.yml");
     let mut loaded = 0;
     for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
-        let mut seen = BTreeMap::new();
+        let mut seen = crate::catalog::unique::Seen::default();
         let (challenge, diagnostics) = check_file(
             &folder,
             &source,
@@ -288,4 +287,34 @@ fn no_truncation_of_a_messy_file_makes_the_reader_panic() {
         loaded += usize::from(challenge.is_some());
     }
     assert!(loaded > 0, "the whole file must load");
+}
+
+#[test]
+fn the_block_asks_for_a_build_network_and_tags_are_checked_where_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("fetcher");
+    fs::create_dir_all(&folder).unwrap();
+    fs::write(folder.join("Dockerfile"), "FROM busybox:1.36\n").unwrap();
+    let text = "name: Fetcher\ncategory: web\nimage: .\nflags:\n  - flag{x}\nx-ctfdeck:\n  image: busybox:1.36\n  build_network: {mode: default, reason: installs packages}\n";
+    let source = folder.join("challenge.yml");
+    let mut seen = crate::catalog::unique::Seen::default();
+    let (challenge, diagnostics) =
+        check_file(&folder, &source, text, &Ceilings::default(), &mut seen);
+    assert!(challenge.is_none());
+    let shown: Vec<String> = diagnostics
+        .iter()
+        .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.starts_with("7:10: image \"busybox:1.36\" is reserved")),
+        "{shown:#?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.starts_with("8:25: ") && l.contains("installs packages")),
+        "{shown:#?}"
+    );
 }

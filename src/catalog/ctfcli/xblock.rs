@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::catalog::model::{
-    Difficulty, FlagSpec, Healthcheck, LifetimeSpec, PortSpec, Resources, SecuritySpec,
+    BuildNetworkRequest, Difficulty, FlagSpec, Healthcheck, LifetimeSpec, PortSpec, Resources,
+    SecuritySpec,
 };
 
 use super::tree::{SyntaxError, describe_error};
@@ -32,6 +33,9 @@ pub struct XCtfdeck {
     /// Tag of the image built from the folder; defaults to `ctfdeck/<id>:latest`.
     #[serde(default)]
     pub image: Option<String>,
+    /// Network access for the build, as in `challenge.json`; defaults to the admin's.
+    #[serde(default)]
+    pub build_network: Option<BuildNetworkRequest>,
     /// Defaults to the Dockerfile's `EXPOSE`, else one port chosen by protocol.
     #[serde(default)]
     pub ports: Option<Vec<PortSpec>>,

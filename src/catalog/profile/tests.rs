@@ -77,6 +77,10 @@ fn dangerous_profiles_are_refused_naming_profile_and_field() {
             "profile \"web\": user \"0:0\" is root",
         ),
         (
+            "[web]\nuser = \"1000:0\"\n",
+            "profile \"web\": user \"1000:0\" is in group 0",
+        ),
+        (
             "[web]\npids = 0\n",
             "profile \"web\": pids must be greater than 0",
         ),

@@ -31,6 +31,14 @@ pub(super) fn user_problem(user: &str) -> Option<&'static str> {
     if uid.bytes().all(|b| b == b'0') {
         return Some("is root; root is granted per challenge with [profiles.allow] root");
     }
+    if user
+        .split_once(':')
+        .is_some_and(|(_, gid)| gid.bytes().all(|b| b == b'0'))
+    {
+        return Some(
+            "is in group 0 (root's group); root is granted per challenge with [profiles.allow] root",
+        );
+    }
     None
 }
 

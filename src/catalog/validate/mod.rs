@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
 use super::ceilings::Ceilings;
+use super::containment::resolve_inside;
 use super::effective::is_unlimited;
 use super::exceptions::Exception;
 use super::findings::Findings;
@@ -98,7 +99,7 @@ fn container(ch: &Challenge, ceilings: &Ceilings, out: &mut Findings<'_>) {
         );
     }
     if let Some(build) = &c.build {
-        build_context(ch, build, out);
+        build::check(ch, build, ceilings, out);
     }
     ports(ch, out);
     for name in c.env.keys() {
@@ -131,28 +132,6 @@ fn container(ch: &Challenge, ceilings: &Ceilings, out: &mut Findings<'_>) {
             "/container/healthcheck/test",
             "container.healthcheck.test must name a command",
         );
-    }
-}
-
-fn build_context(ch: &Challenge, build: &str, out: &mut Findings<'_>) {
-    const AT: &str = "/container/build";
-    if !is_inside_relative(build) {
-        out.error(
-            AT,
-            format!(
-                "build context {build:?} must be a folder inside the challenge folder (e.g. \".\")"
-            ),
-        );
-        return;
-    }
-    let context = ch.dir.join(build);
-    if !context.is_dir() {
-        out.error(
-            AT,
-            format!("build context {build:?} does not exist in the challenge folder"),
-        );
-    } else if !context.join("Dockerfile").is_file() {
-        out.error(AT, format!("build context {build:?} has no Dockerfile"));
     }
 }
 
@@ -189,8 +168,8 @@ fn ports(ch: &Challenge, out: &mut Findings<'_>) {
     }
 }
 
-/// Why `user` is refused, if it is. Accepted: numeric `uid` or `uid:gid`, non-zero uid unless
-/// the admin allows root.
+/// Why `user` is refused, if it is. Accepted: numeric `uid` or `uid:gid`, non-zero uid and gid
+/// unless the admin allows root.
 pub(super) fn user_problem(user: &str, allow_root: bool) -> Option<String> {
     let (uid, gid) = match user.split_once(':') {
         Some((uid, gid)) => (uid, Some(gid)),
@@ -202,6 +181,13 @@ pub(super) fn user_problem(user: &str, allow_root: bool) -> Option<String> {
     if is_root && !allow_root {
         return Some(format!(
             "container.user {user:?} runs the challenge as root, which the admin does not allow; use a non-root numeric uid such as \"1000:1000\""
+        ));
+    }
+    // Group 0 is root's group: files only root's group may read or write are open to it.
+    let root_group = gid.is_some_and(|g| numeric(g) && g.bytes().all(|b| b == b'0'));
+    if root_group && !allow_root {
+        return Some(format!(
+            "container.user {user:?} runs the challenge in group 0 (root's group), which the admin does not allow; use a non-root numeric gid such as \"1000:1000\""
         ));
     }
     if !numeric(uid) || gid.is_some_and(|g| !numeric(g)) {
@@ -297,11 +283,19 @@ fn smoke(ch: &Challenge, out: &mut Findings<'_>) {
                 smoke.check
             ),
         );
+    } else if let Err(e) = resolve_inside(&ch.dir, &smoke.check) {
+        // The script runs on this host: a link to a script elsewhere would run that instead.
+        out.error("/smoke/check", format!("smoke.check {e}"));
     }
     if smoke.timeout.is_some_and(|t| t.is_zero()) {
         out.error("/smoke/timeout", "smoke.timeout must be greater than zero");
     }
 }
 
+mod build;
+pub use build::checked_context;
+
+#[cfg(test)]
+mod build_tests;
 #[cfg(test)]
 mod tests;

@@ -130,6 +130,19 @@ fn user_must_be_numeric_and_not_root() {
     assert!(user_problem("1000:ctf", false).is_some_and(|m| m.contains("numeric")));
     assert!(user_problem("99999999999", false).is_some_and(|m| m.contains("out of range")));
 
+    for root_group in ["1000:0", "1000:000"] {
+        assert!(
+            user_problem(root_group, false).is_some_and(|m| m.contains("group 0")),
+            "{root_group}"
+        );
+    }
+    assert_eq!(user_problem("1000:0", true), None);
+    let group = Case::with(|v| v["container"]["user"] = json!("1000:0"));
+    group.expect_error(
+        "/container/user",
+        "container.user \"1000:0\" runs the challenge in group 0",
+    );
+
     let case = Case::with(|v| v["container"]["user"] = json!("0:0"));
     case.expect_error(
         "/container/user",

@@ -4,6 +4,7 @@ use color_eyre::eyre::{Result, bail};
 
 use crate::cli::context::Context;
 use crate::domain::BuildOutcome;
+use crate::engine::BuildNetwork;
 
 /// `build [CHALLENGE…]`: build each challenge's image from its context, streaming the engine's
 /// output prefixed with the challenge id.
@@ -15,7 +16,15 @@ pub async fn run(ctx: &Context, ids: &[String]) -> Result<()> {
         let id = target.challenge;
         match &target.context {
             Some(context) => {
-                eprintln!("{id}: building {} from {}", target.image, context.display())
+                let network = match target.network {
+                    BuildNetwork::None => "no network",
+                    BuildNetwork::Default => "the engine's default network",
+                };
+                eprintln!(
+                    "{id}: building {} from {} ({network})",
+                    target.image,
+                    context.display()
+                )
             }
             None => {
                 eprintln!("{id}: no build context, uses {} as is", target.image);

@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-use crate::catalog::{Challenge, Protocol};
+use crate::catalog::{Challenge, Protocol, resolve_inside};
 use crate::store::InstanceRecord;
 
 use super::options::Cancel;
@@ -81,10 +81,7 @@ pub async fn run(
             "the instance publishes no port to give the check script",
         ));
     };
-    // Absolute: the script runs in the challenge folder, where a relative path would not
-    // lead back to it.
-    let script = std::path::absolute(challenge.dir.join(&smoke.check))
-        .unwrap_or_else(|_| challenge.dir.join(&smoke.check));
+    let script = script_path(challenge, &smoke.check)?;
     let started = Instant::now();
     let run = match execute(&script, &challenge.dir, &conn, timeout, cancel).await {
         Ok(run) => run,
@@ -164,6 +161,15 @@ pub async fn run(
         ),
     )
     .with_details(vec![invocation]))
+}
+
+/// The script to run: `check` in the challenge folder with every link resolved, refused when
+/// that leads outside the folder (a `solve.sh` linked to a script elsewhere would run that
+/// script on this host). Absolute, since the script runs in the challenge folder, where a
+/// relative path would not lead back to it.
+fn script_path(challenge: &Challenge, check: &str) -> Result<std::path::PathBuf, Failed> {
+    resolve_inside(&challenge.dir, check)
+        .map_err(|e| Failed::new(format!("smoke.check {e}; not run")))
 }
 
 /// Enough of the expected flag to recognise a near miss, not enough to leak a static flag
@@ -420,6 +426,35 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(matches!(run.end, End::Cancelled));
+    }
+
+    #[test]
+    fn a_script_linked_to_one_outside_the_folder_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        script(outside.path(), "echo elsewhere");
+        let dir = tempfile::tempdir().unwrap();
+        script(dir.path(), "echo here");
+        std::os::unix::fs::symlink(outside.path().join("check.sh"), dir.path().join("solve.sh"))
+            .unwrap();
+        std::os::unix::fs::symlink("check.sh", dir.path().join("inner.sh")).unwrap();
+        let challenge = Challenge {
+            dir: dir.path().to_path_buf(),
+            ..serde_json::from_value(serde_json::json!({
+                "schema_version": 1, "id": "demo", "name": "Demo",
+                "container": {"image": "img"}, "flag": {"static": "flag{x}"}
+            }))
+            .unwrap()
+        };
+        let refused = script_path(&challenge, "solve.sh").unwrap_err();
+        assert!(
+            refused.message.contains("outside the challenge folder"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(
+            script_path(&challenge, "inner.sh").unwrap(),
+            dir.path().join("check.sh").canonicalize().unwrap()
+        );
     }
 
     #[test]

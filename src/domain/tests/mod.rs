@@ -65,6 +65,9 @@ impl Deck {
 
     pub fn with_policy(adjust: impl FnOnce(&mut Policy)) -> Deck {
         let dir = tempfile::tempdir().unwrap();
+        // `web`'s build context: a build checks it is really there before sending it.
+        std::fs::create_dir(dir.path().join("web")).unwrap();
+        std::fs::write(dir.path().join("web/Dockerfile"), "FROM busybox:1.36\n").unwrap();
         let engine = Arc::new(FakeEngine::new());
         engine.add_image("ctfdeck-test/web:1");
         engine.add_image("registry.example/pwn:1");

@@ -5,7 +5,7 @@ use bollard::query_parameters::BuildImageOptionsBuilder;
 use futures_util::StreamExt;
 
 use crate::engine::error::is_not_found;
-use crate::engine::{BuildProgress, EngineError};
+use crate::engine::{BuildNetwork, BuildProgress, EngineError};
 
 pub async fn present(client: &Docker, image: &str) -> Result<bool, EngineError> {
     match client.inspect_image(image).await {
@@ -36,14 +36,18 @@ pub async fn build(
     client: &Docker,
     context: &Path,
     tag: &str,
+    network: BuildNetwork,
     progress: BuildProgress<'_>,
 ) -> Result<(), EngineError> {
     let tarball = tar_context(context)?;
-    let options = BuildImageOptionsBuilder::new()
+    let mut options = BuildImageOptionsBuilder::new()
         .t(tag)
         .rm(true)
-        .forcerm(true)
-        .build();
+        .forcerm(true);
+    if network == BuildNetwork::None {
+        options = options.networkmode("none");
+    }
+    let options = options.build();
     let mut stream = client.build_image(
         options,
         None,
@@ -84,7 +88,50 @@ fn tar_context(context: &Path) -> Result<Vec<u8>, EngineError> {
         )));
     }
     let mut builder = tar::Builder::new(Vec::new());
-    builder.follow_symlinks(true);
+    // Links go as links, as `docker build` sends them. Following them would put whatever they
+    // point at (`/etc/shadow`, a root-only folder) into the context, and from there into the
+    // image; the engine resolves links inside the context only.
+    builder.follow_symlinks(false);
     builder.append_dir_all(".", context).map_err(err)?;
     builder.into_inner().map_err(err)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_travel_as_links_and_their_targets_stay_behind() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "TOPSECRET").unwrap();
+        let context = tempfile::tempdir().unwrap();
+        std::fs::write(context.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), context.path().join("shadow"))
+            .unwrap();
+        std::os::unix::fs::symlink(outside.path(), context.path().join("folder")).unwrap();
+
+        let tarball = tar_context(context.path()).unwrap();
+        assert!(
+            !tarball.windows(9).any(|w| w == b"TOPSECRET"),
+            "the link's target was put into the context"
+        );
+        let mut archive = tar::Archive::new(tarball.as_slice());
+        let mut links = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path().unwrap().into_owned();
+            if entry.header().entry_type().is_symlink() {
+                links.push((path, entry.link_name().unwrap().unwrap().into_owned()));
+            }
+        }
+        links.sort();
+        assert_eq!(
+            links,
+            [
+                ("folder".into(), outside.path().to_path_buf()),
+                ("shadow".into(), outside.path().join("secret")),
+            ]
+        );
+    }
 }

@@ -21,9 +21,9 @@ use bollard::Docker;
 use futures_util::stream::BoxStream;
 
 use super::{
-    BuildProgress, ContainerDetail, ContainerEvent, ContainerPlan, ContainerState, ContainerStats,
-    Engine, EngineError, EngineInfo, ExecOutput, ManagedContainer, ManagedNetwork, SecurityState,
-    SubnetPool,
+    BuildNetwork, BuildProgress, ContainerDetail, ContainerEvent, ContainerPlan, ContainerState,
+    ContainerStats, Engine, EngineError, EngineInfo, ExecOutput, ManagedContainer, ManagedNetwork,
+    SecurityState, SubnetPool,
 };
 use crate::shared::PublishedPort;
 
@@ -88,9 +88,10 @@ impl Engine for DockerEngine {
         &self,
         context: &Path,
         tag: &str,
+        network: BuildNetwork,
         progress: BuildProgress<'_>,
     ) -> Result<(), EngineError> {
-        images::build(&self.client, context, tag, progress).await
+        images::build(&self.client, context, tag, network, progress).await
     }
 
     async fn create_network(
