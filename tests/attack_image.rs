@@ -16,8 +16,9 @@ use attack_support::{Lab, attack_catalog, host_probe};
 use bollard::models::ContainerInspectResponse;
 use ctfdeck::store::InstanceRecord;
 
-const IMAGES: [&str; 2] = [
+const IMAGES: [&str; 3] = [
     "ctfdeck-attack/exposed:latest",
+    "ctfdeck-attack/relabelled:latest",
     "ctfdeck-attack/companion:latest",
 ];
 
@@ -34,7 +35,12 @@ impl Images {
             .arg(dir.path().join("build.db"))
             .arg("--catalog")
             .arg(attack_catalog())
-            .args(["build", "target-exposed", "target-companion"])
+            .args([
+                "build",
+                "target-exposed",
+                "target-relabelled",
+                "target-companion",
+            ])
             .output()
             .expect("run ctfdeck build");
         assert!(

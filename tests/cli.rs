@@ -370,7 +370,7 @@ fn doctor_warns_when_instances_would_run_as_a_host_account() {
         "{}",
         stdout(&o)
     );
-    assert!(!stdout(&o).contains("warn"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("warn  users"), "{}", stdout(&o));
 
     // An admin who picks the uid of an account of this host is told which one.
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();

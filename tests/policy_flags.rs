@@ -27,6 +27,8 @@ async fn flags_are_unique_reproducible_and_never_in_logs_or_audit() {
         );
         // The instance really holds it (through the challenge's own bug).
         let port = rec.ports[0].host_port;
+        // Its port proxy and server may need a moment after the spawn returns.
+        common::http_status_line(port);
         let out = Command::new(repo().join("challenges/web-cmdinject/solve.sh"))
             .args(["--connection-info", &format!("http://127.0.0.1:{port}")])
             .output()
