@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 use serde::Deserialize;
 
 use crate::catalog::{Ceilings, ProfilesConfig};
 use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig, SubnetPool};
+use crate::textfile::{self, ReadError, tomlfile};
 
 pub const SYSTEM_CONFIG: &str = "/etc/ctfdeck/config.toml";
 
@@ -41,25 +42,59 @@ pub struct Config {
 impl Config {
     /// Load and merge the config files that exist. `explicit` (from `--config`) must exist.
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
-        let mut layers: Vec<PathBuf> = vec![PathBuf::from(SYSTEM_CONFIG)];
+        let mut paths: Vec<PathBuf> = vec![PathBuf::from(SYSTEM_CONFIG)];
         if let Some(dirs) = project_dirs() {
-            layers.push(dirs.config_dir().join("config.toml"));
+            paths.push(dirs.config_dir().join("config.toml"));
         }
+        paths.retain(|p| p.is_file());
+        paths.extend(explicit.map(Path::to_path_buf));
+        let mut files = Vec::new();
+        for path in paths {
+            let text = textfile::read(&path)?;
+            files.push((path, text));
+        }
+        Ok(Config::from_files(&files)?)
+    }
+
+    /// One config file given as bytes, read as `--config FILE` alone would be.
+    pub fn parse_file(path: &Path, bytes: Vec<u8>) -> Result<Config, ReadError> {
+        let text = textfile::decode(path, bytes)?;
+        Config::from_files(&[(path.to_path_buf(), text)])
+    }
+
+    /// Merge config texts (later files override earlier ones key by key) and check the result.
+    /// Every error is placed in the file and at the key it comes from.
+    pub fn from_files(files: &[(PathBuf, String)]) -> Result<Config, ReadError> {
         let mut merged = toml::Table::new();
-        for path in layers.iter().filter(|p| p.is_file()) {
-            merge(&mut merged, read_table(path)?);
+        for (path, text) in files {
+            merge(&mut merged, tomlfile::parse::<toml::Table>(path, text)?);
         }
-        if let Some(path) = explicit {
-            merge(&mut merged, read_table(path)?);
+        let mut config = match Config::deserialize(toml::Value::Table(merged)) {
+            Ok(config) => config,
+            // The merged table has no positions; the file that is wrong on its own has them.
+            Err(err) => {
+                return Err(files
+                    .iter()
+                    .rev()
+                    .find_map(|(path, text)| tomlfile::parse::<Config>(path, text).err())
+                    .unwrap_or_else(|| tomlfile::error_at_key(files, &[], err.message())));
+            }
+        };
+        if let Err(why) = config.ceilings.check() {
+            // Each message starts with the field it is about.
+            let field = why.split_whitespace().next().unwrap_or_default();
+            return Err(tomlfile::error_at_key(
+                files,
+                &["ceilings", field],
+                &format!("[ceilings] {why}"),
+            ));
         }
-        let source =
-            explicit.map_or_else(|| "configuration".to_string(), |p| p.display().to_string());
-        let mut config = Config::deserialize(toml::Value::Table(merged))
-            .wrap_err_with(|| format!("invalid {source}"))?;
-        config.ceilings.security = config
-            .profiles
-            .resolve()
-            .map_err(|e| color_eyre::eyre::eyre!("invalid [profiles] in {source}: {e}"))?;
+        config.ceilings.security = config.profiles.resolve().map_err(|e| {
+            let keys: Vec<&str> = std::iter::once("profiles")
+                .chain(e.key.iter().map(String::as_str))
+                .collect();
+            tomlfile::error_at_key(files, &keys, &e.message)
+        })?;
         Ok(config)
     }
 
@@ -100,13 +135,6 @@ pub fn default_store_path() -> PathBuf {
     project_dirs()
         .map(|d| d.data_dir().join("ctfdeck.db"))
         .unwrap_or_else(|| PathBuf::from("ctfdeck.db"))
-}
-
-fn read_table(path: &Path) -> Result<toml::Table> {
-    let text = std::fs::read_to_string(path)
-        .wrap_err_with(|| format!("cannot read config {}", path.display()))?;
-    text.parse::<toml::Table>()
-        .map_err(|e| color_eyre::eyre::eyre!("{}: {e}", path.display()))
 }
 
 fn merge(into: &mut toml::Table, from: toml::Table) {

@@ -7,3 +7,4 @@ pub mod console;
 pub mod domain;
 pub mod engine;
 pub mod store;
+pub mod textfile;

@@ -11,6 +11,7 @@ use super::locate::{Locator, Position};
 use super::model::Challenge;
 use super::validate::validate;
 use super::{Catalog, CatalogError, CatalogReport, ctfcli};
+use crate::textfile::{self, MAX_NESTING, ReadError};
 
 /// The definition file inside each challenge folder.
 pub const CHALLENGE_FILE: &str = "challenge.json";
@@ -36,26 +37,9 @@ pub(super) fn load(dir: &Path, ceilings: &Ceilings) -> Result<CatalogReport, Cat
         let source = ctfcli_source
             .clone()
             .unwrap_or_else(|| folder.join(CHALLENGE_FILE));
-        let (challenge, found) = match fs::read_to_string(&source) {
-            Ok(text) if ctfcli_source.is_some() => {
-                ctfcli::check_file(&folder, &source, &text, ceilings, &mut seen_ids)
-            }
-            Ok(text) => check_file(&folder, &source, &text, ceilings, &mut seen_ids),
-            Err(error) => (
-                None,
-                vec![Diagnostic {
-                    path: source.clone(),
-                    line: 1,
-                    column: 1,
-                    severity: Severity::Error,
-                    message: format!(
-                        "cannot read {}: {error}",
-                        source
-                            .file_name()
-                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-                    ),
-                }],
-            ),
+        let (challenge, found) = match textfile::read(&source) {
+            Ok(text) => check_text(&folder, &source, &text, ceilings, &mut seen_ids),
+            Err(err) => (None, vec![read_error(err)]),
         };
         challenges.extend(challenge);
         diagnostics.extend(found);
@@ -99,6 +83,49 @@ fn challenge_folders(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
     Ok(names.into_iter().map(|n| dir.join(n)).collect())
 }
 
+/// Check one challenge file given as bytes (`challenge.json`, or a ctfcli file by its name), as
+/// [`Catalog::load`] does for each file it finds. Any bytes give a challenge or located
+/// diagnostics.
+pub fn check_bytes(
+    folder: &Path,
+    source: &Path,
+    bytes: Vec<u8>,
+    ceilings: &Ceilings,
+) -> (Option<Challenge>, Vec<Diagnostic>) {
+    match textfile::decode(source, bytes) {
+        Ok(text) => check_text(folder, source, &text, ceilings, &mut BTreeMap::new()),
+        Err(err) => (None, vec![read_error(err)]),
+    }
+}
+
+/// Check decoded text with the reader its file name calls for.
+fn check_text(
+    folder: &Path,
+    source: &Path,
+    text: &str,
+    ceilings: &Ceilings,
+    seen_ids: &mut BTreeMap<String, PathBuf>,
+) -> (Option<Challenge>, Vec<Diagnostic>) {
+    let is_ctfcli = source
+        .file_name()
+        .is_some_and(|name| ctfcli::CTFCLI_FILES.iter().any(|c| name == *c));
+    if is_ctfcli {
+        ctfcli::check_file(folder, source, text, ceilings, seen_ids)
+    } else {
+        check_file(folder, source, text, ceilings, seen_ids)
+    }
+}
+
+fn read_error(err: ReadError) -> Diagnostic {
+    Diagnostic {
+        path: err.path,
+        line: err.line,
+        column: err.column,
+        severity: Severity::Error,
+        message: err.message,
+    }
+}
+
 /// Deserialize and validate one file. The challenge is returned only when it has no errors.
 /// `seen_ids` maps the ids of earlier files to their paths, for duplicate detection.
 pub(super) fn check_file(
@@ -109,6 +136,18 @@ pub(super) fn check_file(
     seen_ids: &mut BTreeMap<String, PathBuf>,
 ) -> (Option<Challenge>, Vec<Diagnostic>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Before any parser recurses into it.
+    if let Err(offset) = textfile::check_json_nesting(text) {
+        let (line, column) = textfile::position(text, offset);
+        let diagnostic = Diagnostic {
+            path: source.to_path_buf(),
+            line,
+            column,
+            severity: Severity::Error,
+            message: format!("invalid JSON: nested deeper than {MAX_NESTING} levels"),
+        };
+        return (None, vec![diagnostic]);
+    }
     let locator = Locator::new(text);
     let mut out = Findings::new(source, &locator);
     let mut challenge = match serde_json::from_str::<Challenge>(text) {
@@ -278,10 +317,11 @@ mod tests {
         fs::write(folder.join(CHALLENGE_FILE), [0xff, 0xfe, 0x00]).unwrap();
         let report = Catalog::load(tmp.path(), &Ceilings::default()).unwrap();
         assert_eq!(report.errors(), 1);
-        assert!(
-            report.diagnostics[0]
-                .message
-                .starts_with("cannot read challenge.json")
+        assert_eq!(
+            relative_lines(&report, tmp.path()),
+            [
+                "demo/challenge.json:1:1: the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8"
+            ]
         );
     }
 

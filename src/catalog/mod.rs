@@ -32,11 +32,11 @@ pub use exceptions::{DANGEROUS_CAPS, Exception, Exceptions, dangerous_cap};
 pub use flag::{
     FlagInjection, MAX_HEX_DIGITS, TemplatePart, parse_flag_inject, parse_flag_template,
 };
-pub use load::CHALLENGE_FILE;
+pub use load::{CHALLENGE_FILE, check_bytes};
 pub use model::*;
 pub use profile::{
-    DEFAULT_PROFILE, DEFAULT_PROXY_IMAGE, Profile, ProfileFields, ProfilesConfig, SHIPPED_PROFILES,
-    Seccomp, SecurityProfiles, TmpfsRule,
+    DEFAULT_PROFILE, DEFAULT_PROXY_IMAGE, Profile, ProfileError, ProfileFields, ProfilesConfig,
+    SHIPPED_PROFILES, Seccomp, SecurityProfiles, TmpfsRule, read_profiles,
 };
 
 /// The valid challenges of a catalog folder.

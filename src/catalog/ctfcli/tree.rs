@@ -12,6 +12,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use crate::catalog::locate::Position;
+use crate::textfile::MAX_NESTING;
 
 /// One node of the document.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,13 +54,7 @@ pub struct SyntaxError {
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     match serde_saphyr::from_str::<Spanned<Raw>>(text) {
         Ok(spanned) => Ok(convert(spanned, text)),
-        Err(err) => Err(SyntaxError {
-            at: err
-                .location()
-                .map(|l| position(l.line(), l.column()))
-                .unwrap_or(Position::START),
-            message: UserMessageFormatter.format_message(&err).into_owned(),
-        }),
+        Err(err) => Err(describe_error(&err)),
     }
 }
 
@@ -70,7 +65,25 @@ pub fn describe_error(err: &serde_saphyr::Error) -> SyntaxError {
             .location()
             .map(|l| position(l.line(), l.column()))
             .unwrap_or(Position::START),
-        message: UserMessageFormatter.format_message(err).into_owned(),
+        message: message(err),
+    }
+}
+
+/// The user-facing message; nesting past the parser's depth budget is said in the same words as
+/// for `challenge.json` instead of as the budget's debug form.
+fn message(err: &serde_saphyr::Error) -> String {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach;
+    let mut inner = err;
+    while let E::WithSnippet { error, .. } | E::AliasError { error, .. } = inner {
+        inner = error;
+    }
+    match inner {
+        E::Budget {
+            breach: BudgetBreach::Depth { .. },
+            ..
+        } => format!("nested deeper than {MAX_NESTING} levels"),
+        _ => UserMessageFormatter.format_message(err).into_owned(),
     }
 }
 
