@@ -65,6 +65,11 @@ impl Config {
     /// Merge config texts (later files override earlier ones key by key) and check the result.
     /// Every error is placed in the file and at the key it comes from.
     pub fn from_files(files: &[(PathBuf, String)]) -> Result<Config, ReadError> {
+        let last = files.last().map_or(Path::new(SYSTEM_CONFIG), |(p, _)| p);
+        textfile::on_reader_stack(last, || Config::check_files(files))?
+    }
+
+    fn check_files(files: &[(PathBuf, String)]) -> Result<Config, ReadError> {
         let mut merged = toml::Table::new();
         for (path, text) in files {
             merge(&mut merged, tomlfile::parse::<toml::Table>(path, text)?);

@@ -83,7 +83,8 @@ fn challenge_folders(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
     Ok(names.into_iter().map(|n| dir.join(n)).collect())
 }
 
-/// Check one challenge file given as bytes (`challenge.json`, or a ctfcli file by its name), as
+/// Check one challenge file given as bytes (a ctfcli file when it ends in `.yml` or `.yaml`,
+/// else the native JSON), as
 /// [`Catalog::load`] does for each file it finds. Any bytes give a challenge or located
 /// diagnostics.
 pub fn check_bytes(
@@ -98,7 +99,7 @@ pub fn check_bytes(
     }
 }
 
-/// Check decoded text with the reader its file name calls for.
+/// Check decoded text with the reader its file name calls for, on a stack deep enough for it.
 fn check_text(
     folder: &Path,
     source: &Path,
@@ -106,9 +107,22 @@ fn check_text(
     ceilings: &Ceilings,
     seen_ids: &mut BTreeMap<String, PathBuf>,
 ) -> (Option<Challenge>, Vec<Diagnostic>) {
+    textfile::on_reader_stack(source, || {
+        check_format(folder, source, text, ceilings, seen_ids)
+    })
+    .unwrap_or_else(|err| (None, vec![read_error(err)]))
+}
+
+fn check_format(
+    folder: &Path,
+    source: &Path,
+    text: &str,
+    ceilings: &Ceilings,
+    seen_ids: &mut BTreeMap<String, PathBuf>,
+) -> (Option<Challenge>, Vec<Diagnostic>) {
     let is_ctfcli = source
-        .file_name()
-        .is_some_and(|name| ctfcli::CTFCLI_FILES.iter().any(|c| name == *c));
+        .extension()
+        .is_some_and(|ext| ext == "yml" || ext == "yaml");
     if is_ctfcli {
         ctfcli::check_file(folder, source, text, ceilings, seen_ids)
     } else {

@@ -148,6 +148,10 @@ impl Theme {
 
     /// A theme file's text; `path` names it in errors, which are placed where the problem is.
     pub fn parse(path: &Path, text: &str) -> Result<Theme, ThemeError> {
+        textfile::on_reader_stack(path, || Theme::parse_here(path, text))?
+    }
+
+    fn parse_here(path: &Path, text: &str) -> Result<Theme, ThemeError> {
         let file: ThemeFile = tomlfile::parse(path, text)?;
         let files = [(path.to_path_buf(), text.to_string())];
         let invalid = |keys: &[&str], message: String| {

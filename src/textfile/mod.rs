@@ -117,6 +117,32 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, ReadError> {
     Ok(text)
 }
 
+/// Stack for reading one file. Every parser recursion is bounded by [`MAX_NESTING`], but serde's
+/// frames are large (about 40 KiB per YAML level in a debug build) and readers are called from
+/// threads with small stacks (tokio workers and test threads have 2 MiB).
+const READER_STACK: usize = 32 << 20;
+
+/// Run `read` (the reading of the file at `path`) on a thread with a stack deep enough for any
+/// nesting the readers accept. A panic in `read` is passed on as it is.
+pub fn on_reader_stack<T: Send>(
+    path: &Path,
+    read: impl FnOnce() -> T + Send,
+) -> Result<T, ReadError> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("reader".to_string())
+            .stack_size(READER_STACK)
+            .spawn_scoped(scope, read)
+            .map_err(|e| {
+                ReadError::whole(path, format!("cannot start a thread to read the file: {e}"))
+            })?;
+        match handle.join() {
+            Ok(value) => Ok(value),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 /// 1-based line and character column of byte `offset` in `text` (clamped to the text).
 pub fn position(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());

@@ -52,10 +52,22 @@ pub struct SyntaxError {
 
 /// Parse one YAML document. An empty document (or one holding only comments) is `Null`.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    match serde_saphyr::from_str::<Spanned<Raw>>(text) {
+    match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options()) {
         Ok(spanned) => Ok(convert(spanned, text)),
         Err(err) => Err(describe_error(&err)),
     }
+}
+
+/// The parser's defaults, with flow collections (`{a: {b: …}}`) bounded like block ones. Its
+/// default allows 255 levels of flow nesting, which the recursive deserializers above do not
+/// survive on a small (2 MiB) thread stack.
+pub fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_NESTING;
+    budget.flow_nesting_limit = MAX_NESTING;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 /// serde-saphyr's error for a typed deserialization, as a position and a user-facing message.
@@ -83,7 +95,15 @@ fn message(err: &serde_saphyr::Error) -> String {
             breach: BudgetBreach::Depth { .. },
             ..
         } => format!("nested deeper than {MAX_NESTING} levels"),
-        _ => UserMessageFormatter.format_message(err).into_owned(),
+        _ => {
+            let text = UserMessageFormatter.format_message(err).into_owned();
+            // The scanner's words for the same limit on flow collections (`[[[…`, `{a: {…`).
+            if text == "recursion limit exceeded" {
+                format!("nested deeper than {MAX_NESTING} levels")
+            } else {
+                text
+            }
+        }
     }
 }
 

@@ -259,11 +259,13 @@ impl ProfilesConfig {
 /// profiles. Any bytes give the profiles or an error at its place in the file.
 pub fn read_profiles(path: &Path, bytes: Vec<u8>) -> Result<SecurityProfiles, ReadError> {
     let text = textfile::decode(path, bytes)?;
-    let config: ProfilesConfig = tomlfile::parse(path, &text)?;
-    config.resolve().map_err(|e| {
-        let keys: Vec<&str> = e.key.iter().map(String::as_str).collect();
-        tomlfile::error_at_key(&[(path.to_path_buf(), text.clone())], &keys, &e.message)
-    })
+    textfile::on_reader_stack(path, || {
+        let config: ProfilesConfig = tomlfile::parse(path, &text)?;
+        config.resolve().map_err(|e| {
+            let keys: Vec<&str> = e.key.iter().map(String::as_str).collect();
+            tomlfile::error_at_key(&[(path.to_path_buf(), text.clone())], &keys, &e.message)
+        })
+    })?
 }
 
 /// The fields of `name` with its `extends` chain applied (ending at `default`).
