@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::Result;
 use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
 
 use crate::catalog::{Ceilings, ProfilesConfig};
 use crate::domain::{ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig, SubnetPool};
@@ -81,7 +82,7 @@ impl Config {
                 return Err(files
                     .iter()
                     .rev()
-                    .find_map(|(path, text)| tomlfile::parse::<Config>(path, text).err())
+                    .find_map(|(path, text)| file_error(path, text))
                     .unwrap_or_else(|| tomlfile::error_at_key(files, &[], err.message())));
             }
         };
@@ -140,6 +141,30 @@ pub fn default_store_path() -> PathBuf {
     project_dirs()
         .map(|d| d.data_dir().join("ctfdeck.db"))
         .unwrap_or_else(|| PathBuf::from("ctfdeck.db"))
+}
+
+/// The first problem of one config file on its own, at its place in the file.
+fn file_error(path: &Path, text: &str) -> Option<ReadError> {
+    let err = toml::from_str::<Config>(text).err()?;
+    // Problems inside a profile lose their position in `[profiles]`; look there entry by entry.
+    let in_profiles = DeTable::parse(text).ok().and_then(|root| {
+        match root
+            .get_ref()
+            .iter()
+            .find(|(k, _)| k.get_ref() == "profiles")
+        {
+            Some((_, value)) => match value.get_ref() {
+                DeValue::Table(profiles) => ProfilesConfig::entry_error(profiles),
+                _ => None,
+            },
+            None => None,
+        }
+    });
+    Some(tomlfile::error(
+        path,
+        text,
+        in_profiles.as_ref().unwrap_or(&err),
+    ))
 }
 
 fn merge(into: &mut toml::Table, from: toml::Table) {

@@ -8,6 +8,8 @@
 //! prints the executions per reader (`scripts/fuzz-readers` does that); `READERS_FUZZ_LAST=FILE`
 //! keeps the input being read in FILE, so that an abort leaves the input that caused it.
 
+#![allow(clippy::unwrap_used)]
+
 mod readers_support;
 
 use std::path::{Path, PathBuf};

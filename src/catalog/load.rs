@@ -162,6 +162,21 @@ pub(super) fn check_file(
         };
         return (None, vec![diagnostic]);
     }
+    // serde would read an array positionally and talk of the first field's type.
+    if let Some(offset) = text.find(|c: char| !c.is_whitespace())
+        && text[offset..].starts_with('[')
+    {
+        let (line, column) = textfile::position(text, offset);
+        let diagnostic = Diagnostic {
+            path: source.to_path_buf(),
+            line,
+            column,
+            severity: Severity::Error,
+            message: "the top level is an array; a challenge.json holds one object { … }"
+                .to_string(),
+        };
+        return (None, vec![diagnostic]);
+    }
     let locator = Locator::new(text);
     let mut out = Findings::new(source, &locator);
     let mut challenge = match serde_json::from_str::<Challenge>(text) {

@@ -34,9 +34,29 @@ impl fmt::Display for ReadError {
             self.path.display(),
             self.line,
             self.column,
-            self.message
+            one_line(&self.message)
         )
     }
+}
+
+/// `message` with control characters escaped (`\n`, `\u{0}`), so that one problem stays one
+/// line of output even when it quotes a key or value that holds a line break.
+pub fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if !message.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    std::borrow::Cow::Owned(
+        message
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 impl ReadError {
@@ -202,6 +222,12 @@ mod tests {
             missing.contains("nope.toml:1:1: cannot read nope.toml: "),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn messages_stay_on_one_line() {
+        let err = ReadError::whole(Path::new("f"), "unknown field `a\nb\u{0}`");
+        assert_eq!(err.to_string(), "f:1:1: unknown field `a\\nb\\u{0}`");
     }
 
     #[test]

@@ -84,7 +84,11 @@ impl Reader {
     pub fn read(self, path: &Path, bytes: Vec<u8>) -> Result<(), Vec<String>> {
         match self {
             Reader::Json | Reader::Yaml => {
-                let folder = path.parent().unwrap_or(Path::new("."));
+                // The folder names the challenge when ctfcli's file has no id of its own.
+                let folder = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("demo"));
                 let (challenge, diagnostics) =
                     catalog::check_bytes(folder, path, bytes, &Ceilings::default());
                 match challenge {

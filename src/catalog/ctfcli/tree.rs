@@ -95,6 +95,20 @@ fn message(err: &serde_saphyr::Error) -> String {
             breach: BudgetBreach::Depth { .. },
             ..
         } => format!("nested deeper than {MAX_NESTING} levels"),
+        E::Budget {
+            breach: BudgetBreach::Nodes { nodes },
+            ..
+        } => format!(
+            "the document is too large: it has more than {} values (a value an alias repeats counts each time)",
+            nodes.saturating_sub(1)
+        ),
+        E::Budget {
+            breach: BudgetBreach::Aliases { aliases },
+            ..
+        } => format!(
+            "the document is too large: it uses more than {} aliases",
+            aliases.saturating_sub(1)
+        ),
         _ => {
             let text = UserMessageFormatter.format_message(err).into_owned();
             // The scanner's words for the same limit on flow collections (`[[[…`, `{a: {…`).

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::de::{DeTable, ValueDeserializer};
 
 use super::ceilings::normalize_cap;
 use super::exceptions::{Exceptions, dangerous_cap};
@@ -213,6 +214,21 @@ impl SecurityProfiles {
 }
 
 impl ProfilesConfig {
+    /// The first problem in a table of this shape, found entry by entry, with its position.
+    /// Deserializing the table whole goes through serde's `flatten`, which drops the positions
+    /// of problems inside a profile.
+    pub fn entry_error(table: &DeTable<'_>) -> Option<toml::de::Error> {
+        table.iter().find_map(|(key, value)| {
+            let de = ValueDeserializer::from(value.clone());
+            let result = match key.get_ref().as_ref() {
+                "allow" => Exceptions::deserialize(de).map(drop),
+                "proxy_image" => Option::<String>::deserialize(de).map(drop),
+                _ => ProfileFields::deserialize(de).map(drop),
+            };
+            result.err().filter(|e| e.span().is_some())
+        })
+    }
+
     /// Apply this config over the shipped profiles and check every profile. The error names the
     /// profile and the field.
     pub fn resolve(&self) -> Result<SecurityProfiles, ProfileError> {
@@ -260,7 +276,12 @@ impl ProfilesConfig {
 pub fn read_profiles(path: &Path, bytes: Vec<u8>) -> Result<SecurityProfiles, ReadError> {
     let text = textfile::decode(path, bytes)?;
     textfile::on_reader_stack(path, || {
-        let config: ProfilesConfig = tomlfile::parse(path, &text)?;
+        let config: ProfilesConfig = toml::from_str(&text).map_err(|err| {
+            let inner = DeTable::parse(&text)
+                .ok()
+                .and_then(|root| ProfilesConfig::entry_error(root.get_ref()));
+            tomlfile::error(path, &text, inner.as_ref().unwrap_or(&err))
+        })?;
         config.resolve().map_err(|e| {
             let keys: Vec<&str> = e.key.iter().map(String::as_str).collect();
             tomlfile::error_at_key(&[(path.to_path_buf(), text.clone())], &keys, &e.message)
