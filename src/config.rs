@@ -95,6 +95,18 @@ impl Config {
                 &format!("[ceilings] {why}"),
             ));
         }
+        if let Err(why) = config.network.parsed() {
+            let field = if why.starts_with("subnet prefix") {
+                "prefix"
+            } else {
+                "pool"
+            };
+            return Err(tomlfile::error_at_key(
+                files,
+                &["network", field],
+                &format!("[network] {why}"),
+            ));
+        }
         config.ceilings.security = config.profiles.resolve().map_err(|e| {
             let keys: Vec<&str> = std::iter::once("profiles")
                 .chain(e.key.iter().map(String::as_str))
@@ -207,6 +219,51 @@ mod tests {
         assert_eq!(cfg.roles.default, crate::domain::Role::Monitor);
         assert_eq!(cfg.keys["spawn"], KeySetting::One("S".into()));
         assert_eq!(cfg.keys["quit"].keys(), vec!["q", "ctrl-c"]);
+    }
+
+    fn layered(texts: &[(&str, &str)]) -> Result<Config, String> {
+        let files: Vec<(PathBuf, String)> = texts
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+            .collect();
+        Config::from_files(&files).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_config_error_names_the_file_line_and_column() {
+        let sys = ("sys.toml", "[lifetime]\nmax_renewals = 2\n");
+        assert!(layered(&[sys]).is_ok());
+        // A wrong type in the second file is placed in that file, not in the merged table.
+        assert_eq!(
+            layered(&[sys, ("me.toml", "\n[lifetime]\ndefault = 45\n")]).unwrap_err(),
+            "me.toml:3:11: invalid type: integer `45`, expected a duration"
+        );
+        assert_eq!(
+            layered(&[("c.toml", "[ceilings]\nmax_cpus = 0.0\n")]).unwrap_err(),
+            "c.toml:2:1: [ceilings] max_cpus must be greater than 0 (got 0)"
+        );
+        assert_eq!(
+            layered(&[("c.toml", "[network]\npool = \"10.0.0.0\"\n")]).unwrap_err(),
+            "c.toml:2:1: [network] network pool \"10.0.0.0\" is not CIDR (a.b.c.d/len)"
+        );
+        assert_eq!(
+            layered(&[("c.toml", "[network]\nprefix = 31\n")]).unwrap_err(),
+            "c.toml:2:1: [network] subnet prefix /31 must be between the pool's /16 and /30"
+        );
+        // A profile problem goes to the file and field that set it.
+        assert_eq!(
+            layered(&[
+                ("sys.toml", "[profiles.web]\ncpus = 0.0\n"),
+                ("me.toml", "[profiles.web]\npids = 10\n"),
+            ])
+            .unwrap_err(),
+            "sys.toml:2:1: profile \"web\": cpus must be greater than 0 (got 0)"
+        );
+        // Inside a profile, a wrong type keeps its position despite serde's flatten.
+        assert_eq!(
+            layered(&[("c.toml", "[profiles.web]\npids = \"many\"\n")]).unwrap_err(),
+            "c.toml:2:8: invalid type: string \"many\", expected i64"
+        );
     }
 
     #[test]
