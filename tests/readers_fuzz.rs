@@ -188,8 +188,9 @@ fn check(
     last: Option<&Path>,
 ) -> Result<(), TestCaseError> {
     if let Some(last) = last {
-        // Written before reading: if the read aborts the process, this is the input.
-        std::fs::write(last, bytes).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        // Written before reading: if the read aborts the process, this is the input. A full
+        // disk loses only that clue, not the run.
+        let _ = std::fs::write(last, bytes);
     }
     let started = Instant::now();
     let answer = reader.read(path, bytes.to_vec());
@@ -293,5 +294,34 @@ fn mutations_reach_past_the_nesting_limit() {
     assert_eq!(
         lines,
         ["fuzz/challenge.json:1:65: invalid JSON: nested deeper than 64 levels"]
+    );
+}
+
+#[test]
+fn nesting_just_under_the_limit_is_read_from_a_small_stack() {
+    // 60 nested flow mappings overflowed a 2 MiB stack before readers got their own; callers
+    // (tokio workers, test threads) may have less.
+    let yml = format!(
+        "name: Deep\ncategory: web\nvalue: 1\nflags:\n  - flag{{x}}\nimage: registry.example.org/x:1\nextra: {}1{}\n",
+        "{a: ".repeat(60),
+        "}".repeat(60)
+    );
+    let json = format!("{{\"x\": {}1{}}}", "[".repeat(60), "]".repeat(60));
+    let small = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            let yml_answer = Reader::Yaml.read(Path::new("deep/challenge.yml"), yml.into_bytes());
+            let json_answer =
+                Reader::Json.read(Path::new("deep/challenge.json"), json.into_bytes());
+            (yml_answer, json_answer)
+        })
+        .unwrap();
+    let (yml_answer, json_answer) = small.join().unwrap();
+    // Both are read to the end: the YAML is a challenge, the JSON has an unknown field.
+    assert_eq!(yml_answer, Ok(()));
+    let lines = json_answer.unwrap_err();
+    assert!(
+        lines[0].starts_with("deep/challenge.json:1:2: unknown field `x`"),
+        "{lines:?}"
     );
 }

@@ -84,9 +84,8 @@ fn challenge_folders(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
 }
 
 /// Check one challenge file given as bytes (a ctfcli file when it ends in `.yml` or `.yaml`,
-/// else the native JSON), as
-/// [`Catalog::load`] does for each file it finds. Any bytes give a challenge or located
-/// diagnostics.
+/// else the native JSON), as [`Catalog::load`] does for each file it finds. Any bytes give a
+/// challenge or located diagnostics.
 pub fn check_bytes(
     folder: &Path,
     source: &Path,
@@ -151,31 +150,22 @@ pub(super) fn check_file(
 ) -> (Option<Challenge>, Vec<Diagnostic>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Before any parser recurses into it.
+    let refuse = |offset: usize, message: String| {
+        let err = ReadError::at(source, text, offset, message);
+        (None, vec![read_error(err)])
+    };
     if let Err(offset) = textfile::check_json_nesting(text) {
-        let (line, column) = textfile::position(text, offset);
-        let diagnostic = Diagnostic {
-            path: source.to_path_buf(),
-            line,
-            column,
-            severity: Severity::Error,
-            message: format!("invalid JSON: nested deeper than {MAX_NESTING} levels"),
-        };
-        return (None, vec![diagnostic]);
+        return refuse(
+            offset,
+            format!("invalid JSON: nested deeper than {MAX_NESTING} levels"),
+        );
     }
     // serde would read an array positionally and talk of the first field's type.
     if let Some(offset) = text.find(|c: char| !c.is_whitespace())
         && text[offset..].starts_with('[')
     {
-        let (line, column) = textfile::position(text, offset);
-        let diagnostic = Diagnostic {
-            path: source.to_path_buf(),
-            line,
-            column,
-            severity: Severity::Error,
-            message: "the top level is an array; a challenge.json holds one object { … }"
-                .to_string(),
-        };
-        return (None, vec![diagnostic]);
+        let message = "the top level is an array; a challenge.json holds one object { … }";
+        return refuse(offset, message.to_string());
     }
     let locator = Locator::new(text);
     let mut out = Findings::new(source, &locator);

@@ -225,6 +225,26 @@ mod tests {
     }
 
     #[test]
+    fn the_reader_stack_returns_the_value_and_passes_panics_on() {
+        let path = Path::new("f");
+        let deep = on_reader_stack(path, || {
+            // ~8 MiB of frames: more than a test thread's 2 MiB stack holds.
+            fn down(n: u32) -> u32 {
+                let pad = std::hint::black_box([n; 1024]);
+                if n == 0 {
+                    0
+                } else {
+                    down(n - 1) + pad[0] - n + 1
+                }
+            }
+            down(2_000)
+        });
+        assert_eq!(deep, Ok(2_000));
+        let panicked = std::panic::catch_unwind(|| on_reader_stack(path, || panic!("inner")));
+        assert!(panicked.is_err());
+    }
+
+    #[test]
     fn messages_stay_on_one_line() {
         let err = ReadError::whole(Path::new("f"), "unknown field `a\nb\u{0}`");
         assert_eq!(err.to_string(), "f:1:1: unknown field `a\\nb\\u{0}`");
