@@ -4,13 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
 
 use crate::catalog::{Ceilings, ProfilesConfig};
 use crate::domain::{
     BuildDefaults, ContainerDefaults, LifetimeDefaults, Policy, Quotas, RolesConfig, SubnetPool,
 };
+use crate::textfile::{self, ReadError, tomlfile};
 
 pub const SYSTEM_CONFIG: &str = "/etc/ctfdeck/config.toml";
 
@@ -45,25 +47,76 @@ pub struct Config {
 impl Config {
     /// Load and merge the config files that exist. `explicit` (from `--config`) must exist.
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
-        let mut layers: Vec<PathBuf> = vec![PathBuf::from(SYSTEM_CONFIG)];
+        let mut paths: Vec<PathBuf> = vec![PathBuf::from(SYSTEM_CONFIG)];
         if let Some(dirs) = project_dirs() {
-            layers.push(dirs.config_dir().join("config.toml"));
+            paths.push(dirs.config_dir().join("config.toml"));
         }
+        paths.retain(|p| p.is_file());
+        paths.extend(explicit.map(Path::to_path_buf));
+        let mut files = Vec::new();
+        for path in paths {
+            let text = textfile::read(&path)?;
+            files.push((path, text));
+        }
+        Ok(Config::from_files(&files)?)
+    }
+
+    /// One config file given as bytes, read as `--config FILE` alone would be.
+    pub fn parse_file(path: &Path, bytes: Vec<u8>) -> Result<Config, ReadError> {
+        let text = textfile::decode(path, bytes)?;
+        Config::from_files(&[(path.to_path_buf(), text)])
+    }
+
+    /// Merge config texts (later files override earlier ones key by key) and check the result.
+    /// Every error is placed in the file and at the key it comes from.
+    pub fn from_files(files: &[(PathBuf, String)]) -> Result<Config, ReadError> {
+        let last = files.last().map_or(Path::new(SYSTEM_CONFIG), |(p, _)| p);
+        textfile::on_reader_stack(last, || Config::check_files(files))?
+    }
+
+    fn check_files(files: &[(PathBuf, String)]) -> Result<Config, ReadError> {
         let mut merged = toml::Table::new();
-        for path in layers.iter().filter(|p| p.is_file()) {
-            merge(&mut merged, read_table(path)?);
+        for (path, text) in files {
+            merge(&mut merged, tomlfile::parse::<toml::Table>(path, text)?);
         }
-        if let Some(path) = explicit {
-            merge(&mut merged, read_table(path)?);
+        let mut config = match Config::deserialize(toml::Value::Table(merged)) {
+            Ok(config) => config,
+            // The merged table has no positions; the file that is wrong on its own has them.
+            Err(err) => {
+                return Err(files
+                    .iter()
+                    .rev()
+                    .find_map(|(path, text)| file_error(path, text))
+                    .unwrap_or_else(|| tomlfile::error_at_key(files, &[], err.message())));
+            }
+        };
+        if let Err(why) = config.ceilings.check() {
+            // Each message starts with the field it is about.
+            let field = why.split_whitespace().next().unwrap_or_default();
+            return Err(tomlfile::error_at_key(
+                files,
+                &["ceilings", field],
+                &format!("[ceilings] {why}"),
+            ));
         }
-        let source =
-            explicit.map_or_else(|| "configuration".to_string(), |p| p.display().to_string());
-        let mut config = Config::deserialize(toml::Value::Table(merged))
-            .wrap_err_with(|| format!("invalid {source}"))?;
-        config.ceilings.security = config
-            .profiles
-            .resolve()
-            .map_err(|e| color_eyre::eyre::eyre!("invalid [profiles] in {source}: {e}"))?;
+        if let Err(why) = config.network.parsed() {
+            let field = if why.starts_with("subnet prefix") {
+                "prefix"
+            } else {
+                "pool"
+            };
+            return Err(tomlfile::error_at_key(
+                files,
+                &["network", field],
+                &format!("[network] {why}"),
+            ));
+        }
+        config.ceilings.security = config.profiles.resolve().map_err(|e| {
+            let keys: Vec<&str> = std::iter::once("profiles")
+                .chain(e.key.iter().map(String::as_str))
+                .collect();
+            tomlfile::error_at_key(files, &keys, &e.message)
+        })?;
         Ok(config)
     }
 
@@ -107,11 +160,28 @@ pub fn default_store_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("ctfdeck.db"))
 }
 
-fn read_table(path: &Path) -> Result<toml::Table> {
-    let text = std::fs::read_to_string(path)
-        .wrap_err_with(|| format!("cannot read config {}", path.display()))?;
-    text.parse::<toml::Table>()
-        .map_err(|e| color_eyre::eyre::eyre!("{}: {e}", path.display()))
+/// The first problem of one config file on its own, at its place in the file.
+fn file_error(path: &Path, text: &str) -> Option<ReadError> {
+    let err = toml::from_str::<Config>(text).err()?;
+    // Problems inside a profile lose their position in `[profiles]`; look there entry by entry.
+    let in_profiles = DeTable::parse(text).ok().and_then(|root| {
+        match root
+            .get_ref()
+            .iter()
+            .find(|(k, _)| k.get_ref() == "profiles")
+        {
+            Some((_, value)) => match value.get_ref() {
+                DeValue::Table(profiles) => ProfilesConfig::entry_error(profiles),
+                _ => None,
+            },
+            None => None,
+        }
+    });
+    Some(tomlfile::error(
+        path,
+        text,
+        in_profiles.as_ref().unwrap_or(&err),
+    ))
 }
 
 fn merge(into: &mut toml::Table, from: toml::Table) {
@@ -154,6 +224,51 @@ mod tests {
         assert_eq!(cfg.roles.default, crate::domain::Role::Monitor);
         assert_eq!(cfg.keys["spawn"], KeySetting::One("S".into()));
         assert_eq!(cfg.keys["quit"].keys(), vec!["q", "ctrl-c"]);
+    }
+
+    fn layered(texts: &[(&str, &str)]) -> Result<Config, String> {
+        let files: Vec<(PathBuf, String)> = texts
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+            .collect();
+        Config::from_files(&files).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_config_error_names_the_file_line_and_column() {
+        let sys = ("sys.toml", "[lifetime]\nmax_renewals = 2\n");
+        assert!(layered(&[sys]).is_ok());
+        // A wrong type in the second file is placed in that file, not in the merged table.
+        assert_eq!(
+            layered(&[sys, ("me.toml", "\n[lifetime]\ndefault = 45\n")]).unwrap_err(),
+            "me.toml:3:11: invalid type: integer `45`, expected a duration"
+        );
+        assert_eq!(
+            layered(&[("c.toml", "[ceilings]\nmax_cpus = 0.0\n")]).unwrap_err(),
+            "c.toml:2:1: [ceilings] max_cpus must be greater than 0 (got 0)"
+        );
+        assert_eq!(
+            layered(&[("c.toml", "[network]\npool = \"10.0.0.0\"\n")]).unwrap_err(),
+            "c.toml:2:1: [network] network pool \"10.0.0.0\" is not CIDR (a.b.c.d/len)"
+        );
+        assert_eq!(
+            layered(&[("c.toml", "[network]\nprefix = 31\n")]).unwrap_err(),
+            "c.toml:2:1: [network] subnet prefix /31 must be between the pool's /16 and /30"
+        );
+        // A profile problem goes to the file and field that set it.
+        assert_eq!(
+            layered(&[
+                ("sys.toml", "[profiles.web]\ncpus = 0.0\n"),
+                ("me.toml", "[profiles.web]\npids = 10\n"),
+            ])
+            .unwrap_err(),
+            "sys.toml:2:1: profile \"web\": cpus must be at least 0.01 (got 0; less rounds to no limit)"
+        );
+        // Inside a profile, a wrong type keeps its position despite serde's flatten.
+        assert_eq!(
+            layered(&[("c.toml", "[profiles.web]\npids = \"many\"\n")]).unwrap_err(),
+            "c.toml:2:8: invalid type: string \"many\", expected i64"
+        );
     }
 
     #[test]

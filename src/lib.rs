@@ -9,3 +9,4 @@ pub mod engine;
 pub mod shared;
 pub mod store;
 pub mod terminal_text;
+pub mod textfile;

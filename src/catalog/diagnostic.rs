@@ -43,7 +43,8 @@ impl fmt::Display for Diagnostic {
         if self.severity == Severity::Warning {
             f.write_str("warning: ")?;
         }
-        f.write_str(&self.message)
+        // A message quoting a key with a line break must still be one line of output.
+        f.write_str(&crate::textfile::one_line(&self.message))
     }
 }
 

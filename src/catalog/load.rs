@@ -11,6 +11,7 @@ use super::model::Challenge;
 use super::unique::Seen;
 use super::validate::validate;
 use super::{Catalog, CatalogError, CatalogReport, ctfcli};
+use crate::textfile::{self, MAX_NESTING, ReadError};
 
 /// The definition file inside each challenge folder.
 pub const CHALLENGE_FILE: &str = "challenge.json";
@@ -36,26 +37,9 @@ pub(super) fn load(dir: &Path, ceilings: &Ceilings) -> Result<CatalogReport, Cat
         let source = ctfcli_source
             .clone()
             .unwrap_or_else(|| folder.join(CHALLENGE_FILE));
-        let (challenge, found) = match fs::read_to_string(&source) {
-            Ok(text) if ctfcli_source.is_some() => {
-                ctfcli::check_file(&folder, &source, &text, ceilings, &mut seen)
-            }
-            Ok(text) => check_file(&folder, &source, &text, ceilings, &mut seen),
-            Err(error) => (
-                None,
-                vec![Diagnostic {
-                    path: source.clone(),
-                    line: 1,
-                    column: 1,
-                    severity: Severity::Error,
-                    message: format!(
-                        "cannot read {}: {error}",
-                        source
-                            .file_name()
-                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-                    ),
-                }],
-            ),
+        let (challenge, found) = match textfile::read(&source) {
+            Ok(text) => check_text(&folder, &source, &text, ceilings, &mut seen),
+            Err(err) => (None, vec![read_error(err)]),
         };
         challenges.extend(challenge);
         diagnostics.extend(found);
@@ -99,6 +83,62 @@ fn challenge_folders(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
     Ok(names.into_iter().map(|n| dir.join(n)).collect())
 }
 
+/// Check one challenge file given as bytes (a ctfcli file when it ends in `.yml` or `.yaml`,
+/// else the native JSON), as [`Catalog::load`] does for each file it finds. Any bytes give a
+/// challenge or located diagnostics.
+pub fn check_bytes(
+    folder: &Path,
+    source: &Path,
+    bytes: Vec<u8>,
+    ceilings: &Ceilings,
+) -> (Option<Challenge>, Vec<Diagnostic>) {
+    match textfile::decode(source, bytes) {
+        Ok(text) => check_text(folder, source, &text, ceilings, &mut Seen::default()),
+        Err(err) => (None, vec![read_error(err)]),
+    }
+}
+
+/// Check decoded text with the reader its file name calls for, on a stack deep enough for it.
+fn check_text(
+    folder: &Path,
+    source: &Path,
+    text: &str,
+    ceilings: &Ceilings,
+    seen: &mut Seen,
+) -> (Option<Challenge>, Vec<Diagnostic>) {
+    textfile::on_reader_stack(source, || {
+        check_format(folder, source, text, ceilings, seen)
+    })
+    .unwrap_or_else(|err| (None, vec![read_error(err)]))
+}
+
+fn check_format(
+    folder: &Path,
+    source: &Path,
+    text: &str,
+    ceilings: &Ceilings,
+    seen: &mut Seen,
+) -> (Option<Challenge>, Vec<Diagnostic>) {
+    let is_ctfcli = source
+        .extension()
+        .is_some_and(|ext| ext == "yml" || ext == "yaml");
+    if is_ctfcli {
+        ctfcli::check_file(folder, source, text, ceilings, seen)
+    } else {
+        check_file(folder, source, text, ceilings, seen)
+    }
+}
+
+fn read_error(err: ReadError) -> Diagnostic {
+    Diagnostic {
+        path: err.path,
+        line: err.line,
+        column: err.column,
+        severity: Severity::Error,
+        message: err.message,
+    }
+}
+
 /// Deserialize and validate one file. The challenge is returned only when it has no errors.
 /// `seen` holds the ids and images of earlier files, for duplicate detection.
 pub(super) fn check_file(
@@ -109,6 +149,24 @@ pub(super) fn check_file(
     seen: &mut Seen,
 ) -> (Option<Challenge>, Vec<Diagnostic>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Before any parser recurses into it.
+    let refuse = |offset: usize, message: String| {
+        let err = ReadError::at(source, text, offset, message);
+        (None, vec![read_error(err)])
+    };
+    if let Err(offset) = textfile::check_json_nesting(text) {
+        return refuse(
+            offset,
+            format!("invalid JSON: nested deeper than {MAX_NESTING} levels"),
+        );
+    }
+    // serde would read an array positionally and talk of the first field's type.
+    if let Some(offset) = text.find(|c: char| !c.is_whitespace())
+        && text[offset..].starts_with('[')
+    {
+        let message = "the top level is an array; a challenge.json holds one object { … }";
+        return refuse(offset, message.to_string());
+    }
     let locator = Locator::new(text);
     let mut out = Findings::new(source, &locator);
     let mut challenge = match serde_json::from_str::<Challenge>(text) {
@@ -257,10 +315,11 @@ mod tests {
         fs::write(folder.join(CHALLENGE_FILE), [0xff, 0xfe, 0x00]).unwrap();
         let report = Catalog::load(tmp.path(), &Ceilings::default()).unwrap();
         assert_eq!(report.errors(), 1);
-        assert!(
-            report.diagnostics[0]
-                .message
-                .starts_with("cannot read challenge.json")
+        assert_eq!(
+            relative_lines(&report, tmp.path()),
+            [
+                "demo/challenge.json:1:1: the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8"
+            ]
         );
     }
 

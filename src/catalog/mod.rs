@@ -39,11 +39,11 @@ pub use flag::{
     FlagInjection, MAX_HEX_DIGITS, TemplatePart, parse_flag_inject, parse_flag_template,
 };
 pub use image_ref::normalize_image;
-pub use load::CHALLENGE_FILE;
+pub use load::{CHALLENGE_FILE, check_bytes};
 pub use model::*;
 pub use profile::{
-    DEFAULT_PROFILE, DEFAULT_PROXY_IMAGE, Profile, ProfileFields, ProfilesConfig, SHIPPED_PROFILES,
-    Seccomp, SecurityProfiles, TmpfsRule, mount_problem,
+    DEFAULT_PROFILE, DEFAULT_PROXY_IMAGE, Profile, ProfileError, ProfileFields, ProfilesConfig,
+    SHIPPED_PROFILES, Seccomp, SecurityProfiles, TmpfsRule, mount_problem, read_profiles,
 };
 pub use validate::checked_context;
 

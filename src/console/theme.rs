@@ -8,6 +8,8 @@ use std::path::Path;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
+use crate::textfile::{self, ReadError, tomlfile};
+
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
@@ -53,14 +55,9 @@ pub struct Theme {
 pub enum ThemeError {
     #[error("unknown theme {name:?}: built-in themes are {known}, or give a path to a .toml file")]
     Unknown { name: String, known: String },
-    #[error("cannot read theme {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("theme {name}: {message}")]
-    Invalid { name: String, message: String },
+    /// A theme file that cannot be read or is not a valid theme, at the place of the problem.
+    #[error("{0}")]
+    Invalid(#[from] ReadError),
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,11 +115,8 @@ impl Theme {
             None => Theme::built_in("dark"),
             Some(name) if BUILT_IN.iter().any(|(n, _)| *n == name) => Theme::built_in(name),
             Some(path) if path.ends_with(".toml") || Path::new(path).is_file() => {
-                let text = std::fs::read_to_string(path).map_err(|source| ThemeError::Read {
-                    path: path.to_string(),
-                    source,
-                })?;
-                Theme::parse(path, &text)
+                let text = textfile::read(Path::new(path))?;
+                Theme::parse(Path::new(path), &text)
             }
             Some(name) => Err(ThemeError::Unknown {
                 name: name.to_string(),
@@ -144,7 +138,7 @@ impl Theme {
                     name: name.to_string(),
                     known: String::new(),
                 })?;
-        Theme::parse(name, text)
+        Theme::parse(&Path::new("themes").join(format!("{name}.toml")), text)
     }
 
     /// `NO_COLOR` set to anything but the empty string, per no-color.org.
@@ -152,24 +146,33 @@ impl Theme {
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
     }
 
-    pub fn parse(origin: &str, text: &str) -> Result<Theme, ThemeError> {
-        let invalid = |message: String| ThemeError::Invalid {
-            name: origin.to_string(),
-            message,
+    /// A theme file's text; `path` names it in errors, which are placed where the problem is.
+    pub fn parse(path: &Path, text: &str) -> Result<Theme, ThemeError> {
+        textfile::on_reader_stack(path, || Theme::parse_here(path, text))?
+    }
+
+    fn parse_here(path: &Path, text: &str) -> Result<Theme, ThemeError> {
+        let file: ThemeFile = tomlfile::parse(path, text)?;
+        let files = [(path.to_path_buf(), text.to_string())];
+        let invalid = |keys: &[&str], message: String| {
+            ThemeError::Invalid(tomlfile::error_at_key(&files, keys, &message))
         };
-        let file: ThemeFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if let Some(unknown) = file.styles.keys().find(|k| !SLOTS.contains(&k.as_str())) {
-            return Err(invalid(format!(
-                "unknown style slot {unknown:?}; slots: {}",
-                SLOTS.join(", ")
-            )));
+            return Err(invalid(
+                &["styles", unknown],
+                format!(
+                    "unknown style slot {unknown:?}; slots: {}",
+                    SLOTS.join(", ")
+                ),
+            ));
         }
         let style = |slot: &str| -> Result<Style, ThemeError> {
             let spec = file
                 .styles
                 .get(slot)
-                .ok_or_else(|| invalid(format!("missing style slot {slot:?}")))?;
-            to_style(spec).map_err(|m| invalid(format!("{slot}: {m}")))
+                .ok_or_else(|| invalid(&["styles"], format!("missing style slot {slot:?}")))?;
+            to_style(spec)
+                .map_err(|(field, m)| invalid(&["styles", slot, field], format!("{slot}: {m}")))
         };
         Ok(Theme {
             name: file.name.clone(),
@@ -203,13 +206,14 @@ impl Theme {
     }
 }
 
-fn to_style(spec: &StyleSpec) -> Result<Style, String> {
+/// The style, or the field that is wrong and why.
+fn to_style(spec: &StyleSpec) -> Result<Style, (&'static str, String)> {
     let mut style = Style::default();
     if let Some(fg) = &spec.fg {
-        style = style.fg(color(fg)?);
+        style = style.fg(color(fg).map_err(|m| ("fg", m))?);
     }
     if let Some(bg) = &spec.bg {
-        style = style.bg(color(bg)?);
+        style = style.bg(color(bg).map_err(|m| ("bg", m))?);
     }
     for m in &spec.mods {
         style = style.add_modifier(match m.as_str() {
@@ -218,7 +222,7 @@ fn to_style(spec: &StyleSpec) -> Result<Style, String> {
             "italic" => Modifier::ITALIC,
             "underlined" => Modifier::UNDERLINED,
             "reversed" => Modifier::REVERSED,
-            other => return Err(format!("unknown modifier {other:?}")),
+            other => return Err(("mods", format!("unknown modifier {other:?}"))),
         });
     }
     Ok(style)
@@ -280,9 +284,27 @@ mod tests {
             err.contains("dark, light, high-contrast, monochrome"),
             "{err}"
         );
-        let err = Theme::parse("t", "name = \"t\"\n[styles]\nbase = { fg = \"#ff0000\" }")
-            .unwrap_err()
-            .to_string();
+        let parse = |text: &str| {
+            Theme::parse(Path::new("t.toml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        let err = parse("name = \"t\"\n[styles]\nbase = { fg = \"#ff0000\" }");
+        assert!(err.starts_with("t.toml:3:10: base: "), "{err}");
         assert!(err.contains("16 ANSI"), "{err}");
+        let err = parse("name = \"t\"\n[styles]\nbase = { mods = [\"blink\"] }");
+        assert_eq!(err, "t.toml:3:10: base: unknown modifier \"blink\"");
+        let err = parse("name = \"t\"\n[styles]\nbsae = {}");
+        assert!(
+            err.starts_with("t.toml:3:1: unknown style slot \"bsae\""),
+            "{err}"
+        );
+        let err = parse("name = \"t\"\n[styles]\nbase = {}");
+        assert_eq!(err, "t.toml:2:2: missing style slot \"border\"");
+        let err = parse("name = \"t\"\nstyle = 1");
+        assert!(
+            err.starts_with("t.toml:2:1: unknown field `style`"),
+            "{err}"
+        );
     }
 }

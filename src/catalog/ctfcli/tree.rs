@@ -12,6 +12,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use crate::catalog::locate::Position;
+use crate::textfile::MAX_NESTING;
 
 /// One node of the document.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,16 +52,22 @@ pub struct SyntaxError {
 
 /// Parse one YAML document. An empty document (or one holding only comments) is `Null`.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    match serde_saphyr::from_str::<Spanned<Raw>>(text) {
+    match serde_saphyr::from_str_with_options::<Spanned<Raw>>(text, options()) {
         Ok(spanned) => Ok(convert(spanned, text)),
-        Err(err) => Err(SyntaxError {
-            at: err
-                .location()
-                .map(|l| position(l.line(), l.column()))
-                .unwrap_or(Position::START),
-            message: UserMessageFormatter.format_message(&err).into_owned(),
-        }),
+        Err(err) => Err(describe_error(&err)),
     }
+}
+
+/// The parser's defaults, with flow collections (`{a: {b: …}}`) bounded like block ones. Its
+/// default allows 255 levels of flow nesting, which the recursive deserializers above do not
+/// survive on a small (2 MiB) thread stack.
+pub fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_NESTING;
+    budget.flow_nesting_limit = MAX_NESTING;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 /// serde-saphyr's error for a typed deserialization, as a position and a user-facing message.
@@ -70,7 +77,47 @@ pub fn describe_error(err: &serde_saphyr::Error) -> SyntaxError {
             .location()
             .map(|l| position(l.line(), l.column()))
             .unwrap_or(Position::START),
-        message: UserMessageFormatter.format_message(err).into_owned(),
+        message: message(err),
+    }
+}
+
+/// The user-facing message; nesting past the parser's depth budget is said in the same words as
+/// for `challenge.json` instead of as the budget's debug form.
+fn message(err: &serde_saphyr::Error) -> String {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach;
+    let mut inner = err;
+    while let E::WithSnippet { error, .. } | E::AliasError { error, .. } = inner {
+        inner = error;
+    }
+    match inner {
+        E::Budget {
+            breach: BudgetBreach::Depth { .. },
+            ..
+        } => format!("nested deeper than {MAX_NESTING} levels"),
+        E::Budget {
+            breach: BudgetBreach::Nodes { nodes },
+            ..
+        } => format!(
+            "the document is too large: it has more than {} values (a value an alias repeats counts each time)",
+            nodes.saturating_sub(1)
+        ),
+        E::Budget {
+            breach: BudgetBreach::Aliases { aliases },
+            ..
+        } => format!(
+            "the document is too large: it uses more than {} aliases",
+            aliases.saturating_sub(1)
+        ),
+        _ => {
+            let text = UserMessageFormatter.format_message(err).into_owned();
+            // The scanner's words for the same limit on flow collections (`[[[…`, `{a: {…`).
+            if text == "recursion limit exceeded" {
+                format!("nested deeper than {MAX_NESTING} levels")
+            } else {
+                text
+            }
+        }
     }
 }
 

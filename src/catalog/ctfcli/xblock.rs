@@ -81,7 +81,7 @@ struct Document {
 
 /// Read the block from the whole file, so that errors carry their position in it.
 pub fn read(text: &str) -> Result<XCtfdeck, SyntaxError> {
-    serde_saphyr::from_str::<Document>(text)
+    serde_saphyr::from_str_with_options::<Document>(text, super::tree::options())
         .map(|doc| doc.block.unwrap_or_default())
         .map_err(|err| describe_error(&err))
 }

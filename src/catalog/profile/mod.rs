@@ -2,14 +2,16 @@
 //! extended by the admin's `[profiles]` config section, checked once when the config is read.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::de::{DeTable, ValueDeserializer};
 
 use super::ceilings::normalize_cap;
 use super::effective::MIN_CPUS;
 use super::exceptions::{Exceptions, dangerous_cap};
 use super::model::parse_memory;
+use crate::textfile::{self, ReadError, tomlfile};
 
 mod values;
 
@@ -25,6 +27,25 @@ pub const DEFAULT_PROFILE: &str = "default";
 /// Image of the port proxy that publishes the ports of instances without egress. It runs
 /// `nc` only; `busybox` is the base every example challenge is built on.
 pub const DEFAULT_PROXY_IMAGE: &str = "busybox:1.36";
+
+/// Why the profiles do not resolve. The message names the profile and the field; `key` is where
+/// that was written among the profile tables (`["web", "cpus"]`), so that a reader of the file
+/// can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProfileError {
+    pub key: Vec<String>,
+    pub message: String,
+}
+
+impl ProfileError {
+    fn new(key: &[&str], message: impl Into<String>) -> ProfileError {
+        ProfileError {
+            key: key.iter().map(|k| (*k).to_string()).collect(),
+            message: message.into(),
+        }
+    }
+}
 
 /// One profile, complete and checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,11 +225,31 @@ impl SecurityProfiles {
 }
 
 impl ProfilesConfig {
+    /// The first problem in a table of this shape, found entry by entry, with its position.
+    /// Deserializing the table whole goes through serde's `flatten`, which drops the positions
+    /// of problems inside a profile.
+    pub fn entry_error(table: &DeTable<'_>) -> Option<toml::de::Error> {
+        table.iter().find_map(|(key, value)| {
+            let de = ValueDeserializer::from(value.clone());
+            let result = match key.get_ref().as_ref() {
+                "allow" => Exceptions::deserialize(de).map(drop),
+                "proxy_image" => Option::<String>::deserialize(de).map(drop),
+                _ => ProfileFields::deserialize(de).map(drop),
+            };
+            result.err().filter(|e| e.span().is_some())
+        })
+    }
+
     /// Apply this config over the shipped profiles and check every profile. The error names the
     /// profile and the field.
-    pub fn resolve(&self) -> Result<SecurityProfiles, String> {
-        let shipped: BTreeMap<String, ProfileFields> = toml::from_str(SHIPPED_PROFILES)
-            .map_err(|e| format!("the shipped profiles/security.toml is invalid: {e}"))?;
+    pub fn resolve(&self) -> Result<SecurityProfiles, ProfileError> {
+        let shipped: BTreeMap<String, ProfileFields> =
+            toml::from_str(SHIPPED_PROFILES).map_err(|e| {
+                ProfileError::new(
+                    &[],
+                    format!("the shipped profiles/security.toml is invalid: {e}"),
+                )
+            })?;
         let mut raw = shipped;
         for (name, fields) in &self.profiles {
             let merged = match raw.get(name) {
@@ -227,7 +268,10 @@ impl ProfilesConfig {
             .clone()
             .unwrap_or_else(|| DEFAULT_PROXY_IMAGE.to_string());
         if proxy_image.trim().is_empty() {
-            return Err("[profiles] proxy_image must not be empty".to_string());
+            return Err(ProfileError::new(
+                &["proxy_image"],
+                "[profiles] proxy_image must not be empty",
+            ));
         }
         Ok(SecurityProfiles {
             profiles,
@@ -237,33 +281,60 @@ impl ProfilesConfig {
     }
 }
 
+/// A file in the format of `profiles/security.toml` (one table per profile, plus optionally
+/// `allow` and `proxy_image`, as under `[profiles]` in config), applied over the shipped
+/// profiles. Any bytes give the profiles or an error at its place in the file.
+pub fn read_profiles(path: &Path, bytes: Vec<u8>) -> Result<SecurityProfiles, ReadError> {
+    let text = textfile::decode(path, bytes)?;
+    textfile::on_reader_stack(path, || {
+        let config: ProfilesConfig = toml::from_str(&text).map_err(|err| {
+            let inner = DeTable::parse(&text)
+                .ok()
+                .and_then(|root| ProfilesConfig::entry_error(root.get_ref()));
+            tomlfile::error(path, &text, inner.as_ref().unwrap_or(&err))
+        })?;
+        config.resolve().map_err(|e| {
+            let keys: Vec<&str> = e.key.iter().map(String::as_str).collect();
+            tomlfile::error_at_key(&[(path.to_path_buf(), text.clone())], &keys, &e.message)
+        })
+    })?
+}
+
 /// The fields of `name` with its `extends` chain applied (ending at `default`).
 fn flatten_extends(
     name: &str,
     raw: &BTreeMap<String, ProfileFields>,
-) -> Result<ProfileFields, String> {
+) -> Result<ProfileFields, ProfileError> {
     let mut chain = vec![name.to_string()];
     let mut seen = BTreeSet::from([name.to_string()]);
     let mut current = name.to_string();
     while current != DEFAULT_PROFILE {
-        let fields = raw
-            .get(&current)
-            .ok_or_else(|| format!("profile {name:?} extends {current:?}, which is not defined"))?;
+        let fields = raw.get(&current).ok_or_else(|| {
+            // The profile whose `extends` names the missing one.
+            let culprit = chain.iter().rev().nth(1).map_or(name, String::as_str);
+            ProfileError::new(
+                &[culprit, "extends"],
+                format!("profile {name:?} extends {current:?}, which is not defined"),
+            )
+        })?;
         let parent = fields
             .extends
             .clone()
             .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
         if !seen.insert(parent.clone()) {
-            return Err(format!(
-                "profile {name:?}: `extends` loops ({} → {parent})",
-                chain.join(" → ")
+            return Err(ProfileError::new(
+                &[current.as_str(), "extends"],
+                format!(
+                    "profile {name:?}: `extends` loops ({} → {parent})",
+                    chain.join(" → ")
+                ),
             ));
         }
         chain.push(parent.clone());
         current = parent;
     }
     if !raw.contains_key(DEFAULT_PROFILE) {
-        return Err("there is no \"default\" profile".to_string());
+        return Err(ProfileError::new(&[], "there is no \"default\" profile"));
     }
     // Apply from the root down: default first, `name` last.
     Ok(chain
@@ -274,19 +345,24 @@ fn flatten_extends(
 }
 
 impl Profile {
-    fn from_fields(name: &str, f: &ProfileFields) -> Result<Profile, String> {
-        let bad = |field: &str, why: String| format!("profile {name:?}: {field} {why}");
+    fn from_fields(name: &str, f: &ProfileFields) -> Result<Profile, ProfileError> {
+        let bad = |field: &str, why: String| {
+            ProfileError::new(&[name, field], format!("profile {name:?}: {field} {why}"))
+        };
         let need = |field: &str| bad(field, "is missing".to_string());
         if !is_valid_name(name) {
-            return Err(format!(
-                "profile name {name:?} is not valid: use lowercase letters, digits, - and _"
+            return Err(ProfileError::new(
+                &[name],
+                format!(
+                    "profile name {name:?} is not valid: use lowercase letters, digits, - and _"
+                ),
             ));
         }
         if name == "unconfined" {
-            return Err(
-                "a profile cannot be called \"unconfined\": that name means no confinement to the engine"
-                    .to_string(),
-            );
+            return Err(ProfileError::new(
+                &[name],
+                "a profile cannot be called \"unconfined\": that name means no confinement to the engine",
+            ));
         }
 
         let mut capabilities = Vec::new();

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::Seccomp;
 use crate::catalog::model::parse_memory;
+use crate::textfile;
 
 /// tmpfs options a profile or a challenge may set; everything else (notably `exec`, `suid`,
 /// `dev`, which would undo the forced `noexec,nosuid,nodev`) is refused.
@@ -123,8 +124,8 @@ pub(super) fn parse_seccomp(value: &str) -> Result<Seccomp, String> {
                 .to_string(),
         ),
         path if Path::new(path).is_absolute() => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+            // Size-capped and UTF-8 checked like every file ctfdeck reads.
+            let text = textfile::read(Path::new(path)).map_err(|e| e.to_string())?;
             let json: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| format!("{path} is not JSON: {e}"))?;
             if json.get("defaultAction").is_none() {
