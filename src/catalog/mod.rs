@@ -13,6 +13,7 @@ mod load;
 mod locate;
 pub mod model;
 mod profile;
+pub mod scaffold;
 mod security;
 mod validate;
 

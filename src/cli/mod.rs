@@ -85,6 +85,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             limit,
         } => commands::audit::run(&ctx, json, &filter, limit),
         Command::Smoke(args) => commands::smoke::run(&ctx, &args).await,
+        Command::New { id, template, dir } => {
+            commands::new::run(&ctx, &id, template.into(), dir.as_deref())
+        }
         Command::Doctor { security: false } => commands::doctor::run(&ctx).await,
         Command::Doctor { security: true } => commands::doctor_security::run(&ctx).await,
         Command::Firewall(action) => commands::firewall::run(&ctx, &action),

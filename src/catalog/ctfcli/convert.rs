@@ -70,6 +70,7 @@ pub fn convert(
         ImageSource::Registry(reference) => (reference, None),
     };
     let challenge = Challenge {
+        json_schema: None,
         schema_version: SCHEMA_VERSION,
         id,
         name,
