@@ -46,9 +46,10 @@ async fn generated_challenge_passes(template: &str) {
         &["new", &id, "--template", template, "--dir", "authored"],
     );
     let check = ctfdeck(tmp.path(), &["catalog", "check", "authored"]);
+    // As CI runs it: every challenge of the catalog, one JSON report each.
     let smoke = ctfdeck(
         tmp.path(),
-        &["--catalog", "authored", "smoke", &id, "--json"],
+        &["--catalog", "authored", "smoke", "--all", "--json"],
     );
     remove_image(&format!("ctfdeck/{id}:latest")).await;
 
@@ -75,7 +76,10 @@ async fn generated_challenge_passes(template: &str) {
     );
 
     assert_eq!(smoke.status.code(), Some(0), "{}", stderr(&smoke));
-    let report = &reports(&smoke)[0];
+    let reports = reports(&smoke);
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    let report = &reports[0];
+    assert_eq!(report["challenge"], id.as_str());
     assert_eq!(report["status"], "passed", "{report:#}");
     let stages: Vec<&str> = report["stages"]
         .as_array()

@@ -6,6 +6,7 @@
 //! Both the CLI (`ctfdeck smoke`) and the console call [`smoke`] / [`smoke_many`]; progress
 //! arrives as [`StageEvent`]s while the run goes on.
 
+mod all;
 mod build;
 mod check;
 mod options;
@@ -25,6 +26,7 @@ use super::Lifecycle;
 use super::view::addresses;
 use crate::store::InstanceRecord;
 
+pub use all::every_challenge;
 pub use check::{Connection, connection};
 pub use options::{
     Cancel, CancelHandle, DEFAULT_CHECK_TIMEOUT, DEFAULT_LOG_LINES, DEFAULT_READY_TIMEOUT,
