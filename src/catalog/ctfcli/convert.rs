@@ -309,10 +309,10 @@ pub(super) fn port_in_connection_info(info: &str) -> Option<u32> {
         return host_port.rsplit_once(':').and_then(|(_, p)| port(p));
     }
     let words: Vec<&str> = info.split_whitespace().collect();
-    if let Some(found) = words.iter().rev().find_map(|w| port(w)) {
-        if words.len() > 1 {
-            return Some(found);
-        }
+    if let Some(found) = words.iter().rev().find_map(|w| port(w))
+        && words.len() > 1
+    {
+        return Some(found);
     }
     words.iter().rev().find_map(|w| {
         w.rsplit_once(':')
