@@ -125,8 +125,15 @@ pub async fn smoke(
                     .or(challenge.smoke.as_ref().and_then(|s| s.timeout))
                     .unwrap_or(DEFAULT_CHECK_TIMEOUT);
                 // The check handles interruption itself, to kill the script's processes.
+                let script_line = |line: &str| {
+                    progress(StageEvent::Progress {
+                        challenge: challenge_id.to_string(),
+                        stage: Stage::Check,
+                        line: line.to_string(),
+                    });
+                };
                 run.step(Stage::Check, false, async {
-                    check::run(challenge, record, timeout, &opts.cancel).await
+                    check::run(challenge, record, timeout, &opts.cancel, &script_line).await
                 })
                 .await;
             }
