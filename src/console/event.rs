@@ -4,6 +4,7 @@
 
 use crossterm::event::KeyEvent;
 
+use crate::domain::smoke::{SmokeReport, StageEvent};
 use crate::domain::{FlagOwner, PurgeSelector};
 use crate::engine::{ContainerDetail, ContainerEvent, ContainerStats, ManagedContainer};
 use crate::store::{AuditEntry, InstanceRecord, Millis};
@@ -56,6 +57,11 @@ pub enum Event {
         op: u64,
         outcome: OpOutcome,
     },
+    /// A stage of the smoke test running as operation `op` started, printed or ended.
+    Smoke {
+        op: u64,
+        event: StageEvent,
+    },
     /// SIGHUP / SIGTERM / SIGINT: leave, restoring the terminal.
     Terminate,
 }
@@ -99,6 +105,8 @@ pub enum OpOutcome {
         flag: String,
         owners: Vec<FlagOwner>,
     },
+    /// A smoke test's whole report (teardown included).
+    Smoked(Box<SmokeReport>),
     Failed {
         what: String,
         error: String,

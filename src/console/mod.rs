@@ -35,6 +35,8 @@ use theme::Theme;
 const CHANNEL: usize = 1024;
 /// Events applied between two draws at most, so a flood cannot starve the screen.
 const BATCH: usize = 256;
+/// How long quitting waits for a cancelled smoke test to tear down.
+const SMOKE_TEARDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Refuse to start without a terminal, saying what to use instead.
 pub fn require_terminal() -> Result<()> {
@@ -124,12 +126,15 @@ pub async fn run(launch: Launch) -> Result<()> {
         logs: LogFollower::default(),
         targets: targets_tx,
         read_only,
+        smokes: std::collections::HashMap::new(),
     };
     for event in startup {
         let commands = app.on_event(event);
         runner.execute(commands);
     }
-    runner.event_loop(&mut app, rx, &mut terminal, &theme).await
+    let result = runner.event_loop(&mut app, rx, &mut terminal, &theme).await;
+    runner.finish_smokes().await;
+    result
 }
 
 /// Carries out the state's commands and owns the background machinery.
@@ -140,6 +145,8 @@ struct Runner {
     logs: LogFollower,
     targets: watch::Sender<tasks::stats::Targets>,
     read_only: bool,
+    /// Smoke tests running, by operation: how to cancel each.
+    smokes: std::collections::HashMap<u64, crate::domain::smoke::CancelHandle>,
 }
 
 impl Runner {
@@ -175,6 +182,20 @@ impl Runner {
         }
     }
 
+    /// Leaving while a smoke test runs: cancel it and wait for its teardown, so that no
+    /// throwaway instance outlives the console.
+    async fn finish_smokes(&mut self) {
+        for handle in self.smokes.values() {
+            handle.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + SMOKE_TEARDOWN_WAIT;
+        while self.smokes.values().any(|h| !h.is_finished())
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     fn lifecycle(&self) -> Option<Arc<Lifecycle>> {
         self.current.borrow().clone()
     }
@@ -190,7 +211,16 @@ impl Runner {
                         continue;
                     }
                     match self.lifecycle() {
-                        Some(lifecycle) => ops::start(lifecycle, op, request, self.tx.clone()),
+                        Some(lifecycle) => {
+                            if let state::Op::Smoke { challenge } = request {
+                                self.smokes.retain(|_, h| !h.is_finished());
+                                let handle =
+                                    ops::start_smoke(lifecycle, op, challenge, self.tx.clone());
+                                self.smokes.insert(op, handle);
+                            } else {
+                                ops::start(lifecycle, op, request, self.tx.clone());
+                            }
+                        }
                         None => {
                             let outcome = OpOutcome::Failed {
                                 what: request.label(),
@@ -210,6 +240,11 @@ impl Runner {
                     Some(lifecycle) => self.logs.follow(lifecycle.engine(), target, &self.tx),
                     None => self.logs.stop(),
                 },
+                Command::CancelSmoke { op } => {
+                    if let Some(handle) = self.smokes.get(&op) {
+                        handle.cancel();
+                    }
+                }
                 Command::Quit => quit = true,
             }
         }

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use crate::catalog::Catalog;
+use crate::store::Millis;
 use crate::terminal_text::clean_line;
+
+use super::smoke::LastSmoke;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageState {
@@ -41,6 +44,8 @@ pub struct CatalogRow {
 pub struct CatalogState {
     pub rows: Vec<CatalogRow>,
     pub live: HashMap<String, usize>,
+    /// Each challenge's last smoke test run from this console.
+    pub last_smoke: HashMap<String, LastSmoke>,
     pub selected: usize,
 }
 
@@ -84,6 +89,13 @@ impl CatalogState {
                 row.image = state;
             }
         }
+    }
+
+    /// The smoke column: `✓ 12s ago`, `✗ at ready`, `-` when never run here.
+    pub fn smoke_text(&self, challenge: &str, now: Millis) -> String {
+        self.last_smoke
+            .get(challenge)
+            .map_or_else(|| "-".to_string(), |l| l.text(now))
     }
 
     pub fn live_total(&self) -> usize {

@@ -21,8 +21,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = super::pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let header =
-        Row::new(["CHALLENGE", "CATEGORY", "DIFF", "PTS", "IMAGE", "LIVE"]).style(theme.header);
+    let header = Row::new([
+        "CHALLENGE",
+        "CATEGORY",
+        "DIFF",
+        "PTS",
+        "IMAGE",
+        "LIVE",
+        "SMOKE",
+    ])
+    .style(theme.header);
     // Keep the selection visible in a short pane.
     let height = inner.height.saturating_sub(1) as usize;
     let offset = state.selected.saturating_sub(height.saturating_sub(1));
@@ -39,6 +47,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ImageState::Missing | ImageState::Failed => theme.bad,
             };
             let live = state.live.get(&r.id).copied().unwrap_or(0);
+            let smoke_style = match state.last_smoke.get(&r.id).map(|l| l.failed.is_none()) {
+                Some(true) => theme.ok,
+                Some(false) => theme.bad,
+                None => theme.dim,
+            };
             let row = Row::new([
                 Cell::from(r.id.as_str()),
                 Cell::from(r.category.as_str()),
@@ -50,6 +63,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 } else {
                     "-".into()
                 }),
+                Cell::from(Span::styled(state.smoke_text(&r.id, app.now), smoke_style)),
             ]);
             if i == state.selected {
                 row.style(theme.selected)
@@ -65,6 +79,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Constraint::Length(4),
         Constraint::Length(8),
         Constraint::Length(4),
+        Constraint::Length(12),
     ];
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),

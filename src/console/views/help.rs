@@ -28,6 +28,7 @@ pub fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
                 Context::Detail,
                 Context::PurgeMenu,
                 Context::Whose,
+                Context::Smoke,
             ],
         ),
     ];
