@@ -122,6 +122,10 @@ pub fn verdict(report: &SmokeReport) -> Verdict {
             took: report.duration(),
         };
     }
+    // Cancelled: the stage it cut short reads as failed, but nothing failed.
+    if report.interrupted {
+        return Verdict::Interrupted;
+    }
     match report.failed_stage() {
         Some(failed) => Verdict::Failed {
             stage: failed.stage,
@@ -338,9 +342,9 @@ mod tests {
         assert_eq!(press(&mut app, KeyCode::Esc), [Command::CancelSmoke { op }]);
         assert!(press(&mut app, KeyCode::Esc).is_empty(), "asked once");
         assert!(matches!(&app.popup, Some(Popup::Smoke(v)) if v.cancelling));
-        let mut interrupted = report(&challenge, None);
+        // As the domain reports it: the stage cut short is failed, the run interrupted.
+        let mut interrupted = report(&challenge, Some(Stage::Ready));
         interrupted.interrupted = true;
-        interrupted.stages[3].status = StageStatus::Skipped;
         app.on_event(Event::OpDone {
             op,
             outcome: OpOutcome::Smoked(Box::new(interrupted)),

@@ -21,15 +21,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = super::pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let header = Row::new([
-        "CHALLENGE",
-        "CATEGORY",
-        "DIFF",
-        "PTS",
-        "IMAGE",
-        "LIVE",
-        "SMOKE",
-    ])
+    // Column widths, and whether DIFF fits: in a narrow pane it gives way to the others.
+    let all: [(&str, Constraint); 7] = [
+        ("CHALLENGE", Constraint::Min(13)),
+        ("CATEGORY", Constraint::Length(8)),
+        ("DIFF", Constraint::Length(6)),
+        ("PTS", Constraint::Length(4)),
+        ("IMAGE", Constraint::Length(8)),
+        ("LIVE", Constraint::Length(4)),
+        ("SMOKE", Constraint::Length(10)),
+    ];
+    const DIFF: usize = 2;
+    let needed: u16 = 13 + 8 + 6 + 4 + 8 + 4 + 10 + 6;
+    let keep = |i: usize| i != DIFF || inner.width >= needed;
+    let header = Row::new(
+        all.iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, (name, _))| *name),
+    )
     .style(theme.header);
     // Keep the selection visible in a short pane.
     let height = inner.height.saturating_sub(1) as usize;
@@ -52,7 +62,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 Some(false) => theme.bad,
                 None => theme.dim,
             };
-            let row = Row::new([
+            let cells = [
                 Cell::from(r.id.as_str()),
                 Cell::from(r.category.as_str()),
                 Cell::from(r.difficulty),
@@ -64,7 +74,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     "-".into()
                 }),
                 Cell::from(Span::styled(state.smoke_text(&r.id, app.now), smoke_style)),
-            ]);
+            ];
+            let row = Row::new(
+                cells
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| keep(*i))
+                    .map(|(_, c)| c),
+            );
             if i == state.selected {
                 row.style(theme.selected)
             } else {
@@ -72,15 +89,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
         })
         .collect();
-    let widths = [
-        Constraint::Min(13),
-        Constraint::Length(8),
-        Constraint::Length(6),
-        Constraint::Length(4),
-        Constraint::Length(8),
-        Constraint::Length(4),
-        Constraint::Length(12),
-    ];
+    let widths: Vec<Constraint> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(_, (_, c))| *c)
+        .collect();
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,
