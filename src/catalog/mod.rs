@@ -16,6 +16,7 @@ mod profile;
 pub mod scaffold;
 mod security;
 mod validate;
+pub mod watch;
 
 #[cfg(test)]
 mod fixture_tests;

@@ -210,7 +210,12 @@ impl From<TemplateArg> for crate::catalog::scaffold::Template {
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
     /// Report every problem as path:line:col: message; exit 1 on any error
-    Check { dir: Option<PathBuf> },
+    Check {
+        dir: Option<PathBuf>,
+        /// Check again on every file change, until Ctrl-C
+        #[arg(long)]
+        watch: bool,
+    },
     /// The challenges
     List {
         #[arg(long)]

@@ -36,8 +36,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         return commands::console::run(&ctx, log_filter()).await;
     };
     match command {
-        Command::Catalog(CatalogCommand::Check { dir }) => {
+        Command::Catalog(CatalogCommand::Check { dir, watch: false }) => {
             commands::catalog::check(&ctx, dir.as_deref())
+        }
+        Command::Catalog(CatalogCommand::Check { dir, watch: true }) => {
+            commands::catalog::watch(&ctx, dir.as_deref()).await
         }
         Command::Catalog(CatalogCommand::List { json }) => commands::catalog::list(&ctx, json),
         Command::Build { challenges } => commands::build::run(&ctx, &challenges).await,
