@@ -62,8 +62,18 @@ pub enum Event {
         op: u64,
         event: StageEvent,
     },
+    /// The catalog folder was read again (a file changed, or at start).
+    Catalog(CatalogReload),
     /// SIGHUP / SIGTERM / SIGINT: leave, restoring the terminal.
     Terminate,
+}
+
+/// The catalog as read again: its valid challenges (`None` when the folder could not be read),
+/// and its errors as `path:line:col: message`.
+#[derive(Debug, Clone)]
+pub struct CatalogReload {
+    pub catalog: Option<std::sync::Arc<crate::catalog::Catalog>>,
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]

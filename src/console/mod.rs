@@ -59,6 +59,7 @@ pub async fn run(launch: Launch) -> Result<()> {
         read_only,
         store_path,
         catalog,
+        ceilings,
         engine_target,
         connect,
         public_host,
@@ -116,6 +117,7 @@ pub async fn run(launch: Launch) -> Result<()> {
         tx.clone(),
     );
     tasks::stats::spawn(current.clone(), targets_rx, tx.clone());
+    let _catalog_watch = tasks::catalog::spawn(catalog.root.clone(), ceilings, tx.clone());
 
     let mut terminal = terminal::enter().wrap_err("cannot take over the terminal")?;
     let _restore = terminal::Guard;
@@ -127,6 +129,7 @@ pub async fn run(launch: Launch) -> Result<()> {
         targets: targets_tx,
         read_only,
         smokes: std::collections::HashMap::new(),
+        catalog: None,
     };
     for event in startup {
         let commands = app.on_event(event);
@@ -147,6 +150,8 @@ struct Runner {
     read_only: bool,
     /// Smoke tests running, by operation: how to cancel each.
     smokes: std::collections::HashMap<u64, crate::domain::smoke::CancelHandle>,
+    /// The catalog as last read after an edit; operations run on it.
+    catalog: Option<Arc<crate::catalog::Catalog>>,
 }
 
 impl Runner {
@@ -168,11 +173,15 @@ impl Runner {
             let Some(first) = rx.recv().await else {
                 return Ok(());
             };
+            self.observe(&first);
             let mut commands = app.on_event(first);
             // Apply whatever else is already waiting before drawing once for all of it.
             for _ in 0..BATCH {
                 match rx.try_recv() {
-                    Ok(ev) => commands.extend(app.on_event(ev)),
+                    Ok(ev) => {
+                        self.observe(&ev);
+                        commands.extend(app.on_event(ev));
+                    }
                     Err(_) => break,
                 }
             }
@@ -196,8 +205,23 @@ impl Runner {
         }
     }
 
+    /// What the runner itself keeps of an event: a catalog read again.
+    fn observe(&mut self, event: &Event) {
+        if let Event::Catalog(event::CatalogReload {
+            catalog: Some(catalog),
+            ..
+        }) = event
+        {
+            self.catalog = Some(catalog.clone());
+        }
+    }
+
     fn lifecycle(&self) -> Option<Arc<Lifecycle>> {
-        self.current.borrow().clone()
+        let current = self.current.borrow().clone()?;
+        Some(match &self.catalog {
+            Some(catalog) => Arc::new(current.with_catalog(catalog.clone())),
+            None => current,
+        })
     }
 
     /// Returns true when the console should end.

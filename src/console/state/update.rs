@@ -118,6 +118,21 @@ impl App {
                 }
             }
             Event::OpDone { op, outcome } => return self.op_done(op, outcome),
+            Event::Catalog(reload) => {
+                let before = self.catalog.problems.len();
+                let (rows_before, problems) = (self.catalog.rows.len(), reload.problems.len());
+                self.catalog
+                    .reload(reload.catalog.as_deref(), reload.problems);
+                if problems > before {
+                    self.complain(format!(
+                        "catalog: {problems} problem(s) (see the catalog pane)"
+                    ));
+                } else if self.catalog.rows.len() != rows_before {
+                    let n = self.catalog.rows.len();
+                    self.say(format!("catalog read again: {n} challenge(s)"));
+                }
+                self.dirty = true;
+            }
             Event::Smoke { op, event } => {
                 if let Some(Popup::Smoke(view)) = self.popup.as_mut()
                     && view.op == op

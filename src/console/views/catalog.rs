@@ -13,14 +13,32 @@ use crate::console::theme::Theme;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let state = &app.catalog;
     let focused = app.focus == Context::Catalog;
+    let problems = match state.problems.len() {
+        0 => String::new(),
+        n => format!("· {n} problem(s) "),
+    };
     let title = Line::from(format!(
-        " Catalog {} challenges · {} live ",
+        " Catalog {} challenges · {} live {problems}",
         state.rows.len(),
         state.live_total()
     ));
     let block = super::pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    // The catalog's problems under the rows, at most half the pane, newest read.
+    let shown = state.problems.len().min((inner.height / 2) as usize);
+    let [inner, problems_area] =
+        ratatui::layout::Layout::vertical([Constraint::Min(0), Constraint::Length(shown as u16)])
+            .areas(inner);
+    if shown > 0 {
+        let lines: Vec<Line> = state
+            .problems
+            .iter()
+            .take(shown)
+            .map(|p| Line::styled(format!("✗ {p}"), theme.bad))
+            .collect();
+        frame.render_widget(ratatui::widgets::Paragraph::new(lines), problems_area);
+    }
     // Column widths, and whether DIFF fits: in a narrow pane it gives way to the others.
     let all: [(&str, Constraint); 7] = [
         ("CHALLENGE", Constraint::Min(13)),
