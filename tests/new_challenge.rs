@@ -134,3 +134,27 @@ fn new_refuses_a_folder_that_exists_and_leaves_it_alone() {
         1
     );
 }
+
+#[test]
+fn every_template_is_valid_against_the_schema_it_points_to() {
+    for template in ["web", "tcp", "static-files"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let o = ctfdeck(tmp.path(), &["new", "schema-check", "--template", template]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let dir = tmp.path().join("challenges");
+        let read = |p: &Path| -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+        };
+        let instance = read(&dir.join("schema-check/challenge.json"));
+        // `$schema` is relative to the challenge file: the catalog's schema.json.
+        let schema_path = dir
+            .join("schema-check")
+            .join(instance["$schema"].as_str().unwrap());
+        let validator = jsonschema::draft202012::new(&read(&schema_path)).unwrap();
+        let problems: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(problems, Vec::<String>::new(), "{template}");
+    }
+}
