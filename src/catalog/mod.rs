@@ -16,9 +16,11 @@ mod load;
 mod locate;
 pub mod model;
 mod profile;
+pub mod scaffold;
 mod security;
 mod unique;
 mod validate;
+pub mod watch;
 
 #[cfg(test)]
 mod fixture_tests;

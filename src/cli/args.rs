@@ -133,6 +133,16 @@ pub enum Command {
     /// The author's end-to-end check: validate, build, spawn hardened, wait for an answer, run
     /// the solve script against the instance, tear down
     Smoke(SmokeArgs),
+    /// A new challenge folder from a template, ready for `catalog check` and `smoke`
+    New {
+        /// The challenge id (its folder name): lowercase letters, digits and dashes
+        id: String,
+        #[arg(long, value_enum)]
+        template: TemplateArg,
+        /// Catalog folder to create it in [default: the catalog, ./challenges]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// The host firewall rules that keep instances away from the host and each other's ports
     #[command(subcommand)]
     Firewall(FirewallCommand),
@@ -176,10 +186,36 @@ pub enum FirewallCommand {
     Remove,
 }
 
+/// `new --template`: what kind of challenge to start from.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TemplateArg {
+    /// An HTTP service: pages and a CGI script
+    Web,
+    /// A line-based TCP service (nc)
+    Tcp,
+    /// Files to download, served over HTTP
+    StaticFiles,
+}
+
+impl From<TemplateArg> for crate::catalog::scaffold::Template {
+    fn from(t: TemplateArg) -> Self {
+        match t {
+            TemplateArg::Web => Self::Web,
+            TemplateArg::Tcp => Self::Tcp,
+            TemplateArg::StaticFiles => Self::StaticFiles,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
     /// Report every problem as path:line:col: message; exit 1 on any error
-    Check { dir: Option<PathBuf> },
+    Check {
+        dir: Option<PathBuf>,
+        /// Check again on every file change, until Ctrl-C
+        #[arg(long)]
+        watch: bool,
+    },
     /// The challenges
     List {
         #[arg(long)]

@@ -36,8 +36,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         return commands::console::run(&ctx, log_filter()).await;
     };
     match command {
-        Command::Catalog(CatalogCommand::Check { dir }) => {
+        Command::Catalog(CatalogCommand::Check { dir, watch: false }) => {
             commands::catalog::check(&ctx, dir.as_deref())
+        }
+        Command::Catalog(CatalogCommand::Check { dir, watch: true }) => {
+            commands::catalog::watch(&ctx, dir.as_deref()).await
         }
         Command::Catalog(CatalogCommand::List { json }) => commands::catalog::list(&ctx, json),
         Command::Build { challenges } => commands::build::run(&ctx, &challenges).await,
@@ -85,6 +88,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             limit,
         } => commands::audit::run(&ctx, json, &filter, limit),
         Command::Smoke(args) => commands::smoke::run(&ctx, &args).await,
+        Command::New { id, template, dir } => {
+            commands::new::run(&ctx, &id, template.into(), dir.as_deref())
+        }
         Command::Doctor { security: false } => commands::doctor::run(&ctx).await,
         Command::Doctor { security: true } => commands::doctor_security::run(&ctx).await,
         Command::Firewall(action) => commands::firewall::run(&ctx, &action),

@@ -4,6 +4,7 @@
 
 use crossterm::event::KeyEvent;
 
+use crate::domain::smoke::{SmokeReport, StageEvent};
 use crate::domain::{FlagOwner, PurgeSelector};
 use crate::engine::{ContainerDetail, ContainerEvent, ContainerStats, ManagedContainer};
 use crate::store::{AuditEntry, InstanceRecord, Millis};
@@ -56,8 +57,23 @@ pub enum Event {
         op: u64,
         outcome: OpOutcome,
     },
+    /// A stage of the smoke test running as operation `op` started, printed or ended.
+    Smoke {
+        op: u64,
+        event: StageEvent,
+    },
+    /// The catalog folder was read again (a file changed, or at start).
+    Catalog(CatalogReload),
     /// SIGHUP / SIGTERM / SIGINT: leave, restoring the terminal.
     Terminate,
+}
+
+/// The catalog as read again: its valid challenges (`None` when the folder could not be read),
+/// and its errors as `path:line:col: message`.
+#[derive(Debug, Clone)]
+pub struct CatalogReload {
+    pub catalog: Option<std::sync::Arc<crate::catalog::Catalog>>,
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -99,6 +115,8 @@ pub enum OpOutcome {
         flag: String,
         owners: Vec<FlagOwner>,
     },
+    /// A smoke test's whole report (teardown included).
+    Smoked(Box<SmokeReport>),
     Failed {
         what: String,
         error: String,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Ceilings};
 use crate::domain::Lifecycle;
 
 use super::keys::Keymap;
@@ -25,6 +25,8 @@ pub struct Launch {
     pub read_only: bool,
     pub store_path: PathBuf,
     pub catalog: Arc<Catalog>,
+    /// What the catalog is checked against when it is read again after an edit.
+    pub ceilings: Ceilings,
     /// The engine the connector tries, named while it does not answer.
     pub engine_target: String,
     pub connect: Connector,

@@ -35,6 +35,8 @@ use theme::Theme;
 const CHANNEL: usize = 1024;
 /// Events applied between two draws at most, so a flood cannot starve the screen.
 const BATCH: usize = 256;
+/// How long quitting waits for a cancelled smoke test to tear down.
+const SMOKE_TEARDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Refuse to start without a terminal, saying what to use instead.
 pub fn require_terminal() -> Result<()> {
@@ -57,6 +59,7 @@ pub async fn run(launch: Launch) -> Result<()> {
         read_only,
         store_path,
         catalog,
+        ceilings,
         engine_target,
         connect,
         public_host,
@@ -114,6 +117,7 @@ pub async fn run(launch: Launch) -> Result<()> {
         tx.clone(),
     );
     tasks::stats::spawn(current.clone(), targets_rx, tx.clone());
+    let _catalog_watch = tasks::catalog::spawn(catalog.root.clone(), ceilings, tx.clone());
 
     let mut terminal = terminal::enter().wrap_err("cannot take over the terminal")?;
     let _restore = terminal::Guard;
@@ -124,12 +128,16 @@ pub async fn run(launch: Launch) -> Result<()> {
         logs: LogFollower::default(),
         targets: targets_tx,
         read_only,
+        smokes: std::collections::HashMap::new(),
+        catalog: None,
     };
     for event in startup {
         let commands = app.on_event(event);
         runner.execute(commands);
     }
-    runner.event_loop(&mut app, rx, &mut terminal, &theme).await
+    let result = runner.event_loop(&mut app, rx, &mut terminal, &theme).await;
+    runner.finish_smokes().await;
+    result
 }
 
 /// Carries out the state's commands and owns the background machinery.
@@ -140,6 +148,10 @@ struct Runner {
     logs: LogFollower,
     targets: watch::Sender<tasks::stats::Targets>,
     read_only: bool,
+    /// Smoke tests running, by operation: how to cancel each.
+    smokes: std::collections::HashMap<u64, crate::domain::smoke::CancelHandle>,
+    /// The catalog as last read after an edit; operations run on it.
+    catalog: Option<Arc<crate::catalog::Catalog>>,
 }
 
 impl Runner {
@@ -161,11 +173,15 @@ impl Runner {
             let Some(first) = rx.recv().await else {
                 return Ok(());
             };
+            self.observe(&first);
             let mut commands = app.on_event(first);
             // Apply whatever else is already waiting before drawing once for all of it.
             for _ in 0..BATCH {
                 match rx.try_recv() {
-                    Ok(ev) => commands.extend(app.on_event(ev)),
+                    Ok(ev) => {
+                        self.observe(&ev);
+                        commands.extend(app.on_event(ev));
+                    }
                     Err(_) => break,
                 }
             }
@@ -175,8 +191,37 @@ impl Runner {
         }
     }
 
+    /// Leaving while a smoke test runs: cancel it and wait for its teardown, so that no
+    /// throwaway instance outlives the console.
+    async fn finish_smokes(&mut self) {
+        for handle in self.smokes.values() {
+            handle.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + SMOKE_TEARDOWN_WAIT;
+        while self.smokes.values().any(|h| !h.is_finished())
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What the runner itself keeps of an event: a catalog read again.
+    fn observe(&mut self, event: &Event) {
+        if let Event::Catalog(event::CatalogReload {
+            catalog: Some(catalog),
+            ..
+        }) = event
+        {
+            self.catalog = Some(catalog.clone());
+        }
+    }
+
     fn lifecycle(&self) -> Option<Arc<Lifecycle>> {
-        self.current.borrow().clone()
+        let current = self.current.borrow().clone()?;
+        Some(match &self.catalog {
+            Some(catalog) => Arc::new(current.with_catalog(catalog.clone())),
+            None => current,
+        })
     }
 
     /// Returns true when the console should end.
@@ -190,7 +235,16 @@ impl Runner {
                         continue;
                     }
                     match self.lifecycle() {
-                        Some(lifecycle) => ops::start(lifecycle, op, request, self.tx.clone()),
+                        Some(lifecycle) => {
+                            if let state::Op::Smoke { challenge } = request {
+                                self.smokes.retain(|_, h| !h.is_finished());
+                                let handle =
+                                    ops::start_smoke(lifecycle, op, challenge, self.tx.clone());
+                                self.smokes.insert(op, handle);
+                            } else {
+                                ops::start(lifecycle, op, request, self.tx.clone());
+                            }
+                        }
                         None => {
                             let outcome = OpOutcome::Failed {
                                 what: request.label(),
@@ -210,6 +264,11 @@ impl Runner {
                     Some(lifecycle) => self.logs.follow(lifecycle.engine(), target, &self.tx),
                     None => self.logs.stop(),
                 },
+                Command::CancelSmoke { op } => {
+                    if let Some(handle) = self.smokes.get(&op) {
+                        handle.cancel();
+                    }
+                }
                 Command::Quit => quit = true,
             }
         }

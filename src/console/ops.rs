@@ -6,6 +6,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use tokio::sync::mpsc::Sender;
 
+use crate::domain::smoke::{self, Cancel, CancelHandle, SmokeOptions, StageEvent};
 use crate::domain::{BuildOutcome, Lifecycle, StopOutcome};
 
 use super::event::{Event, OpOutcome};
@@ -48,6 +49,7 @@ async fn run(
             }
         }
         Op::Stop { ids, reason } => stop(lifecycle, op, ids, &reason, tx).await,
+        Op::Smoke { .. } => return Err("a smoke test starts through start_smoke".to_string()),
         Op::WhoseFlag { flag } => {
             let owners = lifecycle.whose_flag(&flag).map_err(e)?;
             OpOutcome::FlagOwners { flag, owners }
@@ -82,6 +84,45 @@ async fn run(
             OpOutcome::Built { challenge }
         }
     })
+}
+
+/// Start a smoke test of `challenge` in the background: each stage event comes back as
+/// `Event::Smoke`, then the report as `Event::OpDone`. The handle cancels it (teardown still
+/// runs).
+pub fn start_smoke(
+    lifecycle: Arc<Lifecycle>,
+    op: u64,
+    challenge: String,
+    tx: Sender<Event>,
+) -> CancelHandle {
+    let (handle, cancel) = Cancel::new();
+    tokio::spawn(async move {
+        // The domain reports progress synchronously; an unbounded hop keeps it from ever
+        // blocking the run, and the forwarder keeps the order.
+        let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<StageEvent>();
+        let forward_tx = tx.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if forward_tx.send(Event::Smoke { op, event }).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let opts = SmokeOptions {
+            cancel,
+            ..SmokeOptions::default()
+        };
+        let progress = move |event: StageEvent| {
+            let _ = events_tx.send(event);
+        };
+        let report = smoke::smoke(&lifecycle, &challenge, &opts, &progress).await;
+        // Every stage event is on the channel before the report.
+        drop(progress);
+        let _ = forwarder.await;
+        let outcome = OpOutcome::Smoked(Box::new(report));
+        let _ = tx.send(Event::OpDone { op, outcome }).await;
+    });
+    handle
 }
 
 /// Stop the instances through the domain: all are halted at once, then removed; progress is

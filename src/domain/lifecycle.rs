@@ -79,6 +79,20 @@ impl Lifecycle {
         &self.catalog
     }
 
+    /// The same lifecycle on a catalog read again (the console follows edits to it).
+    pub fn with_catalog(&self, catalog: Arc<Catalog>) -> Lifecycle {
+        Lifecycle {
+            engine: self.engine.clone(),
+            store: self.store.clone(),
+            catalog,
+            policy: self.policy.clone(),
+            actor: self.actor.clone(),
+            store_id: self.store_id.clone(),
+            flag_secret: self.flag_secret.clone(),
+            lease: self.lease.clone(),
+        }
+    }
+
     pub fn policy(&self) -> &Policy {
         &self.policy
     }

@@ -53,7 +53,8 @@ pub fn convert(
         ImageSource::Registry(_) => Declared::default(),
     };
     let protocol = protocol(root, out);
-    let ports = ports(&x, &declared, &image, protocol, image_at, out);
+    let named = named_port(root);
+    let ports = ports(&x, &declared, &image, protocol, named, image_at, out);
     let user = user(&x, &declared, &image, image_at, out);
     let flag = flag(root, &x, out);
     let lifetime = lifetime(root, &x, out);
@@ -69,6 +70,7 @@ pub fn convert(
         ImageSource::Registry(reference) => (reference, None),
     };
     let challenge = Challenge {
+        json_schema: None,
         schema_version: SCHEMA_VERSION,
         id,
         name,
@@ -223,6 +225,7 @@ fn ports(
     declared: &Declared,
     image: &ImageSource,
     protocol: Protocol,
+    named: Option<(u32, Position)>,
     at: Position,
     out: &mut Findings<'_>,
 ) -> Vec<PortSpec> {
@@ -248,6 +251,25 @@ fn ports(
         );
         return ports;
     }
+    let why = match image {
+        ImageSource::Build(_) => "no EXPOSE in the Dockerfile".to_string(),
+        ImageSource::Registry(reference) => format!("image {reference} is not built here"),
+    };
+    if let Some((container, info_at)) = named {
+        let port = PortSpec {
+            container,
+            protocol,
+        };
+        warning(
+            out,
+            info_at,
+            format!(
+                "no {KEY}.ports and {why}: container port {} taken from connection_info; set {KEY}.ports if the challenge listens elsewhere",
+                describe_ports(std::slice::from_ref(&port))
+            ),
+        );
+        return vec![port];
+    }
     let container = match protocol {
         Protocol::Http => DEFAULT_HTTP_PORT,
         Protocol::Tcp => DEFAULT_TCP_PORT,
@@ -255,10 +277,6 @@ fn ports(
     let port = PortSpec {
         container,
         protocol,
-    };
-    let why = match image {
-        ImageSource::Build(_) => "no EXPOSE in the Dockerfile".to_string(),
-        ImageSource::Registry(reference) => format!("image {reference} is not built here"),
     };
     warning(
         out,
@@ -269,6 +287,38 @@ fn ports(
         ),
     );
     vec![port]
+}
+
+/// The port `connection_info` names, with where it is: `nc host 9322`, `host:9322`,
+/// `http://host:8080/path`. Placeholders such as `{port}` name none.
+fn named_port(root: &Node) -> Option<(u32, Position)> {
+    let node = root.get("connection_info")?;
+    port_in_connection_info(&node.text()?).map(|port| (port, node.at))
+}
+
+/// The port in a ctfcli `connection_info` line, if it names one.
+pub(super) fn port_in_connection_info(info: &str) -> Option<u32> {
+    let info = info.trim();
+    let port = |text: &str| {
+        text.parse::<u32>()
+            .ok()
+            .filter(|p| (1..=65_535).contains(p))
+    };
+    if let Some((_, rest)) = info.split_once("://") {
+        let authority = rest.split(['/', '?', '#', ' ']).next().unwrap_or_default();
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        return host_port.rsplit_once(':').and_then(|(_, p)| port(p));
+    }
+    let words: Vec<&str> = info.split_whitespace().collect();
+    if let Some(found) = words.iter().rev().find_map(|w| port(w))
+        && words.len() > 1
+    {
+        return Some(found);
+    }
+    words.iter().rev().find_map(|w| {
+        w.rsplit_once(':')
+            .and_then(|(host, p)| (!host.is_empty()).then(|| port(p)).flatten())
+    })
 }
 
 fn describe_ports(ports: &[PortSpec]) -> String {

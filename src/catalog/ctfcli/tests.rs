@@ -318,3 +318,27 @@ fn the_block_asks_for_a_build_network_and_tags_are_checked_where_written() {
         "{shown:#?}"
     );
 }
+
+#[test]
+fn the_port_named_by_connection_info_is_the_container_port() {
+    let (challenge, diagnostics) = load("registry-image");
+    let c = challenge.unwrap();
+    assert_eq!(c.container.ports[0].container, 31337, "{diagnostics:#?}");
+    assert_eq!(c.container.ports[0].protocol, Protocol::Tcp);
+}
+
+#[test]
+fn connection_info_names_a_port_in_its_usual_shapes() {
+    use super::convert::port_in_connection_info as port;
+    assert_eq!(port("nc host 9322"), Some(9322));
+    assert_eq!(port("nc {host} 9322"), Some(9322));
+    assert_eq!(port("ncat --ssl chal.example.org 443"), Some(443));
+    assert_eq!(port("host.example.org:4000"), Some(4000));
+    assert_eq!(port("http://challenge.example.org:8080/login"), Some(8080));
+    assert_eq!(port("https://user@challenge.example.org:8443"), Some(8443));
+    assert_eq!(port("http://challenge.example.org/"), None);
+    assert_eq!(port("nc {host} {port}"), None);
+    assert_eq!(port("nc host 99999"), None);
+    assert_eq!(port("1337"), None, "a lone number is not a connection line");
+    assert_eq!(port(""), None);
+}

@@ -11,22 +11,73 @@ use crate::cli::output::{print_json, table};
 /// `catalog check [DIR]`: every problem on stdout as `path:line:col: message`.
 pub fn check(ctx: &Context, dir: Option<&Path>) -> Result<()> {
     let dir = dir.map_or_else(|| ctx.catalog_dir(), Path::to_path_buf);
-    let report = Catalog::load(&dir, &ctx.config.ceilings)?;
+    match check_once(ctx, &dir)? {
+        Ok(summary) => {
+            eprintln!("{summary}");
+            Ok(())
+        }
+        Err(summary) => Err(Reported(summary).into()),
+    }
+}
+
+/// One check: the problems on stdout; the summary, `Err` when there are errors.
+fn check_once(ctx: &Context, dir: &Path) -> Result<std::result::Result<String, String>> {
+    let report = Catalog::load(dir, &ctx.config.ceilings)?;
     for d in &report.diagnostics {
         // A diagnostic may quote the challenge file, which its author controls.
         println!("{}", crate::terminal_text::clean(&d.to_string()));
     }
     let errors = report.errors();
     let n = report.catalog.challenges.len();
-    if errors > 0 {
-        return Err(Reported(format!(
+    Ok(if errors > 0 {
+        Err(format!(
             "{errors} error(s) in {}; {n} valid challenge(s)",
             dir.display()
         ))
-        .into());
+    } else {
+        Ok(format!("{}: {n} challenge(s), no errors", dir.display()))
+    })
+}
+
+/// `catalog check --watch [DIR]`: check, then check again after every burst of file changes
+/// under DIR, until Ctrl-C (exit 0).
+pub async fn watch(ctx: &Context, dir: Option<&Path>) -> Result<()> {
+    let dir = dir.map_or_else(|| ctx.catalog_dir(), Path::to_path_buf);
+    let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    let _watcher = crate::catalog::watch::watch(&dir, move |c| {
+        let _ = tx.send(c);
+    })?;
+    let show = |outcome: std::result::Result<String, String>| match outcome {
+        Ok(summary) => eprintln!("{summary}"),
+        Err(summary) => eprintln!("error: {summary}"),
+    };
+    show(check_once(ctx, &dir)?);
+    eprintln!("watching {} for changes (Ctrl-C to stop)", dir.display());
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            change = changes.recv() => {
+                let Some(change) = change else { return Ok(()) };
+                match change {
+                    Ok(paths) => {
+                        let first = paths.first().map(|p| p.display().to_string());
+                        let more = paths.len().saturating_sub(1);
+                        eprintln!(
+                            "\n-- changed: {}{} -- checking again",
+                            crate::terminal_text::clean(&first.unwrap_or_default()),
+                            if more > 0 { format!(" (+{more} more)") } else { String::new() }
+                        );
+                    }
+                    Err(e) => eprintln!("\n-- watching went wrong ({e}) -- checking again"),
+                }
+                // A folder deleted under the watch is reported, not fatal.
+                match check_once(ctx, &dir) {
+                    Ok(outcome) => show(outcome),
+                    Err(e) => eprintln!("error: {e:#}"),
+                }
+            }
+        }
     }
-    eprintln!("{}: {n} challenge(s), no errors", dir.display());
-    Ok(())
 }
 
 #[derive(Serialize)]

@@ -55,6 +55,7 @@ pub async fn run(ctx: &Context, log_filter: tracing_subscriber::EnvFilter) -> Re
         read_only: ctx.read_only(),
         store_path,
         catalog,
+        ceilings: ctx.config.ceilings.clone(),
         engine_target: DockerEngine::target(ctx.engine_explicit().as_deref()),
         connect,
         public_host: ctx

@@ -8,6 +8,7 @@ pub mod firewall;
 pub mod flag;
 pub mod instances;
 pub mod logs;
+pub mod new;
 pub mod purge;
 pub mod reap;
 pub mod smoke;

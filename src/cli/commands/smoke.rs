@@ -16,12 +16,7 @@ pub async fn run(ctx: &Context, args: &SmokeArgs) -> Result<()> {
     ctx.require_write("smoke")?;
     let lifecycle = ctx.lifecycle().await?;
     let ids: Vec<String> = if args.all {
-        lifecycle
-            .catalog()
-            .challenges
-            .iter()
-            .map(|c| c.id.clone())
-            .collect()
+        smoke::every_challenge(&lifecycle)
     } else {
         args.challenges.clone()
     };

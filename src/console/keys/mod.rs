@@ -18,6 +18,7 @@ pub enum Context {
     Detail,
     PurgeMenu,
     Whose,
+    Smoke,
 }
 
 impl Context {
@@ -33,6 +34,7 @@ impl Context {
             Context::Detail => "detail",
             Context::PurgeMenu => "purge menu",
             Context::Whose => "whose flag",
+            Context::Smoke => "smoke",
         }
     }
 }
@@ -45,6 +47,7 @@ pub enum Action {
     Reset,
     Purge,
     Build,
+    Smoke,
     Mark,
     Filter,
     Detail,
@@ -104,6 +107,7 @@ const LISTS: &[Context] = &[
     C::Detail,
     C::PurgeMenu,
     C::Whose,
+    C::Smoke,
 ];
 
 const fn row(
@@ -186,6 +190,14 @@ pub const ACTIONS: &[ActionInfo] = &[
         "build the selected challenge's image",
         &[C::Catalog],
         &["b"],
+    )),
+    mutating(row(
+        A::Smoke,
+        "smoke",
+        "smoke",
+        "smoke-test the challenge (of the selected instance): validate, build, spawn, ready, check, teardown",
+        &[C::Catalog, C::Instances],
+        &["t"],
     )),
     row(
         A::Mark,
@@ -355,8 +367,15 @@ pub const ACTIONS: &[ActionInfo] = &[
         A::Cancel,
         "cancel",
         "close",
-        "close the popup without doing anything",
-        &[C::Help, C::Confirm, C::Detail, C::PurgeMenu, C::Whose],
+        "close the popup without doing anything (a running smoke test: cancel it, then tear down)",
+        &[
+            C::Help,
+            C::Confirm,
+            C::Detail,
+            C::PurgeMenu,
+            C::Whose,
+            C::Smoke,
+        ],
         &["esc", "n", "q"],
     ),
     row(

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use crate::catalog::Catalog;
+use crate::store::Millis;
 use crate::terminal_text::clean_line;
+
+use super::smoke::LastSmoke;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageState {
@@ -41,28 +44,43 @@ pub struct CatalogRow {
 pub struct CatalogState {
     pub rows: Vec<CatalogRow>,
     pub live: HashMap<String, usize>,
+    /// Each challenge's last smoke test run from this console.
+    pub last_smoke: HashMap<String, LastSmoke>,
+    /// The catalog's errors as last read (`path:line:col: message`), shown under the rows.
+    pub problems: Vec<String>,
     pub selected: usize,
 }
 
 impl CatalogState {
     pub fn from_catalog(catalog: &Catalog) -> CatalogState {
         CatalogState {
-            rows: catalog
-                .challenges
-                .iter()
-                .map(|c| CatalogRow {
-                    id: c.id.clone(),
-                    // Authors choose these: no escape sequence reaches the screen.
-                    name: clean_line(&c.name).into_owned(),
-                    category: clean_line(&c.category).into_owned(),
-                    difficulty: c.difficulty.as_str(),
-                    points: c.points,
-                    image: ImageState::Unknown,
-                    buildable: c.container.build.is_some(),
-                })
-                .collect(),
+            rows: rows(catalog),
             ..Default::default()
         }
+    }
+
+    /// The catalog read again after an edit: new rows, image states and smoke results kept
+    /// for challenges still there, the selection on the same challenge when it still is.
+    pub fn reload(&mut self, catalog: Option<&Catalog>, problems: Vec<String>) {
+        self.problems = problems
+            .iter()
+            .map(|p| clean_line(p).into_owned())
+            .collect();
+        let Some(catalog) = catalog else {
+            return;
+        };
+        let selected = self.selected_row().map(|r| r.id.clone());
+        let mut fresh = rows(catalog);
+        for row in &mut fresh {
+            if let Some(old) = self.rows.iter().find(|o| o.id == row.id) {
+                row.image = old.image;
+            }
+        }
+        self.rows = fresh;
+        self.selected = selected
+            .and_then(|id| self.rows.iter().position(|r| r.id == id))
+            .unwrap_or(self.selected)
+            .min(self.rows.len().saturating_sub(1));
     }
 
     pub fn selected_row(&self) -> Option<&CatalogRow> {
@@ -86,7 +104,80 @@ impl CatalogState {
         }
     }
 
+    /// The smoke column: `✓ 12s ago`, `✗ at ready`, `-` when never run here.
+    pub fn smoke_text(&self, challenge: &str, now: Millis) -> String {
+        self.last_smoke
+            .get(challenge)
+            .map_or_else(|| "-".to_string(), |l| l.text(now))
+    }
+
     pub fn live_total(&self) -> usize {
         self.live.values().sum()
+    }
+}
+
+fn rows(catalog: &Catalog) -> Vec<CatalogRow> {
+    catalog
+        .challenges
+        .iter()
+        .map(|c| CatalogRow {
+            id: c.id.clone(),
+            // Authors choose these: no escape sequence reaches the screen.
+            name: clean_line(&c.name).into_owned(),
+            category: clean_line(&c.category).into_owned(),
+            difficulty: c.difficulty.as_str(),
+            points: c.points,
+            image: ImageState::Unknown,
+            buildable: c.container.build.is_some(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::catalog::Challenge;
+    use crate::console::event::{CatalogReload, Event};
+    use crate::console::views::testkit::sample_app;
+
+    fn challenge(id: &str) -> Challenge {
+        serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "id": id, "name": id,
+            "container": {"image": format!("ctfdeck/{id}:latest"), "build": "."},
+            "flag": {"template": "flag{<hex:16>}", "inject": "env:FLAG"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_reload_brings_new_challenges_and_problems_and_keeps_the_selection() {
+        let mut app = sample_app();
+        app.catalog.selected = 1;
+        let selected = app.catalog.rows[1].id.clone();
+        let image = app.catalog.rows[1].image;
+        let mut catalog = crate::catalog::Catalog::default();
+        let mut first = challenge("aaa-new");
+        first.name = "New \u{1b}[31mone".into();
+        catalog.challenges.push(first);
+        catalog.challenges.push(challenge(&selected));
+        app.on_event(Event::Catalog(CatalogReload {
+            catalog: Some(std::sync::Arc::new(catalog)),
+            problems: vec!["broken/challenge.json:3:5: unknown field `memroy`".into()],
+        }));
+        let ids: Vec<&str> = app.catalog.rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["aaa-new", selected.as_str()]);
+        assert_eq!(app.catalog.selected_row().unwrap().id, selected);
+        assert_eq!(app.catalog.rows[1].image, image, "image state kept");
+        assert_eq!(app.catalog.rows[0].name, "New one");
+        assert_eq!(app.catalog.problems.len(), 1);
+        assert!(app.flash.as_ref().unwrap().text.contains("1 problem(s)"));
+
+        // Fixed: the problem goes; a folder that cannot be read keeps the rows.
+        app.on_event(Event::Catalog(CatalogReload {
+            catalog: None,
+            problems: Vec::new(),
+        }));
+        assert!(app.catalog.problems.is_empty());
+        assert_eq!(app.catalog.rows.len(), 2);
     }
 }

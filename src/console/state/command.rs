@@ -10,6 +10,10 @@ pub enum Command {
         op: u64,
         request: Op,
     },
+    /// Cancel the smoke test running as this operation (it still tears down).
+    CancelSmoke {
+        op: u64,
+    },
     /// Follow this instance's container logs (None: stop following).
     FollowLogs(Option<LogTarget>),
     Quit,
@@ -52,6 +56,11 @@ pub enum Op {
     WhoseFlag {
         flag: String,
     },
+    /// The author's end-to-end check, as `ctfdeck smoke` runs it; stages come back as
+    /// `Event::Smoke`.
+    Smoke {
+        challenge: String,
+    },
 }
 
 impl Op {
@@ -75,6 +84,7 @@ impl Op {
             Op::Inspect { instance, .. } => format!("inspect {instance}"),
             Op::Build { challenge } => format!("build {challenge}"),
             Op::WhoseFlag { .. } => "flag lookup".to_string(),
+            Op::Smoke { challenge } => format!("smoke {challenge}"),
         }
     }
 }

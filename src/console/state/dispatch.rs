@@ -11,6 +11,7 @@ use crate::domain::{Owner, PurgeSelector};
 use super::command::{Command, LogTarget, Op, PendingAction};
 use super::logs::LogSource;
 use super::popup::{DetailView, Popup, PurgeChoice, PurgeMenu, SpawnForm, WhoseView};
+use super::smoke::SmokeView;
 use super::{App, catalog::ImageState};
 
 impl App {
@@ -191,6 +192,27 @@ impl App {
                 }
                 Vec::new()
             }
+            (Some(Popup::Smoke(view)), a) => {
+                match a {
+                    // The output follows its end; scrolling goes back from there.
+                    Action::Up => view.scroll = (view.scroll + 1).min(view.output.len()),
+                    Action::Down => view.scroll = view.scroll.saturating_sub(1),
+                    Action::PageUp => view.scroll = (view.scroll + 10).min(view.output.len()),
+                    Action::PageDown => view.scroll = view.scroll.saturating_sub(10),
+                    Action::Top => view.scroll = view.output.len(),
+                    Action::Bottom => view.scroll = 0,
+                    // Asked once; the popup stays until teardown is done.
+                    Action::Cancel if view.running() && !view.cancelling => {
+                        view.cancelling = true;
+                        let op = view.op;
+                        return vec![Command::CancelSmoke { op }];
+                    }
+                    Action::Cancel if view.running() => {}
+                    Action::Cancel => self.popup = None,
+                    _ => {}
+                }
+                Vec::new()
+            }
             (Some(Popup::Confirm(_)), Action::Cancel) => {
                 self.popup = None;
                 self.say("cancelled; nothing was changed");
@@ -273,6 +295,23 @@ impl App {
                 };
                 let menu = PurgeMenu::new(challenge, self.instances.marks.len());
                 self.popup = Some(Popup::PurgeMenu(menu));
+            }
+            Action::Smoke => {
+                let challenge = match self.focus {
+                    Context::Instances => selected.map(|rec| rec.challenge),
+                    _ => self.catalog.selected_row().map(|r| r.id.clone()),
+                };
+                let Some(challenge) = challenge else {
+                    self.complain("nothing selected to smoke-test");
+                    return Vec::new();
+                };
+                let command = self.run(Op::Smoke {
+                    challenge: challenge.clone(),
+                });
+                if let Command::Run { op, .. } = &command {
+                    self.popup = Some(Popup::Smoke(SmokeView::new(*op, &challenge)));
+                }
+                return vec![command];
             }
             Action::Build => match self.catalog.selected_row() {
                 Some(row) if row.buildable => {

@@ -8,6 +8,7 @@ pub mod format;
 pub mod instances;
 pub mod logs;
 pub mod popup;
+pub mod smoke;
 #[cfg(test)]
 mod tests;
 mod update;
@@ -135,6 +136,7 @@ impl App {
             Some(Popup::Detail(_)) => Context::Detail,
             Some(Popup::PurgeMenu(_)) => Context::PurgeMenu,
             Some(Popup::Whose(_)) => Context::Whose,
+            Some(Popup::Smoke(_)) => Context::Smoke,
             Some(Popup::Spawn(_)) | None => self.focus,
         }
     }

@@ -6,6 +6,7 @@ use crate::domain::{FlagOwner, Owner};
 use crate::engine::ContainerDetail;
 
 use super::command::PendingAction;
+use super::smoke::SmokeView;
 
 #[derive(Debug)]
 pub enum Popup {
@@ -19,6 +20,8 @@ pub enum Popup {
     PurgeMenu(PurgeMenu),
     /// What a flag lookup found.
     Whose(WhoseView),
+    /// A smoke test, live.
+    Smoke(SmokeView),
 }
 
 #[derive(Debug)]

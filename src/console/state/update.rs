@@ -13,6 +13,7 @@ use super::catalog::ImageState;
 use super::command::{Command, Op, PendingAction};
 use super::logs::LogSource;
 use super::popup::{Popup, WhoseView};
+use super::smoke::LastSmoke;
 use super::{App, FLASH_MS};
 
 impl App {
@@ -117,6 +118,29 @@ impl App {
                 }
             }
             Event::OpDone { op, outcome } => return self.op_done(op, outcome),
+            Event::Catalog(reload) => {
+                let before = self.catalog.problems.len();
+                let (rows_before, problems) = (self.catalog.rows.len(), reload.problems.len());
+                self.catalog
+                    .reload(reload.catalog.as_deref(), reload.problems);
+                if problems > before {
+                    self.complain(format!(
+                        "catalog: {problems} problem(s) (see the catalog pane)"
+                    ));
+                } else if self.catalog.rows.len() != rows_before {
+                    let n = self.catalog.rows.len();
+                    self.say(format!("catalog read again: {n} challenge(s)"));
+                }
+                self.dirty = true;
+            }
+            Event::Smoke { op, event } => {
+                if let Some(Popup::Smoke(view)) = self.popup.as_mut()
+                    && view.op == op
+                {
+                    view.apply(event, self.now);
+                    self.dirty = true;
+                }
+            }
             Event::Terminate => {
                 self.quit = true;
                 return vec![Command::Quit];
@@ -128,6 +152,10 @@ impl App {
     fn tick(&mut self, now: crate::store::Millis) {
         self.now = now;
         if self.instances.clock_text(now) != self.last_clock {
+            self.dirty = true;
+        }
+        // A running stage's clock moves.
+        if matches!(&self.popup, Some(Popup::Smoke(v)) if v.running()) {
             self.dirty = true;
         }
         if self.flash.as_ref().is_some_and(|f| f.until <= now) {
@@ -209,6 +237,27 @@ impl App {
                     }));
                 }
             }
+            OpOutcome::Smoked(report) => {
+                let last = LastSmoke::of(&report, self.now);
+                let text = match &last.failed {
+                    None => format!("smoke {}: passed", report.challenge),
+                    Some(Some(stage)) => format!("smoke {}: failed at {stage}", report.challenge),
+                    Some(None) => format!("smoke {}: interrupted, torn down", report.challenge),
+                };
+                self.catalog
+                    .last_smoke
+                    .insert(report.challenge.clone(), last.clone());
+                if let Some(Popup::Smoke(view)) = self.popup.as_mut()
+                    && view.op == op
+                {
+                    view.finish(&report);
+                }
+                if last.failed.is_none() {
+                    self.say(text);
+                } else {
+                    self.complain(text);
+                }
+            }
             OpOutcome::Built { challenge } => {
                 self.catalog.set_image(&challenge, ImageState::Built);
                 self.say(format!("built {challenge}"));
@@ -217,6 +266,13 @@ impl App {
                 match request {
                     Some(Op::Build { challenge }) => {
                         self.catalog.set_image(&challenge, ImageState::Failed)
+                    }
+                    Some(Op::Smoke { .. }) => {
+                        if let Some(Popup::Smoke(view)) = self.popup.as_mut()
+                            && view.op == op
+                        {
+                            view.fail(error.clone());
+                        }
                     }
                     Some(Op::Inspect { instance, .. }) => {
                         if let Some(Popup::Detail(d)) = self.popup.as_mut()

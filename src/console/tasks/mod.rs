@@ -1,6 +1,7 @@
 //! The producers: each runs on its own and sends [`Event`](super::event::Event)s into the one
 //! channel. None of them touches the state.
 
+pub mod catalog;
 pub mod engine;
 pub mod input;
 pub mod logs;

@@ -9,8 +9,13 @@ use crate::console::keys::{ACTIONS, Context};
 use crate::console::state::App;
 use crate::console::theme::Theme;
 
-/// Every help line: pane headings, then each action's keys and meaning.
-pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
+/// Width of the keys column and of the config-name column (`sort_reverse` is the longest).
+const KEYS_WIDTH: usize = 10;
+const NAME_WIDTH: usize = 13;
+
+/// Every help line at `width` columns: pane headings, then each action's keys, config name and
+/// meaning; a meaning too long for one line continues under itself, not under the keys.
+pub fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let groups: [(&str, &[Context]); 4] = [
         ("Instances", &[Context::Instances]),
@@ -23,6 +28,7 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
                 Context::Detail,
                 Context::PurgeMenu,
                 Context::Whose,
+                Context::Smoke,
             ],
         ),
     ];
@@ -39,23 +45,30 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
                 continue;
             }
             let keys = app.keymap.keys_text(info.action);
-            let mut spans = vec![
-                Span::styled(format!("  {keys:<10} "), theme.key),
-                Span::styled(info.help.to_string(), theme.popup),
-            ];
-            if info.mutating || info.admin_only {
-                spans.push(Span::styled(
-                    if app.read_only {
-                        "  (refused: read-only)"
-                    } else {
-                        "  (admin)"
-                    },
-                    theme.dim,
-                ));
+            let role = match (info.mutating || info.admin_only, app.read_only) {
+                (false, _) => "",
+                (true, true) => "  (refused: read-only)",
+                (true, false) => "  (admin)",
+            };
+            let indent = 2 + KEYS_WIDTH + 1 + NAME_WIDTH;
+            let text = format!("{}{role}", info.help);
+            let mut rows = wrap(&text, width.saturating_sub(indent).max(20)).into_iter();
+            // The config name beside the key: what to write under `[keys]` to rebind it.
+            let first = rows.next().unwrap_or_default();
+            out.push(Line::from(vec![
+                Span::styled(format!("  {keys:<KEYS_WIDTH$} "), theme.key),
+                Span::styled(format!("{:<NAME_WIDTH$}", info.name), theme.dim),
+                Span::styled(first, theme.popup),
+            ]));
+            for rest in rows {
+                out.push(Line::styled(format!("{:indent$}{rest}", ""), theme.popup));
             }
-            out.push(Line::from(spans));
         }
     }
+    out.push(Line::styled(
+        "  rebind any of them by the name beside its key, in the config's [keys] table".to_string(),
+        theme.dim,
+    ));
     out.push(Line::styled("Text fields", theme.popup_title));
     out.push(Line::styled(
         "  enter accept · esc cancel · tab complete the owner (spawn)".to_string(),
@@ -66,6 +79,28 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         theme.popup,
     ));
     out
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    for word in text.split(' ') {
+        let needed = if row.is_empty() {
+            0
+        } else {
+            row.chars().count() + 1
+        };
+        if !row.is_empty() && needed + word.chars().count() > width {
+            rows.push(std::mem::take(&mut row));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(word);
+    }
+    rows.push(row);
+    rows
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
@@ -79,7 +114,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
     );
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let all = lines(app, theme);
+    let all = lines(app, theme, usize::from(inner.width));
     let scroll = scroll.min(all.len().saturating_sub(1)) as u16;
     frame.render_widget(
         Paragraph::new(all)
@@ -94,6 +129,26 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
 mod tests {
     use super::super::testkit::{sample_app, snapshot_screen};
     use crate::console::state::popup::Popup;
+
+    #[test]
+    fn every_action_is_listed_with_its_config_name_beside_its_keys() {
+        use crate::console::keys::ACTIONS;
+        let app = sample_app();
+        let theme = crate::console::theme::Theme::built_in("dark").unwrap();
+        let text: Vec<String> = super::lines(&app, &theme, 200)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        for info in ACTIONS {
+            let keys = app.keymap.keys_text(info.action);
+            let want = format!("  {keys:<10} {:<13}{}", info.name, info.help);
+
+            assert!(
+                text.iter().any(|l| l.starts_with(&want)),
+                "no help line {want:?} in {text:#?}"
+            );
+        }
+    }
 
     #[test]
     fn help_popup_snapshots() {

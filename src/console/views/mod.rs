@@ -9,6 +9,7 @@ mod help;
 mod instances;
 mod logs;
 mod purge;
+mod smoke;
 mod spawn;
 mod status;
 #[cfg(test)]
@@ -90,6 +91,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Popup::Detail(d)) => detail::draw(frame, area, app, d, theme),
         Some(Popup::PurgeMenu(menu)) => purge::draw(frame, area, app, menu, theme),
         Some(Popup::Whose(w)) => whose::draw(frame, area, app, w, theme),
+        Some(Popup::Smoke(v)) => smoke::draw(frame, area, app, v, theme),
     }
 }
 

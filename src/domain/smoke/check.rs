@@ -14,6 +14,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
+use tokio::sync::mpsc;
 
 use crate::catalog::{Challenge, Protocol, resolve_inside};
 use crate::store::InstanceRecord;
@@ -26,6 +27,8 @@ use super::ready::{host_for, seconds};
 const STDERR_TAIL: usize = 10;
 /// Output kept per stream; a script that prints more is cut (the flag is its last line).
 const MAX_OUTPUT: usize = 1 << 20;
+/// Longest line handed on while the script runs; the rest of a longer one is dropped.
+const MAX_LINE: usize = 4096;
 /// After killing the process group, how long to wait for its pipes to close.
 const AFTER_KILL: Duration = Duration::from_secs(2);
 
@@ -62,11 +65,13 @@ pub fn connection(challenge: &Challenge, instance: &InstanceRecord) -> Option<Co
     Some(Connection { host, port, info })
 }
 
+/// `on_line` gets each line the script prints (stdout and stderr) as it prints it.
 pub async fn run(
     challenge: &Challenge,
     instance: &InstanceRecord,
     timeout: Duration,
     cancel: &Cancel,
+    on_line: &(dyn Fn(&str) + Send + Sync),
 ) -> StageOutcome<()> {
     let Some(smoke) = &challenge.smoke else {
         return Err(Failed::new(
@@ -83,7 +88,7 @@ pub async fn run(
     };
     let script = script_path(challenge, &smoke.check)?;
     let started = Instant::now();
-    let run = match execute(&script, &challenge.dir, &conn, timeout, cancel).await {
+    let run = match execute(&script, &challenge.dir, &conn, timeout, cancel, on_line).await {
         Ok(run) => run,
         Err(e) => {
             return Err(Failed::new(format!(
@@ -209,19 +214,33 @@ async fn execute(
     conn: &Connection,
     timeout: Duration,
     cancel: &Cancel,
+    on_line: &(dyn Fn(&str) + Send + Sync),
 ) -> std::io::Result<Run> {
     let mut child = command(script, dir, conn).spawn()?;
     let group = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
-    let stdout = tokio::spawn(read_all(child.stdout.take()));
-    let stderr = tokio::spawn(read_all(child.stderr.take()));
+    let (lines_tx, mut lines) = mpsc::unbounded_channel();
+    let stdout = tokio::spawn(read_all(child.stdout.take(), lines_tx.clone()));
+    let stderr = tokio::spawn(read_all(child.stderr.take(), lines_tx));
 
-    let end = tokio::select! {
-        status = child.wait() => End::Exited(status?),
-        () = tokio::time::sleep(timeout) => End::TimedOut,
-        () = cancel.cancelled() => End::Cancelled,
+    let end = {
+        let ended = async {
+            tokio::select! {
+                status = child.wait() => status.map(End::Exited),
+                () = tokio::time::sleep(timeout) => Ok(End::TimedOut),
+                () = cancel.cancelled() => Ok(End::Cancelled),
+            }
+        };
+        tokio::pin!(ended);
+        // Lines are handed on while the script runs, not when it is over.
+        loop {
+            tokio::select! {
+                end = &mut ended => break end?,
+                Some(line) = lines.recv() => on_line(&line),
+            }
+        }
     };
     // Whatever the script left running in its group goes too, so its pipes close.
     if let Some(group) = group {
@@ -237,10 +256,14 @@ async fn execute(
             .and_then(Result::ok)
             .unwrap_or_default()
     };
+    let (stdout, stderr) = (collect(stdout).await, collect(stderr).await);
+    while let Ok(line) = lines.try_recv() {
+        on_line(&line);
+    }
     Ok(Run {
         end,
-        stdout: collect(stdout).await,
-        stderr: collect(stderr).await,
+        stdout,
+        stderr,
     })
 }
 
@@ -265,16 +288,29 @@ fn command(script: &Path, dir: &Path, conn: &Connection) -> Command {
     command
 }
 
-async fn read_all<R: AsyncRead + Unpin>(stream: Option<R>) -> String {
+/// All of a stream (its end, past [`MAX_OUTPUT`]), each complete line also sent to `lines`.
+async fn read_all<R: AsyncRead + Unpin>(
+    stream: Option<R>,
+    lines: mpsc::UnboundedSender<String>,
+) -> String {
     let Some(mut stream) = stream else {
         return String::new();
     };
     let mut out = Vec::new();
+    let mut partial = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
         match stream.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                for &b in &buf[..n] {
+                    if b == b'\n' {
+                        let _ = lines.send(line_text(&partial));
+                        partial.clear();
+                    } else if partial.len() < MAX_LINE {
+                        partial.push(b);
+                    }
+                }
                 out.extend_from_slice(&buf[..n]);
                 if out.len() > MAX_OUTPUT {
                     // Keep the end: the flag is the last line.
@@ -283,7 +319,16 @@ async fn read_all<R: AsyncRead + Unpin>(stream: Option<R>) -> String {
             }
         }
     }
+    if !partial.is_empty() {
+        let _ = lines.send(line_text(&partial));
+    }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn line_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .trim_end_matches('\r')
+        .to_string()
 }
 
 #[cfg(test)]
@@ -321,6 +366,7 @@ mod tests {
             &conn(),
             Duration::from_secs(10),
             &Cancel::never(),
+            &|_| {},
         )
         .await
         .unwrap();
@@ -362,6 +408,7 @@ mod tests {
             &conn(),
             Duration::from_millis(500),
             &Cancel::never(),
+            &|_| {},
         )
         .await
         .unwrap();
@@ -415,6 +462,7 @@ mod tests {
                 &conn,
                 Duration::from_secs(300),
                 &cancel,
+                &|_| {},
             )
             .await
         });
@@ -426,6 +474,44 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(matches!(run.end, End::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn every_line_is_handed_on_as_it_is_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("go");
+        // The second line only comes once the first one was seen: streamed, not collected.
+        let path = script(
+            dir.path(),
+            &format!(
+                "echo first; echo oops >&2; while [ ! -e {} ]; do sleep 0.05; done; printf last",
+                marker.display()
+            ),
+        );
+        let seen = std::sync::Mutex::new(Vec::<String>::new());
+        let on_line = |line: &str| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(line.to_string());
+            if line == "first" {
+                std::fs::write(&marker, "").unwrap();
+            }
+        };
+        let run = execute(
+            &path,
+            dir.path(),
+            &conn(),
+            Duration::from_secs(30),
+            &Cancel::never(),
+            &on_line,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(run.end, End::Exited(s) if s.success()));
+        let mut seen = seen.into_inner().unwrap();
+        assert_eq!(seen[0], "first");
+        seen.sort();
+        assert_eq!(seen, ["first", "last", "oops"]);
+        assert_eq!(run.stdout, "first\nlast");
     }
 
     #[test]

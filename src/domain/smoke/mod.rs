@@ -6,6 +6,7 @@
 //! Both the CLI (`ctfdeck smoke`) and the console call [`smoke`] / [`smoke_many`]; progress
 //! arrives as [`StageEvent`]s while the run goes on.
 
+mod all;
 mod build;
 mod check;
 mod options;
@@ -25,6 +26,7 @@ use super::Lifecycle;
 use super::view::addresses;
 use crate::store::InstanceRecord;
 
+pub use all::every_challenge;
 pub use check::{Connection, connection};
 pub use options::{
     Cancel, CancelHandle, DEFAULT_CHECK_TIMEOUT, DEFAULT_LOG_LINES, DEFAULT_READY_TIMEOUT,
@@ -123,8 +125,15 @@ pub async fn smoke(
                     .or(challenge.smoke.as_ref().and_then(|s| s.timeout))
                     .unwrap_or(DEFAULT_CHECK_TIMEOUT);
                 // The check handles interruption itself, to kill the script's processes.
+                let script_line = |line: &str| {
+                    progress(StageEvent::Progress {
+                        challenge: challenge_id.to_string(),
+                        stage: Stage::Check,
+                        line: line.to_string(),
+                    });
+                };
                 run.step(Stage::Check, false, async {
-                    check::run(challenge, record, timeout, &opts.cancel).await
+                    check::run(challenge, record, timeout, &opts.cancel, &script_line).await
                 })
                 .await;
             }

@@ -48,6 +48,11 @@ impl CancelHandle {
     pub fn cancel(&self) {
         self.tx.send_replace(true);
     }
+
+    /// The run it could cancel is over (every [`Cancel`] is gone).
+    pub fn is_finished(&self) -> bool {
+        self.tx.is_closed()
+    }
 }
 
 /// The interrupted side, cheap to clone.

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::cli::output::table;
-use crate::domain::smoke::{SmokeReport, StageEvent, StageStatus};
+use crate::domain::smoke::{SmokeReport, Stage, StageEvent, StageStatus};
 
 /// Stage lines as they happen, on stderr. Build output is shown as its `Step n/m` lines
 /// and pull status lines; a failed build shows the rest in its details.
@@ -17,9 +17,12 @@ impl Live {
         let _ = match event {
             StageEvent::Started { .. } => Ok(()),
             StageEvent::Progress {
-                challenge, line, ..
+                challenge,
+                stage,
+                line,
             } => {
-                if line.starts_with("Step ") || line.contains("Pull") {
+                // Build steps only: the check script's output holds the flag it found.
+                if stage == Stage::Build && (line.starts_with("Step ") || line.contains("Pull")) {
                     writeln!(err, "  {challenge} | {line}")
                 } else {
                     Ok(())

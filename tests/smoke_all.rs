@@ -1,0 +1,52 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `smoke --all --json` as CI runs it: a definition too broken to be in the catalog fails the
+//! run at `validate` with its diagnostics, instead of being left out of a green report.
+
+mod common;
+mod smoke_support;
+
+use std::path::Path;
+
+use common::repo;
+use smoke_support::{leftovers, reports, run, stage, stderr};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_includes_a_broken_definition_and_fails_on_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = tmp.path().join("catalog");
+    copy_dir(
+        &repo().join("tests/fixtures/smoke/invalid-definition"),
+        &catalog.join("invalid-definition"),
+    );
+    let store = tmp.path().join("smoke.db");
+    let out = run(&catalog, &store, &["--all", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let reports = reports(&out);
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    let report = &reports[0];
+    assert_eq!(report["challenge"], "invalid-definition");
+    assert_eq!(report["failed_stage"], "validate", "{report:#}");
+    let details = stage(report, "validate")["details"].as_array().unwrap();
+    assert!(
+        details
+            .iter()
+            .any(|d| d.as_str().unwrap().contains("challenge.json:")),
+        "{report:#}"
+    );
+    assert_eq!(stage(report, "spawn")["status"], "skipped");
+    assert!(stderr(&out).contains("smoke failed: invalid-definition (validate)"));
+    assert_eq!(leftovers(&store).await, Vec::<String>::new());
+}
