@@ -4,6 +4,7 @@
 mod admission;
 mod audit;
 mod error;
+mod exits;
 mod instances;
 mod lease;
 mod migrations;
