@@ -146,6 +146,44 @@ pub enum Command {
     /// The host firewall rules that keep instances away from the host and each other's ports
     #[command(subcommand)]
     Firewall(FirewallCommand),
+    /// Tokens for the scoreboard API (`serve`)
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token; it is printed once on stdout and only its hash is kept
+    Add {
+        name: String,
+        #[arg(long, value_enum, default_value = "scoreboard")]
+        role: TokenRoleArg,
+    },
+    /// The tokens (names, roles, dates; never the tokens)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a token unusable at once
+    Revoke { name: String },
+}
+
+/// `token add --role`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TokenRoleArg {
+    /// Instances and flag checks for the scoreboard's owners, and metrics
+    Scoreboard,
+    /// Metrics only
+    Metrics,
+}
+
+impl From<TokenRoleArg> for crate::domain::tokens::TokenRole {
+    fn from(r: TokenRoleArg) -> Self {
+        match r {
+            TokenRoleArg::Scoreboard => Self::Scoreboard,
+            TokenRoleArg::Metrics => Self::Metrics,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

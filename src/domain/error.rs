@@ -35,6 +35,11 @@ pub enum DomainError {
         "cannot create the store's flag secret: the system's random source failed ({reason}); nothing was stored"
     )]
     NoRandomness { reason: String },
+    /// An API caller asked about an instance that belongs to another owner.
+    #[error("instance {id} belongs to another owner than {owner}")]
+    NotOwner { id: String, owner: String },
+    #[error(transparent)]
+    Token(#[from] super::tokens::TokenError),
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// A build refused before it reached the engine (its context leads outside its folder).

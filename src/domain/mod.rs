@@ -22,6 +22,7 @@ mod renewal;
 mod roles;
 pub mod smoke;
 mod teardown;
+pub mod tokens;
 pub mod view;
 mod whose;
 

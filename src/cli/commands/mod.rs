@@ -12,3 +12,4 @@ pub mod new;
 pub mod purge;
 pub mod reap;
 pub mod smoke;
+pub mod token;
