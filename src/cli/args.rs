@@ -146,6 +146,12 @@ pub enum Command {
     /// The host firewall rules that keep instances away from the host and each other's ports
     #[command(subcommand)]
     Firewall(FirewallCommand),
+    /// The scoreboard API and the reaper, in one long-running process
+    Serve {
+        /// Address to listen on [default: `[api] listen`, else 127.0.0.1:8787]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Tokens for the scoreboard API (`serve`)
     #[command(subcommand)]
     Token(TokenCommand),

@@ -12,6 +12,7 @@ mod host_accounts;
 pub mod ids;
 pub mod lease;
 mod lifecycle;
+mod owned;
 mod owner;
 pub mod plan;
 mod policy;

@@ -33,6 +33,7 @@ pub fn admission_limits(
                 "{challenge} is assigned per {}: the owner must be {expected}, not {owner}",
                 mode.as_str()
             ),
+            retry_after_ms: None,
         });
     }
     Ok(AdmissionLimits {
@@ -44,14 +45,28 @@ pub fn admission_limits(
     })
 }
 
-/// (rule, message) for a refusal. `soonest` is the earliest expiry among the instances that
+/// The refusal as a domain error. `soonest` is the earliest expiry among the instances that
 /// hold the limit, i.e. the latest moment a slot frees up by itself.
-pub fn refusal_message(
+pub fn refused(refusal: &Refusal, record: &InstanceRecord, soonest: Option<Millis>) -> DomainError {
+    let now = now_millis();
+    let retry_after_ms = match refusal {
+        Refusal::Cooldown { wait_ms } => Some(*wait_ms),
+        _ => soonest.map(|at| (at - now).max(0)),
+    };
+    let (rule, message) = refusal_message(refusal, record, soonest, now);
+    DomainError::Refused {
+        rule,
+        message,
+        retry_after_ms,
+    }
+}
+
+fn refusal_message(
     refusal: &Refusal,
     record: &InstanceRecord,
     soonest: Option<Millis>,
+    now: Millis,
 ) -> (&'static str, String) {
-    let now = now_millis();
     let frees = soonest
         .map(|at| {
             format!(
