@@ -154,8 +154,8 @@ mod tests {
             Some("alice (user 17)")
         );
         assert_eq!(
-            actor_text(&headers(&[(ACTOR_HEADER, b"a\tb\x7f")])).as_deref(),
-            Some("ab")
+            actor_text(&headers(&[(ACTOR_HEADER, b"a\tb\xe9")])).as_deref(),
+            Some("ab\u{fffd}")
         );
         let long = vec![b'x'; 500];
         assert_eq!(
