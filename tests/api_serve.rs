@@ -301,6 +301,25 @@ fn a_scoreboard_drives_an_instance_through_every_route() {
         refused.headers
     );
 
+    // Metrics, for a scoreboard token too: what is live, what was asked and how it went.
+    let scraped = server.call("GET", "/metrics", &red, None);
+    assert_eq!(scraped.status, 200, "{}", scraped.body);
+    for line in [
+        "ctfdeck_live_instances{challenge=\"web-robots\",status=\"running\"} 1",
+        "ctfdeck_actions_total{action=\"spawn\",outcome=\"ok\"} 2",
+        "ctfdeck_actions_total{action=\"spawn\",outcome=\"per-owner-quota\"} 1",
+        "ctfdeck_spawn_duration_seconds_count 1",
+        "ctfdeck_engine_up 1",
+        "ctfdeck_api_requests_total{route=\"/v1/instances\",code=\"429\"} 1",
+    ] {
+        assert!(
+            scraped.body.lines().any(|l| l == line),
+            "no {line:?} in\n{}",
+            scraped.body
+        );
+    }
+    assert!(!scraped.body.contains(&flag));
+
     let list = server.call("GET", "/v1/instances", &red, None).json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert!(
@@ -424,6 +443,29 @@ fn bad_callers_and_bad_requests_get_precise_errors() {
     // A metrics token may not act for owners.
     let r = server.call("GET", "/v1/instances", &auth(&metrics, "team:red"), None);
     assert_eq!((r.status, r.error_code().as_str()), (403, "token-role"));
+
+    // /metrics takes a metrics token, and no token is a 401 there too.
+    let scraped = server.call(
+        "GET",
+        "/metrics",
+        &[format!("Authorization: Bearer {metrics}")],
+        None,
+    );
+    assert_eq!(scraped.status, 200, "{}", scraped.body);
+    assert!(
+        scraped.body.lines().any(|l| l == "ctfdeck_engine_up 1"),
+        "{}",
+        scraped.body
+    );
+    assert!(
+        scraped
+            .body
+            .lines()
+            .any(|l| l == "ctfdeck_api_requests_total{route=\"/v1/instances\",code=\"401\"} 3"),
+        "{}",
+        scraped.body
+    );
+    assert_eq!(server.call("GET", "/metrics", &[], None).status, 401);
 
     // Owners: required, and of the --owner syntax (never smoke:).
     let r = server.call(

@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 
-use crate::domain::tokens::{self, TokenRole};
+use crate::domain::tokens::{self, ApiToken, TokenRole};
 use crate::domain::{Actor, Lifecycle, Owner, Role};
 
 use super::{ApiError, Shared};
@@ -40,11 +40,7 @@ impl FromRequestParts<Shared> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let presented = bearer(&parts.headers).ok_or_else(|| {
-            ApiError::unauthorized("an Authorization: Bearer TOKEN header is needed")
-        })?;
-        let token = tokens::authenticate(state.lifecycle.store(), presented)?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        let token = token(parts, state)?;
         if token.role != TokenRole::Scoreboard {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -73,6 +69,25 @@ impl FromRequestParts<Shared> for Caller {
             owner: owner(&parts.headers),
         })
     }
+}
+
+/// A request to `/metrics`: any live token (`metrics` or `scoreboard`).
+pub struct Scraper;
+
+impl FromRequestParts<Shared> for Scraper {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        token(parts, state).map(|_| Scraper)
+    }
+}
+
+/// The live token the request carries; 401 without one.
+fn token(parts: &Parts, state: &Shared) -> Result<ApiToken, ApiError> {
+    let presented = bearer(&parts.headers)
+        .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer TOKEN header is needed"))?;
+    tokens::authenticate(state.lifecycle.store(), presented)?
+        .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -146,6 +146,13 @@ async fn to_the_end<T: Send + 'static>(
     }
 }
 
+/// Count an action's outcome (`ok` or its error code) for `/metrics`.
+fn counted<T>(state: &Shared, action: &str, done: Result<T, ApiError>) -> Result<T, ApiError> {
+    let outcome = done.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
+    state.metrics.action(action, outcome);
+    done
+}
+
 pub async fn spawn(
     State(state): State<Shared>,
     caller: Caller,
@@ -154,7 +161,15 @@ pub async fn spawn(
     let owner = caller.owner()?.clone();
     let req: SpawnRequest = json_body(body)?;
     let lifecycle = caller.lifecycle;
-    let spawned = to_the_end(async move { lifecycle.spawn(&req.challenge, &owner).await }).await?;
+    let started = std::time::Instant::now();
+    let spawned = counted(
+        &state,
+        "spawn",
+        to_the_end(async move { lifecycle.spawn(&req.challenge, &owner).await }).await,
+    )?;
+    if !spawned.existing {
+        state.metrics.spawned_in(started.elapsed());
+    }
     let status = if spawned.existing {
         StatusCode::OK
     } else {
@@ -175,7 +190,11 @@ pub async fn extend(
         .lifecycle
         .owned_instance(&id, caller.owner()?, "extend")?;
     let lifecycle = caller.lifecycle;
-    let extended = to_the_end(async move { lifecycle.extend(&record.id, None).await }).await?;
+    let extended = counted(
+        &state,
+        "extend",
+        to_the_end(async move { lifecycle.extend(&record.id, None).await }).await,
+    )?;
     Ok(Json(instance_json(&extended, &state.public_host)))
 }
 
@@ -188,15 +207,27 @@ pub async fn reset(
         .lifecycle
         .owned_instance(&id, caller.owner()?, "reset")?;
     let lifecycle = caller.lifecycle;
-    let fresh = to_the_end(async move { lifecycle.reset(&record.id).await }).await?;
+    let fresh = counted(
+        &state,
+        "reset",
+        to_the_end(async move { lifecycle.reset(&record.id).await }).await,
+    )?;
     Ok(Json(instance_json(&fresh, &state.public_host)))
 }
 
-pub async fn stop(caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn stop(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let record = caller
         .lifecycle
         .owned_instance(&id, caller.owner()?, "stop")?;
     let lifecycle = caller.lifecycle;
-    to_the_end(async move { lifecycle.stop(&record.id, "stopped by its owner").await }).await?;
+    counted(
+        &state,
+        "stop",
+        to_the_end(async move { lifecycle.stop(&record.id, "stopped by its owner").await }).await,
+    )?;
     Ok(StatusCode::NO_CONTENT)
 }

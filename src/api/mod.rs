@@ -7,6 +7,7 @@ mod errors;
 mod flags;
 mod health;
 mod instances;
+mod metrics;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use crate::domain::Lifecycle;
 
 pub use errors::ApiError;
+pub use metrics::Metrics;
 
 /// The largest request body accepted; anything larger is answered 413 unread.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -41,6 +43,8 @@ pub struct ApiState {
     pub lifecycle: Lifecycle,
     /// The host name players type, in the instances' `connection` strings.
     pub public_host: String,
+    /// Shared with the reaper, which reports its lateness into it.
+    pub metrics: Arc<Metrics>,
 }
 
 pub type Shared = Arc<ApiState>;
@@ -57,7 +61,12 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/instances/{id}/extend", post(instances::extend))
         .route("/v1/instances/{id}/reset", post(instances::reset))
         .route("/v1/flags/verify", post(flags::verify))
+        .route("/metrics", get(metrics::metrics))
         .fallback(errors::no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(TimeoutLayer::with_status_code(

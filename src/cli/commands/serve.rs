@@ -8,8 +8,9 @@ use std::sync::Arc;
 use color_eyre::eyre::{Result, WrapErr};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiState, Metrics};
 use crate::cli::context::Context;
+use crate::domain::reaper::ReaperEvent;
 use crate::domain::reaper::{self, ReaperTiming};
 use crate::domain::view::rfc3339;
 use crate::store::now_millis;
@@ -23,7 +24,9 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .wrap_err_with(|| format!("cannot listen on {addr}"))?;
+    let metrics = Arc::new(Metrics::default());
     let state = Arc::new(ApiState {
+        metrics: metrics.clone(),
         lifecycle,
         public_host: ctx
             .config
@@ -36,11 +39,14 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
             .await
             .map_err(|e| format!("{e:#}"))
     };
-    let reaper = reaper::run(
-        connect,
-        ReaperTiming::default(),
-        Arc::new(super::reap::print),
-    );
+    // The same daemon and printer as `reap --watch`; its lateness also goes to /metrics.
+    let events = Arc::new(move |event: ReaperEvent| {
+        if let ReaperEvent::Reaped { late_ms, .. } = &event {
+            metrics.reaped_late(*late_ms);
+        }
+        super::reap::print(event);
+    });
+    let reaper = reaper::run(connect, ReaperTiming::default(), events);
     let shutdown = async move {
         tokio::select! {
             _ = terminate.recv() => {}
