@@ -440,6 +440,23 @@ fn bad_callers_and_bad_requests_get_precise_errors() {
         401
     );
 
+    // The list names tokens, never shows them or their hashes.
+    let listed = server.ctfdeck(&["token", "list", "--json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["board", "doomed", "prom"]);
+    assert!(listed[1]["revoked_at"].is_string(), "{listed}");
+    let text = listed.to_string();
+    for secret in [&token, &metrics, &doomed] {
+        assert!(!text.contains(&secret[5..]), "{text}");
+    }
+    assert!(listed[0].get("hash").is_none(), "{listed}");
+
     // A metrics token may not act for owners.
     let r = server.call("GET", "/v1/instances", &auth(&metrics, "team:red"), None);
     assert_eq!((r.status, r.error_code().as_str()), (403, "token-role"));

@@ -290,8 +290,9 @@ pub struct AuditFilterArgs {
     /// Only what this unix user did
     #[arg(long)]
     pub actor: Option<String>,
-    /// Only this action: spawn, extend, stop, reset, reconcile, flag-shared, exit, restart or
-    /// restart-limit
+    /// Only this action: spawn, extend, stop, reset, reconcile, flag-shared, exit, restart,
+    /// restart-limit, show (an API caller refused another owner's instance), token-add or
+    /// token-revoke
     #[arg(long)]
     pub action: Option<String>,
     /// Only entries from the last DURATION (e.g. 30m, 2h)
