@@ -113,6 +113,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refusals_say_how_long_until_they_free_up_where_that_is_known() {
+        let record = InstanceRecord {
+            id: "abc234".into(),
+            challenge: "web".into(),
+            owner: "team:red".into(),
+            status: crate::store::InstanceStatus::Starting,
+            container_id: None,
+            network_id: None,
+            ports: Vec::new(),
+            flag: None,
+            created_at: 0,
+            expires_at: 0,
+            stopped_at: None,
+            renewals: 0,
+            max_renewals: 0,
+            max_total_at: 0,
+            stop_reason: None,
+            updated_at: 0,
+        };
+        let wait = |e: DomainError| match e {
+            DomainError::Refused { retry_after_ms, .. } => retry_after_ms,
+            other => panic!("{other}"),
+        };
+        let cooldown = refused(&Refusal::Cooldown { wait_ms: 1_500 }, &record, None);
+        assert_eq!(wait(cooldown), Some(1_500));
+        let soon = now_millis() + 60_000;
+        let quota = wait(refused(
+            &Refusal::PerOwner { live: 1, max: 1 },
+            &record,
+            Some(soon),
+        ))
+        .unwrap();
+        assert!((55_000..=60_000).contains(&quota), "{quota}");
+        // Already past its expiry (the reaper is on it): retry at once, never a negative wait.
+        let past = refused(&Refusal::Global { live: 9, max: 9 }, &record, Some(0));
+        assert_eq!(wait(past), Some(0));
+        let unknown = refused(&Refusal::Global { live: 9, max: 9 }, &record, None);
+        assert_eq!(wait(unknown), None);
+    }
+
+    #[test]
     fn smoke_owners_are_held_only_by_the_global_capacity() {
         let mut policy = Policy::default();
         policy.quotas.mode = AssignmentMode::Team;

@@ -1,0 +1,39 @@
+//! Acting for one owner (what the API does): another owner's instance is refused and audited,
+//! ids are whole ids, and the actor of each request is the one the audit records.
+
+use super::*;
+use crate::domain::DomainError;
+
+#[tokio::test]
+async fn another_owners_instance_is_refused_and_the_refusal_audited() {
+    let d = Deck::new();
+    let red: Owner = "team:red".parse().unwrap();
+    let blue: Owner = "team:blue".parse().unwrap();
+    let rec = d.spawn("web", "team:red").await;
+    let api = d.lifecycle.with_actor(Actor {
+        name: "api:board (alice)".into(),
+        origin: "api:192.0.2.7".into(),
+        role: Role::Admin,
+    });
+    assert_eq!(
+        api.owned_instance(&rec.id, &red, "show").unwrap().id,
+        rec.id
+    );
+    let err = api.owned_instance(&rec.id, &blue, "extend").unwrap_err();
+    assert!(matches!(err, DomainError::NotOwner { .. }), "{err}");
+    let refused = d.audit("extend");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].actor, "api:board (alice)");
+    assert_eq!(refused[0].origin, "api:192.0.2.7");
+    assert!(refused[0].outcome.starts_with("refused"), "{refused:?}");
+    // A prefix is not an id here: it would let a caller probe for other owners' ids.
+    let prefix = &rec.id[..3];
+    assert!(api.owned_instance(prefix, &red, "show").is_err());
+    assert_eq!(api.instances_of(&red).unwrap().len(), 1);
+    assert!(api.instances_of(&blue).unwrap().is_empty());
+    assert!(api.require_challenge("web").is_ok());
+    assert!(matches!(
+        api.require_challenge("nope"),
+        Err(DomainError::UnknownChallenge { .. })
+    ));
+}
