@@ -548,3 +548,54 @@ fn bad_callers_and_bad_requests_get_precise_errors() {
     let status = server.terminate();
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
+
+#[test]
+fn the_reaper_runs_inside_serve() {
+    let mut server = Server::start();
+    let token = server.token("board", "scoreboard");
+    let red = auth(&token, "team:red");
+    let spawned = server.call(
+        "POST",
+        "/v1/instances",
+        &red,
+        Some(br#"{"challenge": "nc-calc"}"#),
+    );
+    assert_eq!(spawned.status, 201, "{}", spawned.body);
+    let id = spawned.json()["id"].as_str().unwrap().to_string();
+    // Expired a moment ago, as far as the store (which the server shares) says.
+    let store = Store::open(&server.store_path()).unwrap();
+    let now = ctfdeck::store::now_millis();
+    store.set_times(&id, now - 60_000, now - 1).unwrap();
+    drop(store);
+    // No `reap` runs beside it: only the server's own reaper can stop the instance.
+    let mut status = String::new();
+    for _ in 0..300 {
+        status = server
+            .call("GET", &format!("/v1/instances/{id}"), &red, None)
+            .json()["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if status == "stopped" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(status, "stopped");
+    let scraped = server.call("GET", "/metrics", &red, None).body;
+    assert!(
+        scraped
+            .lines()
+            .any(|l| l == "ctfdeck_reap_lateness_seconds_count 1"),
+        "{scraped}"
+    );
+    // Its container and network are cleared beside the reaper's loop; wait for that.
+    for _ in 0..300 {
+        if server.leftovers() == (Vec::new(), Vec::new()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(server.leftovers(), (Vec::new(), Vec::new()));
+    assert_eq!(server.terminate().code(), Some(0));
+}
