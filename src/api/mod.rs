@@ -5,6 +5,8 @@
 mod auth;
 mod errors;
 mod flags;
+#[cfg(test)]
+mod fuzz_tests;
 mod health;
 mod instances;
 mod metrics;
