@@ -262,6 +262,7 @@ fn a_scoreboard_drives_an_instance_through_every_route() {
     assert_eq!(instance["status"], "running");
     assert!(instance["seconds_left"].as_i64().unwrap() > 0);
     assert_eq!(instance["renewals_left"], instance["max_renewals"]);
+    assert_eq!(instance["can_extend_now"], true);
     assert!(http_status_line(port_of(&instance)).starts_with("HTTP/"));
     let flag = Store::open(&server.store_path())
         .unwrap()

@@ -34,6 +34,8 @@ pub struct InstanceJson {
     connection: Vec<String>,
     seconds_left: i64,
     renewals_left: u32,
+    /// An extend asked now would be granted (renewals left, inside the renewal window).
+    can_extend_now: bool,
 }
 
 fn connection(port: &PublishedPort, public_host: &str) -> String {
@@ -48,11 +50,14 @@ fn connection(port: &PublishedPort, public_host: &str) -> String {
     }
 }
 
-fn instance_json(r: &InstanceRecord, public_host: &str) -> InstanceJson {
+fn instance_json(state: &Shared, r: &InstanceRecord) -> InstanceJson {
+    let now = now_millis();
+    let public_host = state.public_host.as_str();
     InstanceJson {
+        can_extend_now: state.lifecycle.can_extend_now(r, now),
         view: InstanceView::from(r),
         connection: r.ports.iter().map(|p| connection(p, public_host)).collect(),
-        seconds_left: ((r.expires_at - now_millis()) / 1000).max(0),
+        seconds_left: ((r.expires_at - now) / 1000).max(0),
         renewals_left: r.max_renewals.saturating_sub(r.renewals),
     }
 }
@@ -106,10 +111,7 @@ pub async fn list(
 ) -> Result<Json<Vec<InstanceJson>>, ApiError> {
     let records = caller.lifecycle.instances_of(caller.owner()?)?;
     Ok(Json(
-        records
-            .iter()
-            .map(|r| instance_json(r, &state.public_host))
-            .collect(),
+        records.iter().map(|r| instance_json(&state, r)).collect(),
     ))
 }
 
@@ -121,7 +123,7 @@ pub async fn show(
     let record = caller
         .lifecycle
         .owned_instance(&id, caller.owner()?, "show")?;
-    Ok(Json(instance_json(&record, &state.public_host)))
+    Ok(Json(instance_json(&state, &record)))
 }
 
 #[derive(Deserialize)]
@@ -175,10 +177,7 @@ pub async fn spawn(
     } else {
         StatusCode::CREATED
     };
-    Ok((
-        status,
-        Json(instance_json(&spawned.instance, &state.public_host)),
-    ))
+    Ok((status, Json(instance_json(&state, &spawned.instance))))
 }
 
 pub async fn extend(
@@ -195,7 +194,7 @@ pub async fn extend(
         "extend",
         to_the_end(async move { lifecycle.extend(&record.id, None).await }).await,
     )?;
-    Ok(Json(instance_json(&extended, &state.public_host)))
+    Ok(Json(instance_json(&state, &extended)))
 }
 
 pub async fn reset(
@@ -212,7 +211,7 @@ pub async fn reset(
         "reset",
         to_the_end(async move { lifecycle.reset(&record.id).await }).await,
     )?;
-    Ok(Json(instance_json(&fresh, &state.public_host)))
+    Ok(Json(instance_json(&state, &fresh)))
 }
 
 pub async fn stop(

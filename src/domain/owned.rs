@@ -2,7 +2,7 @@
 //! it names. Another owner's instance is refused, and the refusal is audited, so a
 //! scoreboard probing ids shows up in the audit.
 
-use crate::store::{InstanceFilter, InstanceRecord, StoreError};
+use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, Millis, StoreError, millis};
 
 use super::{Actor, DomainError, Lifecycle, Owner};
 
@@ -17,6 +17,17 @@ impl Lifecycle {
     /// Refuse an id the catalog does not have, naming the ones it has.
     pub fn require_challenge(&self, id: &str) -> Result<(), DomainError> {
         self.challenge(id).map(|_| ())
+    }
+
+    /// Whether an extend asked at `now` would be granted: running, renewals left, below its
+    /// maximum lifetime, inside the renewal window. The same conditions `Store::extend`
+    /// applies in its single statement (which stays the one that decides).
+    pub fn can_extend_now(&self, r: &InstanceRecord, now: Millis) -> bool {
+        let window = self.policy.lifetime.renew_window.map(millis);
+        r.status == InstanceStatus::Running
+            && r.renewals < r.max_renewals
+            && r.expires_at < r.max_total_at
+            && window.is_none_or(|w| r.expires_at - now <= w)
     }
 
     /// The owner's live instances.

@@ -37,3 +37,23 @@ async fn another_owners_instance_is_refused_and_the_refusal_audited() {
         Err(DomainError::UnknownChallenge { .. })
     ));
 }
+
+#[tokio::test]
+async fn can_extend_now_agrees_with_what_extend_does() {
+    use crate::store::now_millis;
+    use std::time::Duration;
+    const MINUTE: i64 = 60_000;
+    let d = Deck::with_policy(|p| p.lifetime.renew_window = Some(Duration::from_secs(600)));
+    let rec = d.spawn("web", "team:a").await;
+    assert!(!d.lifecycle.can_extend_now(&d.row(&rec.id), now_millis()));
+    assert!(d.lifecycle.extend(&rec.id, None).await.is_err());
+    d.expire_at(&rec, now_millis() + 5 * MINUTE);
+    assert!(d.lifecycle.can_extend_now(&d.row(&rec.id), now_millis()));
+    d.lifecycle.extend(&rec.id, None).await.unwrap();
+    // `web` allows 2 renewals; use the last one, then none is left.
+    d.expire_at(&rec, now_millis() + 5 * MINUTE);
+    d.lifecycle.extend(&rec.id, None).await.unwrap();
+    d.expire_at(&rec, now_millis() + 5 * MINUTE);
+    assert!(!d.lifecycle.can_extend_now(&d.row(&rec.id), now_millis()));
+    assert!(d.lifecycle.extend(&rec.id, None).await.is_err());
+}
