@@ -42,6 +42,24 @@ pub struct Config {
     /// resolved into `ceilings.security` by [`Config::load`].
     #[serde(default)]
     pub profiles: ProfilesConfig,
+    /// `[api]`: `ctfdeck serve`.
+    pub api: ApiConfig,
+}
+
+/// `[api]`: where `ctfdeck serve` listens.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Loopback by default: put a TLS reverse proxy in front to expose it.
+    pub listen: std::net::SocketAddr,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8787)),
+        }
+    }
 }
 
 impl Config {

@@ -1,5 +1,6 @@
 //! ctfdeck: run CTF challenge instances on a real container engine, from a console or the CLI.
 
+pub mod api;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -16,7 +16,7 @@ async fn the_renewal_window_refuses_early_extends_and_says_from_when() {
     let rec = f.spawn("web-robots", "team:w").await;
     let e = f.lifecycle.extend(&rec.id, None).await.unwrap_err();
     match &e {
-        DomainError::Refused { rule, message } => {
+        DomainError::Refused { rule, message, .. } => {
             assert_eq!(*rule, "the renewal window");
             assert!(
                 message.contains("from ") && message.contains("(in 34m"),

@@ -146,6 +146,50 @@ pub enum Command {
     /// The host firewall rules that keep instances away from the host and each other's ports
     #[command(subcommand)]
     Firewall(FirewallCommand),
+    /// The scoreboard API and the reaper, in one long-running process
+    Serve {
+        /// Address to listen on [default: `[api] listen`, else 127.0.0.1:8787]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Tokens for the scoreboard API (`serve`)
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token; it is printed once on stdout and only its hash is kept
+    Add {
+        name: String,
+        #[arg(long, value_enum, default_value = "scoreboard")]
+        role: TokenRoleArg,
+    },
+    /// The tokens (names, roles, dates; never the tokens)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a token unusable at once
+    Revoke { name: String },
+}
+
+/// `token add --role`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TokenRoleArg {
+    /// Instances and flag checks for the scoreboard's owners, and metrics
+    Scoreboard,
+    /// Metrics only
+    Metrics,
+}
+
+impl From<TokenRoleArg> for crate::domain::tokens::TokenRole {
+    fn from(r: TokenRoleArg) -> Self {
+        match r {
+            TokenRoleArg::Scoreboard => Self::Scoreboard,
+            TokenRoleArg::Metrics => Self::Metrics,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -246,8 +290,9 @@ pub struct AuditFilterArgs {
     /// Only what this unix user did
     #[arg(long)]
     pub actor: Option<String>,
-    /// Only this action: spawn, extend, stop, reset, reconcile, flag-shared, exit, restart or
-    /// restart-limit
+    /// Only this action: spawn, extend, stop, reset, reconcile, flag-shared, exit, restart,
+    /// restart-limit, show (an API caller refused another owner's instance), token-add or
+    /// token-revoke
     #[arg(long)]
     pub action: Option<String>,
     /// Only entries from the last DURATION (e.g. 30m, 2h)

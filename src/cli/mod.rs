@@ -10,7 +10,7 @@ pub use args::Cli;
 
 use color_eyre::eyre::Result;
 
-use args::{CatalogCommand, Command, FlagCommand};
+use args::{CatalogCommand, Command, FlagCommand, TokenCommand};
 use context::Context;
 
 /// What is logged: `CTFDECK_LOG` (an env-filter directive), else warnings and errors.
@@ -94,5 +94,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Doctor { security: false } => commands::doctor::run(&ctx).await,
         Command::Doctor { security: true } => commands::doctor_security::run(&ctx).await,
         Command::Firewall(action) => commands::firewall::run(&ctx, &action),
+        Command::Token(TokenCommand::Add { name, role }) => {
+            commands::token::add(&ctx, &name, role.into())
+        }
+        Command::Token(TokenCommand::List { json }) => commands::token::list(&ctx, json),
+        Command::Token(TokenCommand::Revoke { name }) => commands::token::revoke(&ctx, &name),
+        Command::Serve { listen } => commands::serve::run(&ctx, listen).await,
     }
 }

@@ -24,8 +24,14 @@ pub enum DomainError {
     AtMaxTotal { id: String, until: String },
     /// A quota, cooldown, assignment-mode or renewal rule said no. `rule` names it; the
     /// message says when it frees up where that is known.
+    /// `retry_after_ms`: how long until it frees up by itself, where that is known (the API
+    /// answers it as `Retry-After`).
     #[error("refused by {rule}: {message}")]
-    Refused { rule: &'static str, message: String },
+    Refused {
+        rule: &'static str,
+        message: String,
+        retry_after_ms: Option<i64>,
+    },
     #[error("{action} refused: {actor} has the monitor role (read-only); ask an admin")]
     NotAllowed { action: String, actor: String },
     /// The owner named in a spawn request may not be given an instance (a `smoke:` owner).
@@ -35,6 +41,11 @@ pub enum DomainError {
         "cannot create the store's flag secret: the system's random source failed ({reason}); nothing was stored"
     )]
     NoRandomness { reason: String },
+    /// An API caller asked about an instance that belongs to another owner.
+    #[error("instance {id} belongs to another owner than {owner}")]
+    NotOwner { id: String, owner: String },
+    #[error(transparent)]
+    Token(#[from] super::tokens::TokenError),
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// A build refused before it reached the engine (its context leads outside its folder).

@@ -12,7 +12,7 @@ use crate::store::{
 };
 
 use super::plan::{PlanInput, cover_image_volumes, plan_for};
-use super::quota::{admission_limits, refusal_message};
+use super::quota::{admission_limits, refused};
 use super::{Actor, DomainError, Owner, Policy, Role, flags, ids};
 
 /// How many engine operations a bulk action runs at once: enough to hide engine latency,
@@ -270,8 +270,7 @@ impl Lifecycle {
                 Ok(Admission::Existing(existing)) => return Err(SpawnError::Existing(existing)),
                 Ok(Admission::Refused(refusal)) => {
                     let soonest = self.store.soonest_expiry_for(&refusal, record)?;
-                    let (rule, message) = refusal_message(&refusal, record, soonest);
-                    return Err(DomainError::Refused { rule, message }.into());
+                    return Err(refused(&refusal, record, soonest).into());
                 }
                 // Another instance got this id first: draw another.
                 Err(StoreError::IdTaken(id)) => taken = Some(id),

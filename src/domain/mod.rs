@@ -12,6 +12,7 @@ mod host_accounts;
 pub mod ids;
 pub mod lease;
 mod lifecycle;
+mod owned;
 mod owner;
 pub mod plan;
 mod policy;
@@ -22,6 +23,7 @@ mod renewal;
 mod roles;
 pub mod smoke;
 mod teardown;
+pub mod tokens;
 pub mod view;
 mod whose;
 

@@ -33,6 +33,7 @@ pub fn admission_limits(
                 "{challenge} is assigned per {}: the owner must be {expected}, not {owner}",
                 mode.as_str()
             ),
+            retry_after_ms: None,
         });
     }
     Ok(AdmissionLimits {
@@ -44,14 +45,28 @@ pub fn admission_limits(
     })
 }
 
-/// (rule, message) for a refusal. `soonest` is the earliest expiry among the instances that
+/// The refusal as a domain error. `soonest` is the earliest expiry among the instances that
 /// hold the limit, i.e. the latest moment a slot frees up by itself.
-pub fn refusal_message(
+pub fn refused(refusal: &Refusal, record: &InstanceRecord, soonest: Option<Millis>) -> DomainError {
+    let now = now_millis();
+    let retry_after_ms = match refusal {
+        Refusal::Cooldown { wait_ms } => Some(*wait_ms),
+        _ => soonest.map(|at| (at - now).max(0)),
+    };
+    let (rule, message) = refusal_message(refusal, record, soonest, now);
+    DomainError::Refused {
+        rule,
+        message,
+        retry_after_ms,
+    }
+}
+
+fn refusal_message(
     refusal: &Refusal,
     record: &InstanceRecord,
     soonest: Option<Millis>,
+    now: Millis,
 ) -> (&'static str, String) {
-    let now = now_millis();
     let frees = soonest
         .map(|at| {
             format!(
@@ -96,6 +111,47 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn refusals_say_how_long_until_they_free_up_where_that_is_known() {
+        let record = InstanceRecord {
+            id: "abc234".into(),
+            challenge: "web".into(),
+            owner: "team:red".into(),
+            status: crate::store::InstanceStatus::Starting,
+            container_id: None,
+            network_id: None,
+            ports: Vec::new(),
+            flag: None,
+            created_at: 0,
+            expires_at: 0,
+            stopped_at: None,
+            renewals: 0,
+            max_renewals: 0,
+            max_total_at: 0,
+            stop_reason: None,
+            updated_at: 0,
+        };
+        let wait = |e: DomainError| match e {
+            DomainError::Refused { retry_after_ms, .. } => retry_after_ms,
+            other => panic!("{other}"),
+        };
+        let cooldown = refused(&Refusal::Cooldown { wait_ms: 1_500 }, &record, None);
+        assert_eq!(wait(cooldown), Some(1_500));
+        let soon = now_millis() + 60_000;
+        let quota = wait(refused(
+            &Refusal::PerOwner { live: 1, max: 1 },
+            &record,
+            Some(soon),
+        ))
+        .unwrap();
+        assert!((55_000..=60_000).contains(&quota), "{quota}");
+        // Already past its expiry (the reaper is on it): retry at once, never a negative wait.
+        let past = refused(&Refusal::Global { live: 9, max: 9 }, &record, Some(0));
+        assert_eq!(wait(past), Some(0));
+        let unknown = refused(&Refusal::Global { live: 9, max: 9 }, &record, None);
+        assert_eq!(wait(unknown), None);
+    }
 
     #[test]
     fn smoke_owners_are_held_only_by_the_global_capacity() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::store::{ExtendOutcome, InstanceRecord, millis, now_millis};
 
 use super::lifecycle::SpawnError;
-use super::quota::refusal_message;
+use super::quota::refused;
 use super::{DomainError, Lifecycle, Owner};
 
 impl Lifecycle {
@@ -52,6 +52,7 @@ impl Lifecycle {
                     super::view::rfc3339(opens_at),
                     super::view::remaining(opens_at, now_millis()),
                 ),
+                retry_after_ms: Some((opens_at - now_millis()).max(0)),
             }),
         };
         let detail = format!("by {}", humantime::format_duration(by));
@@ -91,12 +92,11 @@ impl Lifecycle {
                 .store
                 .cooldown_wait(&record.owner, millis(cooldown), now_millis())?;
             if wait > 0 {
-                let (rule, message) = refusal_message(
+                return Err(refused(
                     &crate::store::Refusal::Cooldown { wait_ms: wait },
                     &record,
                     None,
-                );
-                return Err(DomainError::Refused { rule, message });
+                ));
             }
         }
         if let Some((_, Err(e))) = self.stop_many(vec![record.clone()], "reset").await.pop() {

@@ -49,6 +49,14 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE instances ADD COLUMN lease_pid INTEGER;
     ALTER TABLE instances ADD COLUMN lease_started TEXT;
     ALTER TABLE instances ADD COLUMN lease_host TEXT;",
+    // 4: API tokens. Only a SHA-256 hash of each token is kept; a revoked token stays listed.
+    "CREATE TABLE api_tokens (
+        name        TEXT PRIMARY KEY,
+        role        TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+    );",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -11,6 +11,7 @@ mod migrations;
 mod open;
 mod record;
 mod settings;
+mod tokens;
 
 pub use admission::{Admission, AdmissionLimits, Refusal};
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
@@ -19,6 +20,7 @@ pub use instances::{ExtendOutcome, InstanceFilter};
 pub use lease::Lease;
 pub use open::{FileAccess, Store};
 pub use record::{InstanceRecord, InstanceStatus, PublishedPort};
+pub use tokens::{NewToken, TokenRecord};
 
 /// Milliseconds since the Unix epoch: the store's one time unit.
 pub type Millis = i64;

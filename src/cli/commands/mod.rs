@@ -11,4 +11,6 @@ pub mod logs;
 pub mod new;
 pub mod purge;
 pub mod reap;
+pub mod serve;
 pub mod smoke;
+pub mod token;

@@ -34,7 +34,8 @@ pub async fn run(ctx: &Context, watch: bool) -> Result<()> {
     Ok(())
 }
 
-fn print(event: ReaperEvent) {
+/// One timestamped line per reaper event (`serve` prints the same).
+pub fn print(event: ReaperEvent) {
     let now = rfc3339(now_millis());
     match event {
         ReaperEvent::Watching { store, engine } => {

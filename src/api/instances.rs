@@ -1,0 +1,232 @@
+//! The instance routes: the catalog's challenges, and one owner's instances — list, show,
+//! spawn, extend, reset, stop. Each acts through the domain for the owner the scoreboard
+//! names; another owner's instance is refused (403) and audited. No flags in any answer.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::DomainError;
+use crate::domain::view::InstanceView;
+use crate::shared::PublishedPort;
+use crate::store::{InstanceRecord, now_millis};
+
+use super::auth::Caller;
+use super::{ApiError, Shared};
+
+/// A JSON body: too large → 413, not JSON or not the expected fields → 400 naming where.
+pub fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let bytes = body.map_err(|r| ApiError::new(r.status(), "bad-body", r.body_text()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("invalid-json", format!("request body: {e}")))
+}
+
+/// The instance as the API shows it: `list --json`'s object, and what a player needs.
+#[derive(Serialize)]
+pub struct InstanceJson {
+    #[serde(flatten)]
+    view: InstanceView,
+    /// Ready to paste: `nc HOST PORT` for TCP, `http://HOST:PORT/` for HTTP.
+    connection: Vec<String>,
+    seconds_left: i64,
+    renewals_left: u32,
+    /// An extend asked now would be granted (renewals left, inside the renewal window).
+    can_extend_now: bool,
+}
+
+fn connection(port: &PublishedPort, public_host: &str) -> String {
+    let host = if port.host_ip.is_empty() || port.host_ip == "0.0.0.0" || port.host_ip == "::" {
+        public_host
+    } else {
+        port.host_ip.as_str()
+    };
+    match port.protocol.as_str() {
+        "http" => format!("http://{host}:{}/", port.host_port),
+        _ => format!("nc {host} {}", port.host_port),
+    }
+}
+
+fn instance_json(state: &Shared, r: &InstanceRecord) -> InstanceJson {
+    let now = now_millis();
+    let public_host = state.public_host.as_str();
+    InstanceJson {
+        can_extend_now: state.lifecycle.can_extend_now(r, now),
+        view: InstanceView::from(r),
+        connection: r.ports.iter().map(|p| connection(p, public_host)).collect(),
+        seconds_left: ((r.expires_at - now) / 1000).max(0),
+        renewals_left: r.max_renewals.saturating_sub(r.renewals),
+    }
+}
+
+#[derive(Serialize)]
+pub struct ChallengeJson {
+    id: String,
+    name: String,
+    category: String,
+    points: u32,
+    ports: Vec<PortJson>,
+}
+
+#[derive(Serialize)]
+struct PortJson {
+    port: u32,
+    protocol: String,
+}
+
+pub async fn challenges(State(state): State<Shared>, _caller: Caller) -> Json<Vec<ChallengeJson>> {
+    let list = state
+        .lifecycle
+        .catalog()
+        .challenges
+        .iter()
+        .map(|c| ChallengeJson {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            category: c.category.clone(),
+            points: c.points,
+            ports: c
+                .container
+                .ports
+                .iter()
+                .map(|p| PortJson {
+                    port: p.container,
+                    protocol: serde_json::to_value(p.protocol)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect();
+    Json(list)
+}
+
+pub async fn list(
+    State(state): State<Shared>,
+    caller: Caller,
+) -> Result<Json<Vec<InstanceJson>>, ApiError> {
+    let records = caller.lifecycle.instances_of(caller.owner()?)?;
+    Ok(Json(
+        records.iter().map(|r| instance_json(&state, r)).collect(),
+    ))
+}
+
+pub async fn show(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<InstanceJson>, ApiError> {
+    let record = caller
+        .lifecycle
+        .owned_instance(&id, caller.owner()?, "show")?;
+    Ok(Json(instance_json(&state, &record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpawnRequest {
+    challenge: String,
+}
+
+/// A domain action run in its own task, so it finishes even if the client goes away or the
+/// request times out: a spawn or stop cut in the middle would leave engine objects behind
+/// for reconcile to find.
+async fn to_the_end<T: Send + 'static>(
+    action: impl Future<Output = Result<T, DomainError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::spawn(action).await {
+        Ok(done) => Ok(done?),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the action did not finish: {e}"),
+        )),
+    }
+}
+
+/// Count an action's outcome (`ok` or its error code) for `/metrics`.
+fn counted<T>(state: &Shared, action: &str, done: Result<T, ApiError>) -> Result<T, ApiError> {
+    let outcome = done.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
+    state.metrics.action(action, outcome);
+    done
+}
+
+pub async fn spawn(
+    State(state): State<Shared>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<InstanceJson>), ApiError> {
+    let owner = caller.owner()?.clone();
+    let req: SpawnRequest = json_body(body)?;
+    let lifecycle = caller.lifecycle;
+    let started = std::time::Instant::now();
+    let spawned = counted(
+        &state,
+        "spawn",
+        to_the_end(async move { lifecycle.spawn(&req.challenge, &owner).await }).await,
+    )?;
+    if !spawned.existing {
+        state.metrics.spawned_in(started.elapsed());
+    }
+    let status = if spawned.existing {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(instance_json(&state, &spawned.instance))))
+}
+
+pub async fn extend(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<InstanceJson>, ApiError> {
+    let record = caller
+        .lifecycle
+        .owned_instance(&id, caller.owner()?, "extend")?;
+    let lifecycle = caller.lifecycle;
+    let extended = counted(
+        &state,
+        "extend",
+        to_the_end(async move { lifecycle.extend(&record.id, None).await }).await,
+    )?;
+    Ok(Json(instance_json(&state, &extended)))
+}
+
+pub async fn reset(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<InstanceJson>, ApiError> {
+    let record = caller
+        .lifecycle
+        .owned_instance(&id, caller.owner()?, "reset")?;
+    let lifecycle = caller.lifecycle;
+    let fresh = counted(
+        &state,
+        "reset",
+        to_the_end(async move { lifecycle.reset(&record.id).await }).await,
+    )?;
+    Ok(Json(instance_json(&state, &fresh)))
+}
+
+pub async fn stop(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let record = caller
+        .lifecycle
+        .owned_instance(&id, caller.owner()?, "stop")?;
+    let lifecycle = caller.lifecycle;
+    counted(
+        &state,
+        "stop",
+        to_the_end(async move { lifecycle.stop(&record.id, "stopped by its owner").await }).await,
+    )?;
+    Ok(StatusCode::NO_CONTENT)
+}
