@@ -30,14 +30,43 @@ pub use subnets::SubnetPool;
 
 use crate::shared::PublishedPort;
 
+/// Which engine answers on the Docker-compatible API. They differ in what they apply by
+/// default (Podman adds writable tmpfs mounts, reports dropped capabilities as a list), so
+/// the hardening and drift check need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Docker,
+    Podman,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "Docker",
+            EngineKind::Podman => "Podman",
+        }
+    }
+}
+
 /// Who answered, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineInfo {
     /// What was connected to (socket path or URL), for messages and the status bar.
     pub target: String,
+    pub kind: EngineKind,
     pub version: String,
     pub api_version: String,
     pub os: String,
+}
+
+impl EngineInfo {
+    /// The version as people say it: Docker's bare (as it always was shown), Podman's named.
+    pub fn described_version(&self) -> String {
+        match self.kind {
+            EngineKind::Docker => self.version.clone(),
+            EngineKind::Podman => format!("podman {}", self.version),
+        }
+    }
 }
 
 /// A container carrying ctfdeck's labels, as the engine reports it.

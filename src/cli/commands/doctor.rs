@@ -35,8 +35,12 @@ pub async fn run(ctx: &Context) -> Result<()> {
                 true,
                 "engine",
                 format!(
-                    "{} (version {}, API {}, {})",
-                    i.target, i.version, i.api_version, i.os
+                    "{} ({} {}, API {}, {})",
+                    i.target,
+                    i.kind.name(),
+                    i.version,
+                    i.api_version,
+                    i.os
                 ),
             );
         }
