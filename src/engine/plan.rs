@@ -7,6 +7,14 @@ use std::collections::BTreeMap;
 /// Always added to every tmpfs mount: nothing written at runtime may be executed.
 pub const TMPFS_FORCED_OPTIONS: &str = "rw,noexec,nosuid,nodev";
 
+/// Resource limits set on every container (instances and proxies), name → (soft, hard).
+/// Set explicitly rather than inherited: Podman's defaults exceed what many hosts allow (the
+/// container then fails to start), and Docker's are whatever the daemon was started with.
+/// `nproc` counts every process of the container's uid on the host, across instances running
+/// as that uid, so it is not the per-instance bound (the pids limit is): it stays well above
+/// any pids limit, so instances cannot starve each other through it.
+pub const ULIMITS: [(&str, i64, i64); 2] = [("nofile", 1024, 1024), ("nproc", 4096, 4096)];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PortRequest {
     pub container: u16,

@@ -35,6 +35,8 @@ pub struct AppliedHardening {
     pub pids_limit: i64,
     /// Size of `/dev/shm`; 0: the engine's default (64 MiB).
     pub shm_size: i64,
+    /// Resource limits set on the container: name → (soft, hard). Absent: the engine's.
+    pub ulimits: BTreeMap<String, (i64, i64)>,
     pub network_mode: String,
     pub pid_mode: String,
     pub ipc_mode: String,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::engine::firewall::BRIDGE_PREFIX;
-use crate::engine::{ContainerPlan, Egress, EngineError, SecurityState};
+use crate::engine::{ContainerPlan, Egress, EngineError, SecurityState, ULIMITS};
 use crate::store::InstanceRecord;
 
 use super::plan::{PlanInput, cover_image_volumes, plan_for};
@@ -254,6 +254,18 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
         limit(h.pids_limit),
         limit(a.pids_limit),
     );
+    for (name, soft, hard) in ULIMITS {
+        let found = a.ulimits.get(name);
+        check(
+            found == Some(&(soft, hard)),
+            &format!("ulimit {name}"),
+            format!("{soft}:{hard}"),
+            found.map_or_else(
+                || "the engine's default".into(),
+                |(s, h)| format!("{s}:{h}"),
+            ),
+        );
+    }
     let network_mode = g
         .network_mode
         .clone()

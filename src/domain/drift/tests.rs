@@ -28,6 +28,10 @@ fn faithful() -> SecurityState {
             nano_cpus: 500_000_000,
             pids_limit: 64,
             shm_size: 1 << 20,
+            ulimits: BTreeMap::from([
+                ("nofile".into(), (1024, 1024)),
+                ("nproc".into(), (4096, 4096)),
+            ]),
             network_mode: "ctfdeck-abc234".into(),
             pid_mode: String::new(),
             ipc_mode: "private".into(),
@@ -179,5 +183,22 @@ fn a_mount_ctfdeck_did_not_make_is_reported() {
     assert_eq!(
         d[0].to_string(),
         "mounts: expected none besides its tmpfs and granted binds, found volume /data"
+    );
+}
+
+#[test]
+fn missing_or_raised_ulimits_are_reported() {
+    let mut s = faithful();
+    s.applied.ulimits.remove("nofile");
+    s.applied.ulimits.insert("nproc".into(), (4096, 1 << 22));
+    let d = compare(&plan(Egress::Allowed), &s);
+    assert_eq!(fields(&d), ["ulimit nofile", "ulimit nproc"]);
+    assert_eq!(
+        d[0].to_string(),
+        "ulimit nofile: expected 1024:1024, found the engine's default"
+    );
+    assert_eq!(
+        d[1].to_string(),
+        "ulimit nproc: expected 4096:4096, found 4096:4194304"
     );
 }

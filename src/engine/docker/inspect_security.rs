@@ -90,6 +90,13 @@ pub(super) fn applied(c: &ContainerInspectResponse) -> AppliedHardening {
         nano_cpus: h.nano_cpus.unwrap_or(0),
         pids_limit: h.pids_limit.unwrap_or(0),
         shm_size: h.shm_size.unwrap_or(0),
+        ulimits: h
+            .ulimits
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|u| Some((u.name?, (u.soft.unwrap_or(0), u.hard.unwrap_or(0)))))
+            .collect(),
         network_mode: h.network_mode.clone().unwrap_or_default(),
         pid_mode: h.pid_mode.clone().unwrap_or_default(),
         ipc_mode: h.ipc_mode.clone().unwrap_or_default(),
