@@ -23,7 +23,10 @@ pub use error::EngineError;
 pub use observe::{ContainerDetail, ContainerEvent, ContainerStats};
 #[cfg(test)]
 pub(crate) use plan::sample_plan;
-pub use plan::{ContainerPlan, Egress, Grants, Hardening, PortRequest, ULIMITS};
+pub use plan::{
+    ContainerPlan, ENGINE_PATH_TMPFS, ENGINE_WRITABLE_PATHS, Egress, Grants, Hardening,
+    PortRequest, ULIMITS,
+};
 pub use security_state::{AppliedHardening, AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
 pub use subnets::SubnetPool;

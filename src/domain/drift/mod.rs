@@ -84,6 +84,9 @@ pub async fn instance_drift(
     if let Err(reason) = cover_image_volumes(&mut plan, &volumes, challenge, lifecycle.policy()) {
         return Ok(refused(reason));
     }
+    // As the engine created it: on Podman, ctfdeck's tmpfs over the engine's writable paths.
+    plan.hardening
+        .cover_engine_writable_paths(lifecycle.engine().info().kind);
     match lifecycle.engine().inspect_security(container).await {
         Ok(state) => Ok(compare(&plan, &state)),
         Err(e) if e.is_gone() => Ok(vec![drift("container", "running", "gone from the engine")]),

@@ -121,6 +121,20 @@ mod tests {
         )
         .host_config
         .unwrap_or_default();
+        // The proxy's writable paths (Podman would make its own) are ctfdeck's noexec tmpfs.
+        let proxy_tmpfs = proxy.tmpfs.clone().unwrap_or_default();
+        for path in crate::engine::ENGINE_WRITABLE_PATHS {
+            let opts = proxy_tmpfs
+                .get(path)
+                .map(String::as_str)
+                .unwrap_or_default();
+            assert!(
+                ["noexec", "nosuid", "nodev", "size=4m"]
+                    .iter()
+                    .all(|o| opts.split(',').any(|x| x == *o)),
+                "{path}: {opts}"
+            );
+        }
         assert!(instance.log_config.is_some());
         assert_eq!(instance.log_config, proxy.log_config);
         assert_eq!(instance.restart_policy, proxy.restart_policy);

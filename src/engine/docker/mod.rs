@@ -113,7 +113,9 @@ impl Engine for DockerEngine {
     }
 
     async fn create_container(&self, plan: &ContainerPlan) -> Result<String, EngineError> {
-        containers::create(&self.client, plan).await
+        let mut plan = plan.clone();
+        plan.hardening.cover_engine_writable_paths(self.info.kind);
+        containers::create(&self.client, &plan).await
     }
 
     async fn start_container(&self, id: &str) -> Result<(), EngineError> {
