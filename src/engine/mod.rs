@@ -36,8 +36,9 @@ use crate::shared::PublishedPort;
 /// Which engine answers on the Docker-compatible API. They differ in what they apply by
 /// default (Podman adds writable tmpfs mounts, reports dropped capabilities as a list), so
 /// the hardening and drift check need to know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EngineKind {
+    #[default]
     Docker,
     Podman,
 }

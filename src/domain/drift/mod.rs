@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::engine::firewall::BRIDGE_PREFIX;
-use crate::engine::{ContainerPlan, Egress, EngineError, SecurityState, ULIMITS};
+use crate::engine::{ContainerPlan, Egress, EngineError, EngineKind, SecurityState, ULIMITS};
 use crate::store::InstanceRecord;
 
 use super::plan::{PlanInput, cover_image_volumes, plan_for};
@@ -360,11 +360,25 @@ fn networks(plan: &ContainerPlan, s: &SecurityState, out: &mut Vec<Drift>) {
             ));
         }
         if !denied && own.icc {
-            out.push(drift(
-                "inter-container traffic",
-                "off",
-                format!("on, on {}", own.name),
-            ));
+            match s.engine {
+                EngineKind::Docker => out.push(drift(
+                    "inter-container traffic",
+                    "off",
+                    format!("on, on {}", own.name),
+                )),
+                // Podman's networks have no such switch: what keeps the instance alone is
+                // that nothing else is on its network.
+                EngineKind::Podman if !own.others.is_empty() => out.push(drift(
+                    "inter-container traffic",
+                    "nothing else on its network (Podman cannot switch it off)",
+                    format!(
+                        "{} on {}: remove it (podman network disconnect)",
+                        join(own.others.iter()),
+                        own.name
+                    ),
+                )),
+                EngineKind::Podman => {}
+            }
         }
         let covered = own
             .bridge

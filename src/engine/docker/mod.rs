@@ -9,8 +9,10 @@ mod host_config;
 mod images;
 mod inspect;
 mod inspect_security;
+mod libpod;
 mod logs;
 mod networks;
+mod podman;
 mod pull;
 mod stats;
 
@@ -192,7 +194,7 @@ impl Engine for DockerEngine {
     }
 
     async fn inspect_security(&self, id: &str) -> Result<SecurityState, EngineError> {
-        inspect_security::security_state(&self.client, id).await
+        inspect_security::security_state(&self.client, &self.info, id).await
     }
 
     async fn ping(&self) -> Result<(), EngineError> {
