@@ -70,6 +70,8 @@ impl FakeEngine {
                 version: "0".to_string(),
                 api_version: "1.41".to_string(),
                 os: "fake".to_string(),
+                rootless: false,
+                cgroup_version: String::new(),
             },
             state: Mutex::new(State {
                 next_port: FIRST_HOST_PORT,

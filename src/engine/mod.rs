@@ -61,9 +61,27 @@ pub struct EngineInfo {
     pub version: String,
     pub api_version: String,
     pub os: String,
+    /// A user's own engine (rootless Podman), not the system's.
+    pub rootless: bool,
+    /// The host's cgroup version as the engine reports it (`1`, `2`; empty: not asked).
+    pub cgroup_version: String,
 }
 
 impl EngineInfo {
+    /// Why instances cannot run with their limits on this engine, if they cannot: rootless
+    /// Podman on cgroup v1 has no cgroup of its own to set memory, CPU and pids limits in, and
+    /// silently runs containers without them. Refused rather than run unlimited.
+    pub fn limits_unenforceable(&self) -> Option<String> {
+        (self.kind == EngineKind::Podman && self.rootless && self.cgroup_version == "1").then(
+            || {
+                "rootless Podman on cgroup v1 cannot apply memory, CPU or pids limits; run \
+             rootful Podman (or Docker), or boot the host with cgroup v2 \
+             (systemd.unified_cgroup_hierarchy=1)"
+                    .to_string()
+            },
+        )
+    }
+
     /// The version as people say it: Docker's bare (as it always was shown), Podman's named.
     pub fn described_version(&self) -> String {
         match self.kind {
@@ -282,5 +300,40 @@ pub trait Engine: Send + Sync {
         tail: Option<usize>,
     ) -> BoxStream<'static, Result<String, EngineError>> {
         self.logs(id, follow, tail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(kind: EngineKind, rootless: bool, cgroup: &str) -> EngineInfo {
+        EngineInfo {
+            target: "unix:///run/user/1000/podman/podman.sock".into(),
+            kind,
+            version: "4.3.1".into(),
+            api_version: "1.41".into(),
+            os: "linux/amd64".into(),
+            rootless,
+            cgroup_version: cgroup.into(),
+        }
+    }
+
+    #[test]
+    fn only_rootless_podman_on_cgroup_v1_is_refused_for_its_missing_limits() {
+        let refused = info(EngineKind::Podman, true, "1").limits_unenforceable();
+        assert!(refused.is_some_and(|r| r.contains("cgroup v1")));
+        assert_eq!(
+            info(EngineKind::Podman, true, "2").limits_unenforceable(),
+            None
+        );
+        assert_eq!(
+            info(EngineKind::Podman, false, "1").limits_unenforceable(),
+            None
+        );
+        assert_eq!(
+            info(EngineKind::Docker, false, "1").limits_unenforceable(),
+            None
+        );
     }
 }

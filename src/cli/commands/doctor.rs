@@ -46,6 +46,13 @@ pub async fn run(ctx: &Context) -> Result<()> {
         }
         Err(e) => report(false, "engine", format!("{e:#}")),
     }
+    if let Some(reason) = engine
+        .as_ref()
+        .ok()
+        .and_then(|e| e.info().limits_unenforceable())
+    {
+        report(false, "limits", reason);
+    }
     if let Ok(e) = &engine {
         // Not a failure: a choice of the host. But off, an engine restart takes every
         // instance down, and players notice before staff do.

@@ -37,9 +37,33 @@ impl DockerEngine {
             .version()
             .await
             .map_err(|e| unreachable(e.to_string()))?;
+        let kind = kind_of(&version);
+        // Only Podman runs rootless behind this API; whether it can limit containers there
+        // depends on the cgroup version.
+        let (rootless, cgroup_version) = if kind == EngineKind::Podman {
+            let system = client
+                .info()
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            (
+                system
+                    .security_options
+                    .iter()
+                    .flatten()
+                    .any(|o| o.split(',').any(|part| part == "name=rootless")),
+                system
+                    .cgroup_version
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+            )
+        } else {
+            (false, String::new())
+        };
         let info = EngineInfo {
             target,
-            kind: kind_of(&version),
+            kind,
+            rootless,
+            cgroup_version,
             version: version.version.unwrap_or_default(),
             api_version: version.api_version.unwrap_or_default(),
             os: format!(

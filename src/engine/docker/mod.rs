@@ -115,6 +115,12 @@ impl Engine for DockerEngine {
     }
 
     async fn create_container(&self, plan: &ContainerPlan) -> Result<String, EngineError> {
+        if let Some(reason) = self.info.limits_unenforceable() {
+            return Err(EngineError::Refused {
+                target: self.info.target.clone(),
+                reason,
+            });
+        }
         let mut plan = plan.clone();
         plan.hardening.cover_engine_writable_paths(self.info.kind);
         containers::create(&self.client, &plan).await
