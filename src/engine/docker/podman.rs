@@ -30,15 +30,11 @@ pub(super) fn in_docker_words(s: &mut SecurityState) {
         a.cap_drop = vec!["ALL".to_string()];
     }
     // Podman says `bridge` for any bridge network; the network it means is the one attached.
-    if a.network_mode == "bridge" {
-        if let [only] = s.networks.as_slice() {
-            a.network_mode = only.name.clone();
-        }
+    if let ("bridge", [only]) = (a.network_mode.as_str(), s.networks.as_slice()) {
+        a.network_mode = only.name.clone();
     }
-    if let Some(p) = s.proxy.as_mut() {
-        if drops_all(&p.cap_drop, &[]) {
-            p.cap_drop = vec!["ALL".to_string()];
-        }
+    if let Some(p) = s.proxy.as_mut().filter(|p| drops_all(&p.cap_drop, &[])) {
+        p.cap_drop = vec!["ALL".to_string()];
     }
 }
 
