@@ -77,17 +77,27 @@ pub async fn start_proxy(
             instance.name.as_deref().unwrap_or_default()
         ))
     };
-    let network = instance
+    let mode = instance
         .host_config
         .as_ref()
         .and_then(|h| h.network_mode.clone())
         .ok_or_else(|| fail("the instance has no network"))?;
-    let target = instance
+    let attached = instance
         .network_settings
         .as_ref()
-        .and_then(|n| n.networks.as_ref())
-        .and_then(|n| n.get(&network))
-        .and_then(|e| e.ip_address.clone())
+        .and_then(|n| n.networks.clone())
+        .unwrap_or_default();
+    // Podman names the mode `bridge`; the network it means is the only one attached.
+    let (network, endpoint) = match (attached.get(&mode), attached.len()) {
+        (Some(e), _) => (mode.clone(), Some(e.clone())),
+        (None, 1) => attached
+            .into_iter()
+            .next()
+            .map_or((mode.clone(), None), |(name, e)| (name, Some(e))),
+        (None, _) => (mode.clone(), None),
+    };
+    let target = endpoint
+        .and_then(|e| e.ip_address)
         .filter(|ip| !ip.is_empty())
         .ok_or_else(|| fail("the instance has no address on its network"))?;
     let image = label(instance, labels::PROXY_IMAGE)

@@ -4,7 +4,7 @@ use bollard::Docker;
 use bollard::models::ContainerInspectResponse;
 
 use super::containers::inspect;
-use super::{egress, libpod, podman};
+use super::{egress, libpod, podman, seccomp_file};
 use crate::engine::error::is_not_found;
 use crate::engine::{
     AppliedHardening, AttachedNetwork, EngineError, EngineInfo, EngineKind, ProxyState,
@@ -56,6 +56,7 @@ pub async fn security_state(
         proxy,
     };
     if engine.kind == EngineKind::Podman {
+        seccomp_file::inline(&mut state.applied.security_opt);
         podman::in_docker_words(&mut state);
     }
     Ok(state)
