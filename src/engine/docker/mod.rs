@@ -124,11 +124,11 @@ impl Engine for DockerEngine {
         }
         let mut plan = plan.clone();
         plan.hardening.cover_engine_writable_paths(self.info.kind);
-        if self.info.kind == crate::engine::EngineKind::Podman {
-            if let Some(json) = plan.hardening.seccomp.take() {
-                let path = seccomp_file::write(&json)?;
-                plan.hardening.seccomp = Some(path.display().to_string());
-            }
+        if self.info.kind == crate::engine::EngineKind::Podman
+            && let Some(json) = plan.hardening.seccomp.take()
+        {
+            let path = seccomp_file::write(&json)?;
+            plan.hardening.seccomp = Some(path.display().to_string());
         }
         containers::create(&self.client, &plan).await
     }
