@@ -47,6 +47,33 @@ async fn assert_hardened(f: &Fixture, container_id: &str, instance: &str, challe
     assert_eq!(h.memory_swap, Some(64 << 20), "no swap");
     assert_eq!(h.pids_limit, Some(64), "pids limit");
     assert_eq!(h.nano_cpus, Some(500_000_000), "cpus 0.5");
+    let ulimits: Vec<(String, i64, i64)> = h
+        .ulimits
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| {
+            (
+                u.name.unwrap_or_default(),
+                u.soft.unwrap_or_default(),
+                u.hard.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, i64, i64)> = ctfdeck::engine::ULIMITS
+        .iter()
+        .map(|(n, s, h)| (n.to_string(), *s, *h))
+        .collect();
+    assert_eq!(ulimits, expected, "explicit ulimits");
+    // And the processes inside run with them.
+    let inside = f
+        .engine
+        .exec(container_id, &["sh", "-c", "ulimit -n; ulimit -u"])
+        .await
+        .expect("exec ulimit");
+    assert_eq!(
+        inside.output.split_whitespace().collect::<Vec<_>>(),
+        ["1024", "4096"]
+    );
     assert_eq!(
         h.network_mode.as_deref(),
         Some(format!("ctfdeck-{instance}").as_str())

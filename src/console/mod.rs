@@ -72,7 +72,7 @@ pub async fn run(launch: Launch) -> Result<()> {
     // always did; an engine that does not answer is retried in the background.
     let first = connect().await;
     let version = match &first {
-        Ok(l) => l.engine().info().version.clone(),
+        Ok(l) => l.engine().info().described_version(),
         Err(_) => String::new(),
     };
     let setup = Setup {

@@ -22,6 +22,9 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Unexpected(String),
+    /// The engine answers but cannot apply what every instance needs.
+    #[error("refusing to run instances on {target}: {reason}")]
+    Refused { target: String, reason: String },
     #[error(
         "cannot pull image {image}: {message} (is its registry reachable from the engine? a local image must be built or loaded first)"
     )]

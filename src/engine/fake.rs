@@ -66,9 +66,12 @@ impl FakeEngine {
         FakeEngine {
             info: EngineInfo {
                 target: "fake://memory".to_string(),
+                kind: super::EngineKind::Docker,
                 version: "0".to_string(),
                 api_version: "1.41".to_string(),
                 os: "fake".to_string(),
+                rootless: false,
+                cgroup_version: String::new(),
             },
             state: Mutex::new(State {
                 next_port: FIRST_HOST_PORT,

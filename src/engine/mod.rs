@@ -23,21 +23,72 @@ pub use error::EngineError;
 pub use observe::{ContainerDetail, ContainerEvent, ContainerStats};
 #[cfg(test)]
 pub(crate) use plan::sample_plan;
-pub use plan::{ContainerPlan, Egress, Grants, Hardening, PortRequest};
+pub use plan::{
+    ContainerPlan, ENGINE_PATH_TMPFS, ENGINE_WRITABLE_PATHS, Egress, Grants, Hardening,
+    PortRequest, ULIMITS,
+};
 pub use security_state::{AppliedHardening, AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
 pub use subnets::SubnetPool;
 
 use crate::shared::PublishedPort;
 
+/// Which engine answers on the Docker-compatible API. They differ in what they apply by
+/// default (Podman adds writable tmpfs mounts, reports dropped capabilities as a list), so
+/// the hardening and drift check need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    #[default]
+    Docker,
+    Podman,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "Docker",
+            EngineKind::Podman => "Podman",
+        }
+    }
+}
+
 /// Who answered, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineInfo {
     /// What was connected to (socket path or URL), for messages and the status bar.
     pub target: String,
+    pub kind: EngineKind,
     pub version: String,
     pub api_version: String,
     pub os: String,
+    /// A user's own engine (rootless Podman), not the system's.
+    pub rootless: bool,
+    /// The host's cgroup version as the engine reports it (`1`, `2`; empty: not asked).
+    pub cgroup_version: String,
+}
+
+impl EngineInfo {
+    /// Why instances cannot run with their limits on this engine, if they cannot: rootless
+    /// Podman on cgroup v1 has no cgroup of its own to set memory, CPU and pids limits in, and
+    /// silently runs containers without them. Refused rather than run unlimited.
+    pub fn limits_unenforceable(&self) -> Option<String> {
+        (self.kind == EngineKind::Podman && self.rootless && self.cgroup_version == "1").then(
+            || {
+                "rootless Podman on cgroup v1 cannot apply memory, CPU or pids limits; run \
+             rootful Podman (or Docker), or boot the host with cgroup v2 \
+             (systemd.unified_cgroup_hierarchy=1)"
+                    .to_string()
+            },
+        )
+    }
+
+    /// The version as people say it: Docker's bare (as it always was shown), Podman's named.
+    pub fn described_version(&self) -> String {
+        match self.kind {
+            EngineKind::Docker => self.version.clone(),
+            EngineKind::Podman => format!("podman {}", self.version),
+        }
+    }
 }
 
 /// A container carrying ctfdeck's labels, as the engine reports it.
@@ -249,5 +300,40 @@ pub trait Engine: Send + Sync {
         tail: Option<usize>,
     ) -> BoxStream<'static, Result<String, EngineError>> {
         self.logs(id, follow, tail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(kind: EngineKind, rootless: bool, cgroup: &str) -> EngineInfo {
+        EngineInfo {
+            target: "unix:///run/user/1000/podman/podman.sock".into(),
+            kind,
+            version: "4.3.1".into(),
+            api_version: "1.41".into(),
+            os: "linux/amd64".into(),
+            rootless,
+            cgroup_version: cgroup.into(),
+        }
+    }
+
+    #[test]
+    fn only_rootless_podman_on_cgroup_v1_is_refused_for_its_missing_limits() {
+        let refused = info(EngineKind::Podman, true, "1").limits_unenforceable();
+        assert!(refused.is_some_and(|r| r.contains("cgroup v1")));
+        assert_eq!(
+            info(EngineKind::Podman, true, "2").limits_unenforceable(),
+            None
+        );
+        assert_eq!(
+            info(EngineKind::Podman, false, "1").limits_unenforceable(),
+            None
+        );
+        assert_eq!(
+            info(EngineKind::Docker, false, "1").limits_unenforceable(),
+            None
+        );
     }
 }

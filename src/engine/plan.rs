@@ -1,11 +1,27 @@
 //! What to run, decided by the domain; how to harden it is fixed here.
 
-use super::SubnetPool;
+use super::{EngineKind, SubnetPool};
 pub use crate::shared::Grants;
 use std::collections::BTreeMap;
 
 /// Always added to every tmpfs mount: nothing written at runtime may be executed.
 pub const TMPFS_FORCED_OPTIONS: &str = "rw,noexec,nosuid,nodev";
+
+/// Resource limits set on every container (instances and proxies), name → (soft, hard).
+/// Set explicitly rather than inherited: Podman's defaults exceed what many hosts allow (the
+/// container then fails to start), and Docker's are whatever the daemon was started with.
+/// `nproc` counts every process of the container's uid on the host, across instances running
+/// as that uid, so it is not the per-instance bound (the pids limit is): it stays well above
+/// any pids limit, so instances cannot starve each other through it.
+pub const ULIMITS: [(&str, i64, i64); 2] = [("nofile", 1024, 1024), ("nproc", 4096, 4096)];
+
+/// Where Podman mounts writable, executable tmpfs of its own when the root is read-only
+/// (Docker leaves them read-only). ctfdeck mounts its own there instead, with the forced
+/// options and [`ENGINE_PATH_TMPFS`]: a path the container can write to never runs what was
+/// written.
+pub const ENGINE_WRITABLE_PATHS: [&str; 3] = ["/tmp", "/var/tmp", "/run"];
+/// Size of the tmpfs ctfdeck puts on [`ENGINE_WRITABLE_PATHS`] not already in the plan.
+pub const ENGINE_PATH_TMPFS: &str = "size=4m";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PortRequest {
@@ -71,6 +87,20 @@ pub struct ContainerPlan {
 const TMPFS_UNDOING_OPTIONS: &[&str] = &["exec", "suid", "dev", "ro"];
 
 impl Hardening {
+    /// On an engine that mounts writable paths of its own over a read-only root (Podman), the
+    /// plan's tmpfs takes them: those it names keep its options, the others get a small size.
+    /// Docker leaves them read-only, so nothing is added there.
+    pub fn cover_engine_writable_paths(&mut self, kind: EngineKind) {
+        if kind != EngineKind::Podman || !self.read_only {
+            return;
+        }
+        for path in ENGINE_WRITABLE_PATHS {
+            self.tmpfs
+                .entry(path.to_string())
+                .or_insert_with(|| ENGINE_PATH_TMPFS.to_string());
+        }
+    }
+
     /// The tmpfs map as the engine wants it: the requested options, then the forced ones. The
     /// kernel applies mount flags left to right, so the forced ones come last and win; options
     /// that would undo them are dropped as well.
@@ -147,5 +177,34 @@ mod tests {
         let o = h.tmpfs_options();
         assert_eq!(o["/tmp"], "size=16m,rw,noexec,nosuid,nodev");
         assert_eq!(o["/run"], "rw,noexec,nosuid,nodev");
+    }
+
+    #[test]
+    fn podmans_writable_paths_get_ctfdecks_tmpfs_and_dockers_stay_read_only() {
+        let mut h = sample_plan(Egress::Allowed).hardening;
+        h.tmpfs = BTreeMap::from([("/tmp".to_string(), "size=16m".to_string())]);
+        let mut docker = h.clone();
+        docker.cover_engine_writable_paths(EngineKind::Docker);
+        assert_eq!(docker, h);
+
+        let mut podman = h.clone();
+        podman.cover_engine_writable_paths(EngineKind::Podman);
+        let o = podman.tmpfs_options();
+        assert_eq!(
+            o.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["/run", "/tmp", "/var/tmp"]
+        );
+        assert_eq!(
+            o["/tmp"], "size=16m,rw,noexec,nosuid,nodev",
+            "the plan's own kept"
+        );
+        assert_eq!(o["/run"], "size=4m,rw,noexec,nosuid,nodev");
+        assert_eq!(o["/var/tmp"], "size=4m,rw,noexec,nosuid,nodev");
+
+        // A writable root gets nothing from the engine, so nothing is added.
+        let mut writable = h.clone();
+        writable.read_only = false;
+        writable.cover_engine_writable_paths(EngineKind::Podman);
+        assert_eq!(writable.tmpfs.len(), 1);
     }
 }

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use super::EngineKind;
+
 /// One network a container is attached to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AttachedNetwork {
@@ -12,6 +14,8 @@ pub struct AttachedNetwork {
     pub bridge: Option<String>,
     /// Inter-container traffic allowed on it.
     pub icc: bool,
+    /// Other containers attached to it (names), besides the one inspected.
+    pub others: Vec<String>,
 }
 
 /// The settings one inspect of a container reports (not as planned: as applied).
@@ -35,6 +39,8 @@ pub struct AppliedHardening {
     pub pids_limit: i64,
     /// Size of `/dev/shm`; 0: the engine's default (64 MiB).
     pub shm_size: i64,
+    /// Resource limits set on the container: name → (soft, hard). Absent: the engine's.
+    pub ulimits: BTreeMap<String, (i64, i64)>,
     pub network_mode: String,
     pub pid_mode: String,
     pub ipc_mode: String,
@@ -53,6 +59,8 @@ pub struct AppliedHardening {
 /// port proxy.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SecurityState {
+    /// Which engine reported it, in Docker's words either way (see the engine's reading).
+    pub engine: EngineKind,
     pub running: bool,
     pub applied: AppliedHardening,
     pub networks: Vec<AttachedNetwork>,

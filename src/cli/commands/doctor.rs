@@ -11,7 +11,7 @@ use crate::cli::exit::Reported;
 use crate::domain::flags::{self, SecretState};
 use crate::domain::plan::instance_user;
 use crate::domain::{DEFAULT_USER, Lifecycle, group_name, host_account_clashes};
-use crate::engine::{DockerEngine, Engine};
+use crate::engine::{DockerEngine, Engine, EngineKind};
 use crate::store::{FileAccess, now_millis};
 
 /// How long past its expiry an instance may still run before doctor blames the reaper. A
@@ -35,14 +35,36 @@ pub async fn run(ctx: &Context) -> Result<()> {
                 true,
                 "engine",
                 format!(
-                    "{} (version {}, API {}, {})",
-                    i.target, i.version, i.api_version, i.os
+                    "{} ({} {}, API {}, {})",
+                    i.target,
+                    i.kind.name(),
+                    i.version,
+                    i.api_version,
+                    i.os
                 ),
             );
         }
         Err(e) => report(false, "engine", format!("{e:#}")),
     }
-    if let Ok(e) = &engine {
+    if let Some(reason) = engine
+        .as_ref()
+        .ok()
+        .and_then(|e| e.info().limits_unenforceable())
+    {
+        report(false, "limits", reason);
+    }
+    let podman = engine
+        .as_ref()
+        .is_ok_and(|e| e.info().kind == EngineKind::Podman);
+    if podman {
+        // Podman has no live-restore: it needs none.
+        report(
+            true,
+            "restore",
+            "Podman runs each container under its own monitor: instances outlive its API service"
+                .to_string(),
+        );
+    } else if let Ok(e) = &engine {
         // Not a failure: a choice of the host. But off, an engine restart takes every
         // instance down, and players notice before staff do.
         match e.live_restore().await {

@@ -78,7 +78,7 @@ pub fn spawn(conn: Connection, tx: Sender<Event>) {
                             }
                             current.send_replace(Some(l.clone()));
                             backoff = FIRST_RETRY_SECS;
-                            let version = engine.info().version.clone();
+                            let version = engine.info().described_version();
                             if tx.send(Event::EngineBack { version }).await.is_err()
                                 || tx.send(Event::EngineSynced(list)).await.is_err()
                             {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::engine::firewall::BRIDGE_PREFIX;
-use crate::engine::{ContainerPlan, Egress, EngineError, SecurityState};
+use crate::engine::{ContainerPlan, Egress, EngineError, EngineKind, SecurityState, ULIMITS};
 use crate::store::InstanceRecord;
 
 use super::plan::{PlanInput, cover_image_volumes, plan_for};
@@ -84,6 +84,9 @@ pub async fn instance_drift(
     if let Err(reason) = cover_image_volumes(&mut plan, &volumes, challenge, lifecycle.policy()) {
         return Ok(refused(reason));
     }
+    // As the engine created it: on Podman, ctfdeck's tmpfs over the engine's writable paths.
+    plan.hardening
+        .cover_engine_writable_paths(lifecycle.engine().info().kind);
     match lifecycle.engine().inspect_security(container).await {
         Ok(state) => Ok(compare(&plan, &state)),
         Err(e) if e.is_gone() => Ok(vec![drift("container", "running", "gone from the engine")]),
@@ -254,6 +257,18 @@ pub fn compare(plan: &ContainerPlan, s: &SecurityState) -> Vec<Drift> {
         limit(h.pids_limit),
         limit(a.pids_limit),
     );
+    for (name, soft, hard) in ULIMITS {
+        let found = a.ulimits.get(name);
+        check(
+            found == Some(&(soft, hard)),
+            &format!("ulimit {name}"),
+            format!("{soft}:{hard}"),
+            found.map_or_else(
+                || "the engine's default".into(),
+                |(s, h)| format!("{s}:{h}"),
+            ),
+        );
+    }
     let network_mode = g
         .network_mode
         .clone()
@@ -345,11 +360,25 @@ fn networks(plan: &ContainerPlan, s: &SecurityState, out: &mut Vec<Drift>) {
             ));
         }
         if !denied && own.icc {
-            out.push(drift(
-                "inter-container traffic",
-                "off",
-                format!("on, on {}", own.name),
-            ));
+            match s.engine {
+                EngineKind::Docker => out.push(drift(
+                    "inter-container traffic",
+                    "off",
+                    format!("on, on {}", own.name),
+                )),
+                // Podman's networks have no such switch: what keeps the instance alone is
+                // that nothing else is on its network.
+                EngineKind::Podman if !own.others.is_empty() => out.push(drift(
+                    "inter-container traffic",
+                    "nothing else on its network (Podman cannot switch it off)",
+                    format!(
+                        "{} on {}: remove it (podman network disconnect)",
+                        join(own.others.iter()),
+                        own.name
+                    ),
+                )),
+                EngineKind::Podman => {}
+            }
         }
         let covered = own
             .bridge

@@ -13,6 +13,7 @@ fn plan(egress: Egress) -> ContainerPlan {
 /// What the engine reports for a container created from `plan(Egress::Allowed)`.
 fn faithful() -> SecurityState {
     SecurityState {
+        engine: crate::engine::EngineKind::Docker,
         running: true,
         applied: AppliedHardening {
             user: "1000:1000".into(),
@@ -28,6 +29,10 @@ fn faithful() -> SecurityState {
             nano_cpus: 500_000_000,
             pids_limit: 64,
             shm_size: 1 << 20,
+            ulimits: BTreeMap::from([
+                ("nofile".into(), (1024, 1024)),
+                ("nproc".into(), (4096, 4096)),
+            ]),
             network_mode: "ctfdeck-abc234".into(),
             pid_mode: String::new(),
             ipc_mode: "private".into(),
@@ -42,6 +47,7 @@ fn faithful() -> SecurityState {
             internal: false,
             bridge: Some("ctfd-abc234".into()),
             icc: false,
+            others: Vec::new(),
         }],
         labels: BTreeMap::new(),
         proxy: None,
@@ -179,5 +185,48 @@ fn a_mount_ctfdeck_did_not_make_is_reported() {
     assert_eq!(
         d[0].to_string(),
         "mounts: expected none besides its tmpfs and granted binds, found volume /data"
+    );
+}
+
+#[test]
+fn missing_or_raised_ulimits_are_reported() {
+    let mut s = faithful();
+    s.applied.ulimits.remove("nofile");
+    s.applied.ulimits.insert("nproc".into(), (4096, 1 << 22));
+    let d = compare(&plan(Egress::Allowed), &s);
+    assert_eq!(fields(&d), ["ulimit nofile", "ulimit nproc"]);
+    assert_eq!(
+        d[0].to_string(),
+        "ulimit nofile: expected 1024:1024, found the engine's default"
+    );
+    assert_eq!(
+        d[1].to_string(),
+        "ulimit nproc: expected 4096:4096, found 4096:4194304"
+    );
+}
+
+#[test]
+fn on_podman_inter_container_traffic_drifts_only_when_another_container_joins() {
+    let mut s = faithful();
+    s.engine = crate::engine::EngineKind::Podman;
+    // Podman cannot switch it off: reported on, with the instance alone on its network.
+    s.networks[0].icc = true;
+    assert_eq!(compare(&plan(Egress::Allowed), &s), Vec::new());
+
+    s.networks[0].others = vec!["intruder".into()];
+    let d = compare(&plan(Egress::Allowed), &s);
+    assert_eq!(fields(&d), ["inter-container traffic"]);
+    assert!(
+        d[0].actual.contains("intruder on ctfdeck-abc234"),
+        "{}",
+        d[0]
+    );
+
+    // Docker has the switch: on is drift even when alone.
+    s.engine = crate::engine::EngineKind::Docker;
+    s.networks[0].others.clear();
+    assert_eq!(
+        fields(&compare(&plan(Egress::Allowed), &s)),
+        ["inter-container traffic"]
     );
 }

@@ -23,7 +23,8 @@ use super::containers::{catalog_ports, remove_one, summary_ports};
 use super::host_config::{self, Limits};
 use super::networks::{self, NetworkKind};
 use crate::engine::error::is_not_found;
-use crate::engine::{EngineError, SubnetPool, labels};
+use crate::engine::plan::TMPFS_FORCED_OPTIONS;
+use crate::engine::{ENGINE_PATH_TMPFS, ENGINE_WRITABLE_PATHS, EngineError, SubnetPool, labels};
 use crate::shared::PublishedPort;
 
 /// Unprivileged, like every instance, and like the instances' default user an id no host
@@ -76,17 +77,27 @@ pub async fn start_proxy(
             instance.name.as_deref().unwrap_or_default()
         ))
     };
-    let network = instance
+    let mode = instance
         .host_config
         .as_ref()
         .and_then(|h| h.network_mode.clone())
         .ok_or_else(|| fail("the instance has no network"))?;
-    let target = instance
+    let attached = instance
         .network_settings
         .as_ref()
-        .and_then(|n| n.networks.as_ref())
-        .and_then(|n| n.get(&network))
-        .and_then(|e| e.ip_address.clone())
+        .and_then(|n| n.networks.clone())
+        .unwrap_or_default();
+    // Podman names the mode `bridge`; the network it means is the only one attached.
+    let (network, endpoint) = match (attached.get(&mode), attached.len()) {
+        (Some(e), _) => (mode.clone(), Some(e.clone())),
+        (None, 1) => attached
+            .into_iter()
+            .next()
+            .map_or((mode.clone(), None), |(name, e)| (name, Some(e))),
+        (None, _) => (mode.clone(), None),
+    };
+    let target = endpoint
+        .and_then(|e| e.ip_address)
         .filter(|ip| !ip.is_empty())
         .ok_or_else(|| fail("the instance has no address on its network"))?;
     let image = label(instance, labels::PROXY_IMAGE)
@@ -195,6 +206,19 @@ pub(super) fn proxy_body(
         network_mode: edge.to_string(),
         port_bindings: host_config::bindings(ports.iter().copied(), bind),
     });
+    // Podman mounts writable, executable tmpfs on these over a read-only root; ctfdeck's own
+    // take their place. On Docker they only add a little noexec space nothing in `nc` uses.
+    host_config.tmpfs = Some(
+        ENGINE_WRITABLE_PATHS
+            .iter()
+            .map(|p| {
+                (
+                    p.to_string(),
+                    format!("{ENGINE_PATH_TMPFS},{TMPFS_FORCED_OPTIONS}"),
+                )
+            })
+            .collect(),
+    );
     host_config.sysctls = Some(HashMap::from([
         ("net.ipv4.ip_forward".to_string(), "0".to_string()),
         ("net.ipv4.conf.all.forwarding".to_string(), "0".to_string()),

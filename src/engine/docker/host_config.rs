@@ -6,7 +6,11 @@
 use std::collections::HashMap;
 
 use bollard::models::RestartPolicyNameEnum;
-use bollard::models::{HostConfig, HostConfigLogConfig, PortBinding, RestartPolicy};
+use bollard::models::{
+    HostConfig, HostConfigLogConfig, PortBinding, ResourcesUlimits, RestartPolicy,
+};
+
+use crate::engine::ULIMITS;
 
 /// Largest size of one log file, and how many the engine keeps: a chatty container cannot fill
 /// the host's disk.
@@ -31,7 +35,7 @@ pub(super) struct Limits {
 }
 
 /// The engine's host settings for `limits`: capabilities dropped, no new privileges, no
-/// privileged mode, no restart, bounded logs, init as PID 1. Callers add what is theirs
+/// privileged mode, no restart, bounded logs, init as PID 1, explicit ulimits. Callers add what is theirs
 /// (granted capabilities, tmpfs, sysctls) to the result.
 pub(super) fn host_config(limits: Limits) -> HostConfig {
     let mut security_opt = vec!["no-new-privileges:true".to_string()];
@@ -47,6 +51,16 @@ pub(super) fn host_config(limits: Limits) -> HostConfig {
         nano_cpus: Some(limits.nano_cpus),
         pids_limit: Some(limits.pids_limit),
         shm_size: Some(limits.shm_bytes),
+        ulimits: Some(
+            ULIMITS
+                .iter()
+                .map(|(name, soft, hard)| ResourcesUlimits {
+                    name: Some(name.to_string()),
+                    soft: Some(*soft),
+                    hard: Some(*hard),
+                })
+                .collect(),
+        ),
         init: Some(true),
         network_mode: Some(limits.network_mode),
         port_bindings: Some(limits.port_bindings),
@@ -107,6 +121,20 @@ mod tests {
         )
         .host_config
         .unwrap_or_default();
+        // The proxy's writable paths (Podman would make its own) are ctfdeck's noexec tmpfs.
+        let proxy_tmpfs = proxy.tmpfs.clone().unwrap_or_default();
+        for path in crate::engine::ENGINE_WRITABLE_PATHS {
+            let opts = proxy_tmpfs
+                .get(path)
+                .map(String::as_str)
+                .unwrap_or_default();
+            assert!(
+                ["noexec", "nosuid", "nodev", "size=4m"]
+                    .iter()
+                    .all(|o| opts.split(',').any(|x| x == *o)),
+                "{path}: {opts}"
+            );
+        }
         assert!(instance.log_config.is_some());
         assert_eq!(instance.log_config, proxy.log_config);
         assert_eq!(instance.restart_policy, proxy.restart_policy);
@@ -115,6 +143,25 @@ mod tests {
             assert_eq!(h.privileged, Some(false));
             assert_eq!(h.init, Some(true));
             assert!(h.shm_size.is_some_and(|s| s > 0), "{:?}", h.shm_size);
+            let ulimits: Vec<(String, i64, i64)> = h
+                .ulimits
+                .iter()
+                .flatten()
+                .map(|u| {
+                    (
+                        u.name.clone().unwrap_or_default(),
+                        u.soft.unwrap_or_default(),
+                        u.hard.unwrap_or_default(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                ulimits,
+                [
+                    ("nofile".to_string(), 1024, 1024),
+                    ("nproc".to_string(), 4096, 4096)
+                ]
+            );
             assert!(
                 h.security_opt
                     .as_ref()

@@ -4,14 +4,20 @@ use bollard::Docker;
 use bollard::models::ContainerInspectResponse;
 
 use super::containers::inspect;
-use super::egress;
+use super::{egress, libpod, podman, seccomp_file};
 use crate::engine::error::is_not_found;
 use crate::engine::{
-    AppliedHardening, AttachedNetwork, EngineError, ProxyState, SecurityState, labels,
+    AppliedHardening, AttachedNetwork, EngineError, EngineInfo, EngineKind, ProxyState,
+    SecurityState, labels,
 };
 
-pub async fn security_state(client: &Docker, id: &str) -> Result<SecurityState, EngineError> {
+pub async fn security_state(
+    client: &Docker,
+    engine: &EngineInfo,
+    id: &str,
+) -> Result<SecurityState, EngineError> {
     let c = inspect(client, id).await?;
+    let own_id = c.id.clone().unwrap_or_default();
     let labels: std::collections::BTreeMap<String, String> = c
         .config
         .as_ref()
@@ -21,7 +27,12 @@ pub async fn security_state(client: &Docker, id: &str) -> Result<SecurityState, 
         .collect();
     let mut networks = Vec::new();
     for name in attached(&c) {
-        networks.push(network(client, &name).await?);
+        let mut n = network(client, &name, &own_id).await?;
+        // Podman's compatible answer leaves the bridge out; its own API names it.
+        if engine.kind == EngineKind::Podman && n.bridge.is_none() {
+            n.bridge = libpod::network_interface(&engine.target, &name).await?;
+        }
+        networks.push(n);
     }
     let proxy = if egress::is_denied(&c) {
         match (labels.get(labels::STORE), labels.get(labels::INSTANCE)) {
@@ -36,13 +47,19 @@ pub async fn security_state(client: &Docker, id: &str) -> Result<SecurityState, 
     } else {
         None
     };
-    Ok(SecurityState {
+    let mut state = SecurityState {
+        engine: engine.kind,
         running: c.state.as_ref().and_then(|s| s.running).unwrap_or(false),
         applied: applied(&c),
         networks,
         labels,
         proxy,
-    })
+    };
+    if engine.kind == EngineKind::Podman {
+        seccomp_file::inline(&mut state.applied.security_opt);
+        podman::in_docker_words(&mut state);
+    }
+    Ok(state)
 }
 
 /// The settings an inspect answer reports: the one reading of them, for drift and for the
@@ -90,6 +107,18 @@ pub(super) fn applied(c: &ContainerInspectResponse) -> AppliedHardening {
         nano_cpus: h.nano_cpus.unwrap_or(0),
         pids_limit: h.pids_limit.unwrap_or(0),
         shm_size: h.shm_size.unwrap_or(0),
+        ulimits: h
+            .ulimits
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|u| {
+                // Docker says `nofile`, Podman `RLIMIT_NOFILE`.
+                let name = u.name?.to_ascii_lowercase();
+                let name = name.strip_prefix("rlimit_").unwrap_or(&name).to_string();
+                Some((name, (u.soft.unwrap_or(0), u.hard.unwrap_or(0))))
+            })
+            .collect(),
         network_mode: h.network_mode.clone().unwrap_or_default(),
         pid_mode: h.pid_mode.clone().unwrap_or_default(),
         ipc_mode: h.ipc_mode.clone().unwrap_or_default(),
@@ -134,7 +163,12 @@ fn published_on(c: &ContainerInspectResponse) -> Vec<String> {
     ips
 }
 
-async fn network(client: &Docker, name: &str) -> Result<AttachedNetwork, EngineError> {
+/// Network `name` as seen from the container `own_id` attached to it.
+async fn network(
+    client: &Docker,
+    name: &str,
+    own_id: &str,
+) -> Result<AttachedNetwork, EngineError> {
     match client
         .inspect_network(
             name,
@@ -144,6 +178,14 @@ async fn network(client: &Docker, name: &str) -> Result<AttachedNetwork, EngineE
     {
         Ok(n) => {
             let options = n.options.unwrap_or_default();
+            let mut others: Vec<String> = n
+                .containers
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(id, _)| id != own_id)
+                .map(|(id, c)| c.name.unwrap_or(id))
+                .collect();
+            others.sort();
             Ok(AttachedNetwork {
                 name: name.to_string(),
                 internal: n.internal.unwrap_or(false),
@@ -151,6 +193,7 @@ async fn network(client: &Docker, name: &str) -> Result<AttachedNetwork, EngineE
                 icc: options
                     .get("com.docker.network.bridge.enable_icc")
                     .is_none_or(|v| v != "false"),
+                others,
             })
         }
         // Gone while we looked: report it attached, unknown.

@@ -9,9 +9,12 @@ mod host_config;
 mod images;
 mod inspect;
 mod inspect_security;
+mod libpod;
 mod logs;
 mod networks;
+mod podman;
 mod pull;
+mod seccomp_file;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -113,7 +116,21 @@ impl Engine for DockerEngine {
     }
 
     async fn create_container(&self, plan: &ContainerPlan) -> Result<String, EngineError> {
-        containers::create(&self.client, plan).await
+        if let Some(reason) = self.info.limits_unenforceable() {
+            return Err(EngineError::Refused {
+                target: self.info.target.clone(),
+                reason,
+            });
+        }
+        let mut plan = plan.clone();
+        plan.hardening.cover_engine_writable_paths(self.info.kind);
+        if self.info.kind == crate::engine::EngineKind::Podman
+            && let Some(json) = plan.hardening.seccomp.take()
+        {
+            let path = seccomp_file::write(&json)?;
+            plan.hardening.seccomp = Some(path.display().to_string());
+        }
+        containers::create(&self.client, &plan).await
     }
 
     async fn start_container(&self, id: &str) -> Result<(), EngineError> {
@@ -190,7 +207,7 @@ impl Engine for DockerEngine {
     }
 
     async fn inspect_security(&self, id: &str) -> Result<SecurityState, EngineError> {
-        inspect_security::security_state(&self.client, id).await
+        inspect_security::security_state(&self.client, &self.info, id).await
     }
 
     async fn ping(&self) -> Result<(), EngineError> {
