@@ -32,13 +32,12 @@ const PATHS: &[&str] = &[
     "/v1/{id}",
 ];
 
-#[test]
-fn random_requests_never_panic_and_errors_keep_their_shape() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("s.db")).unwrap();
+/// The router on the in-memory engine, with one scoreboard token.
+fn app(dir: &std::path::Path) -> (axum::Router, String) {
+    let store = Store::open(&dir.join("s.db")).unwrap();
     let token = add_token(&store, &Actor::admin("t"), "board", TokenRole::Scoreboard).unwrap();
     let catalog = Catalog {
-        root: dir.path().to_path_buf(),
+        root: dir.to_path_buf(),
         challenges: Vec::new(),
     };
     let lifecycle = Lifecycle::new(
@@ -54,6 +53,37 @@ fn random_requests_never_panic_and_errors_keep_their_shape() {
         public_host: "ctf.example.org".into(),
         metrics: Arc::new(Metrics::default()),
     }));
+    (app, token)
+}
+
+#[test]
+fn an_id_that_is_not_utf8_is_a_json_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, token) = app(dir.path());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let req = Request::builder()
+        .method("GET")
+        .uri("/v1/instances/%FF")
+        .header("authorization", format!("Bearer {token}"))
+        .header("x-ctfdeck-owner", "team:red")
+        .body(Body::empty())
+        .unwrap();
+    let response = rt.block_on(app.oneshot(req)).unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let bytes = rt
+        .block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(json["error"]["code"], "bad-instance-id", "{json}");
+}
+
+#[test]
+fn random_requests_never_panic_and_errors_keep_their_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, token) = app(dir.path());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

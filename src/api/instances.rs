@@ -5,8 +5,9 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -118,7 +119,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    InstanceId(id): InstanceId,
 ) -> Result<Json<InstanceJson>, ApiError> {
     let record = caller
         .lifecycle
@@ -183,7 +184,7 @@ pub async fn spawn(
 pub async fn extend(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    InstanceId(id): InstanceId,
 ) -> Result<Json<InstanceJson>, ApiError> {
     let record = caller
         .lifecycle
@@ -200,7 +201,7 @@ pub async fn extend(
 pub async fn reset(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    InstanceId(id): InstanceId,
 ) -> Result<Json<InstanceJson>, ApiError> {
     let record = caller
         .lifecycle
@@ -217,7 +218,7 @@ pub async fn reset(
 pub async fn stop(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    InstanceId(id): InstanceId,
 ) -> Result<StatusCode, ApiError> {
     let record = caller
         .lifecycle
@@ -229,4 +230,19 @@ pub async fn stop(
         to_the_end(async move { lifecycle.stop(&record.id, "stopped by its owner").await }).await,
     )?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The `{id}` of an instance route. A malformed one (bytes that are not UTF-8) is answered like
+/// every other error, in the JSON shape, not with the framework's plain-text rejection.
+pub struct InstanceId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for InstanceId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| InstanceId(id))
+            .map_err(|e| ApiError::bad_request("bad-instance-id", e.body_text()))
+    }
 }

@@ -452,7 +452,11 @@ mod tests {
     #[tokio::test]
     async fn cancelling_kills_the_script_at_once() {
         let dir = tempfile::tempdir().unwrap();
-        let path = script(dir.path(), "sleep 300");
+        let started = dir.path().join("started");
+        let path = script(
+            dir.path(),
+            &format!("touch {}; sleep 300", started.display()),
+        );
         let (handle, cancel) = Cancel::new();
         let task = tokio::spawn(async move {
             let conn = conn();
@@ -466,11 +470,15 @@ mod tests {
             )
             .await
         });
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Cancel once the script really runs, however loaded the machine is.
+        while !started.exists() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         handle.cancel();
-        let run = tokio::time::timeout(Duration::from_secs(5), task)
+        // A guard against a hang, not a timing claim: uncancelled, the script runs 300 s.
+        let run = tokio::time::timeout(Duration::from_secs(120), task)
             .await
-            .expect("stopped promptly")
+            .expect("the cancelled script was killed, not waited for")
             .unwrap()
             .unwrap();
         assert!(matches!(run.end, End::Cancelled));

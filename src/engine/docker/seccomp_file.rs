@@ -99,6 +99,10 @@ mod tests {
         inline(&mut options);
         assert_eq!(options[1], format!("seccomp={json}"));
         assert_eq!(options[2], "seccomp=/elsewhere/profile.json");
-        std::fs::remove_file(path).expect("remove");
+        std::fs::remove_file(&path).expect("remove");
+        // Leave no folder behind either, unless a real spawn uses it meanwhile (then not empty).
+        let folder = path.parent().expect("a folder");
+        let _ = std::fs::remove_dir(folder);
+        let _ = folder.parent().map(std::fs::remove_dir);
     }
 }
