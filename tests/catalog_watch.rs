@@ -102,16 +102,24 @@ fn watch_reports_an_edit_that_breaks_a_file_and_the_one_that_fixes_it() {
     });
     until(&rx, "the watch starting", |l| l.starts_with("watching "));
 
-    // Break it: a typo in a field name.
+    // Break it: a typo in a field name. The report comes on two pipes (diagnostics and the
+    // summary), read by two threads: wait until all of it has arrived, in whatever order.
     std::fs::write(&file, good.replace("\"memory\"", "\"memroy\"")).unwrap();
-    let seen = until(&rx, "the error summary", |l| l.contains("1 error(s) in"));
-    assert!(
-        seen.iter().any(|l| l.starts_with("-- changed: ")),
-        "{seen:#?}"
-    );
+    let is_diagnostic = |l: &str| l.contains("challenge.json:") && l.contains("memroy");
+    let mut seen: Vec<String> = Vec::new();
+    while !(seen.iter().any(|l| l.starts_with("-- changed: "))
+        && seen.iter().any(|l| is_diagnostic(l))
+        && seen.iter().any(|l| l.contains("1 error(s) in")))
+    {
+        seen.extend(until(
+            &rx,
+            "the change, its diagnostic and the error summary",
+            |_| true,
+        ));
+    }
     let diagnostic = seen
         .iter()
-        .find(|l| l.contains("challenge.json:") && l.contains("memroy"))
+        .find(|l| is_diagnostic(l))
         .unwrap_or_else(|| panic!("no positioned diagnostic: {seen:#?}"));
     assert!(
         diagnostic.contains("nc-calc/challenge.json:"),
