@@ -5,7 +5,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -65,24 +64,11 @@ fn until(rx: &Receiver<String>, what: &str, ok: impl Fn(&str) -> bool) -> Vec<St
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn watch_reports_an_edit_that_breaks_a_file_and_the_one_that_fixes_it() {
     let tmp = tempfile::tempdir().unwrap();
     let catalog = tmp.path().join("catalog");
-    copy_dir(&repo().join("challenges/nc-calc"), &catalog.join("nc-calc"));
+    common::copy_dir(&repo().join("challenges/nc-calc"), &catalog.join("nc-calc"));
     let file = catalog.join("nc-calc/challenge.json");
     let good = std::fs::read_to_string(&file).unwrap();
 

@@ -6,30 +6,16 @@
 mod common;
 mod console_support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::{bin, repo};
 use console_support::Tmux;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn the_catalog_pane_follows_edits_to_the_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog");
-    copy_dir(&repo().join("challenges/nc-calc"), &catalog.join("nc-calc"));
+    common::copy_dir(&repo().join("challenges/nc-calc"), &catalog.join("nc-calc"));
     let file = catalog.join("nc-calc/challenge.json");
     let good = std::fs::read_to_string(&file).unwrap();
     let command = format!(
@@ -60,7 +46,7 @@ fn the_catalog_pane_follows_edits_to_the_catalog() {
     });
 
     // A new folder: a new row.
-    copy_dir(
+    common::copy_dir(
         &repo().join("challenges/web-robots"),
         &catalog.join("web-robots"),
     );

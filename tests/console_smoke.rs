@@ -8,7 +8,6 @@ mod common;
 mod console_support;
 mod smoke_support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use bollard::Docker;
@@ -19,19 +18,6 @@ use smoke_support::leftovers;
 
 const STAGES: [&str; 6] = ["validate", "build", "spawn", "ready", "check", "teardown"];
 const FIXTURES: [&str; 2] = ["exits-at-once", "never-listens"];
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// The popup's line for `stage` (the text inside the popup's frame).
 fn stage_line<'a>(screen: &'a str, stage: &str) -> &'a str {
@@ -77,12 +63,12 @@ fn t_runs_the_smoke_test_live_and_leaves_nothing_behind() {
 
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog");
-    copy_dir(
+    common::copy_dir(
         &repo().join("challenges/web-robots"),
         &catalog.join("web-robots"),
     );
     for name in FIXTURES {
-        copy_dir(
+        common::copy_dir(
             &repo().join("tests/fixtures/smoke").join(name),
             &catalog.join(name),
         );

@@ -6,7 +6,6 @@
 mod common;
 mod console_support;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -103,19 +102,6 @@ impl Drop for Tmux {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// The instance row of `owner`, if on screen.
 fn row<'a>(screen: &'a str, owner: &str) -> Option<&'a str> {
     screen.lines().find(|l| l.contains(owner))
@@ -167,7 +153,7 @@ fn console_spawn_extend_stop_purge_quit_in_a_real_terminal() {
     ensure_images();
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog");
-    copy_dir(
+    common::copy_dir(
         &repo().join("challenges/web-robots"),
         &catalog.join("web-robots"),
     );

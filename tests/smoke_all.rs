@@ -5,29 +5,14 @@
 mod common;
 mod smoke_support;
 
-use std::path::Path;
-
 use common::repo;
 use smoke_support::{leftovers, reports, run, stage, stderr};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn all_includes_a_broken_definition_and_fails_on_it() {
     let tmp = tempfile::tempdir().unwrap();
     let catalog = tmp.path().join("catalog");
-    copy_dir(
+    common::copy_dir(
         &repo().join("tests/fixtures/smoke/invalid-definition"),
         &catalog.join("invalid-definition"),
     );

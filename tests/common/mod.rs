@@ -255,3 +255,17 @@ pub fn tcp_banner(port: u16) -> String {
     }
     panic!("no banner on 127.0.0.1:{port}")
 }
+
+/// Copy a folder recursively (a challenge into a temporary catalog).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
