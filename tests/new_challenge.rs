@@ -75,7 +75,13 @@ async fn generated_challenge_passes(template: &str) {
         "catalog check prints no problem"
     );
 
-    assert_eq!(smoke.status.code(), Some(0), "{}", stderr(&smoke));
+    assert_eq!(
+        smoke.status.code(),
+        Some(0),
+        "{}\nreport: {}",
+        stderr(&smoke),
+        String::from_utf8_lossy(&smoke.stdout)
+    );
     let reports = reports(&smoke);
     assert_eq!(reports.len(), 1, "{reports:#?}");
     let report = &reports[0];

@@ -21,18 +21,31 @@ else
 fi
 [[ -n $host && -n $port ]] || { echo "usage: $0 --connection-info 'nc HOST PORT'" >&2; exit 2; }
 
-exec 3<>"/dev/tcp/$host/$port"
-while IFS= read -r -t 10 line <&3; do
-    line="${line%$'\r'}"
-    if [[ $line == *"magic word"* ]]; then
-        printf 'please\n' >&3
-    elif [[ $line =~ ^Flag:\ ([^[:space:]]+) ]]; then
-        printf '%s\n' "${BASH_REMATCH[1]}"
-        exit 0
-    elif [[ $line == Wrong* ]]; then
-        echo "server: $line" >&2
-        exit 1
-    fi
+# One conversation; returns 0 with the flag printed, 1 when the server said no, 3 when the
+# connection closed (or never opened) before the end — worth another try on a busy host.
+talk() {
+    exec 3<>"/dev/tcp/$host/$port" || return 3
+    while IFS= read -r -t 10 line <&3; do
+        line="${line%$'\r'}"
+        if [[ $line == *"magic word"* ]]; then
+            printf 'please\n' >&3
+        elif [[ $line =~ ^Flag:\ ([^[:space:]]+) ]]; then
+            printf '%s\n' "${BASH_REMATCH[1]}"
+            return 0
+        elif [[ $line == Wrong* ]]; then
+            echo "server: $line" >&2
+            return 1
+        fi
+    done
+    exec 3<&-
+    return 3
+}
+
+for attempt in 1 2 3; do
+    status=0
+    talk || status=$?
+    [[ $status -eq 3 ]] || exit "$status"
+    echo "attempt $attempt: connection closed without a flag" >&2
+    sleep 1
 done
-echo "connection closed without a flag" >&2
 exit 1
