@@ -220,40 +220,53 @@ fn lifecycle_on(
     .expect("lifecycle")
 }
 
+/// How long a freshly started service may take to answer. Generous, because a loaded CI
+/// host starts containers slowly; a service that answers returns at once.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// First line an HTTP GET of `/` answers with, e.g. `HTTP/1.1 200 OK`.
 pub fn http_status_line(port: u16) -> String {
     use std::io::{BufRead, BufReader, Write};
-    let mut last = String::new();
-    // The server may need a moment after start; retry briefly.
-    for _ in 0..50 {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
-            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
-            let mut line = String::new();
-            if BufReader::new(s).read_line(&mut line).is_ok() && !line.is_empty() {
-                return line.trim_end().to_string();
+    let mut last = String::from("never tried");
+    let deadline = std::time::Instant::now() + ANSWER_WITHIN;
+    while std::time::Instant::now() < deadline {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(mut s) => {
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
+                let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
+                let mut line = String::new();
+                if BufReader::new(s).read_line(&mut line).is_ok() && !line.is_empty() {
+                    return line.trim_end().to_string();
+                }
+                last = "empty answer".into();
             }
-            last = "empty answer".into();
+            Err(e) => last = format!("connect: {e}"),
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("no HTTP answer on 127.0.0.1:{port} ({last})")
+    panic!("no HTTP answer on 127.0.0.1:{port} within {ANSWER_WITHIN:?} ({last})")
 }
 
 /// The first line a TCP service sends on connect.
 pub fn tcp_banner(port: u16) -> String {
     use std::io::{BufRead, BufReader};
-    for _ in 0..50 {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
-            let mut line = String::new();
-            if BufReader::new(s).read_line(&mut line).is_ok() && !line.is_empty() {
-                return line.trim_end().to_string();
+    let mut last = String::from("never tried");
+    let deadline = std::time::Instant::now() + ANSWER_WITHIN;
+    while std::time::Instant::now() < deadline {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => {
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
+                let mut line = String::new();
+                if BufReader::new(s).read_line(&mut line).is_ok() && !line.is_empty() {
+                    return line.trim_end().to_string();
+                }
+                last = "no line".into();
             }
+            Err(e) => last = format!("connect: {e}"),
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("no banner on 127.0.0.1:{port}")
+    panic!("no banner on 127.0.0.1:{port} within {ANSWER_WITHIN:?} ({last})")
 }
 
 /// Copy a folder recursively (a challenge into a temporary catalog).
