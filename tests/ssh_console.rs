@@ -45,9 +45,12 @@ fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     (path, public.trim().to_string())
 }
 
+/// Sessions the server takes at once: the admin and 20 more (the monitor's is gone by then).
+const MAX_SESSIONS: usize = 21;
+
 fn config(listen: &str, host_key: &Path, staff: &[(&str, &str, &str)]) -> String {
     let mut text = format!(
-        "public_host = \"127.0.0.1\"\n[container]\nbind_address = \"127.0.0.1\"\n[ssh]\nlisten = \"{listen}\"\nhost_key = \"{}\"\n",
+        "public_host = \"127.0.0.1\"\n[container]\nbind_address = \"127.0.0.1\"\n[ssh]\nlisten = \"{listen}\"\nhost_key = \"{}\"\nmax_sessions = {MAX_SESSIONS}\n",
         host_key.display()
     );
     for (name, role, key) in staff {
@@ -105,6 +108,27 @@ impl Server {
             .unwrap();
         server.port = addr.rsplit(':').next().unwrap().parse().unwrap();
         server
+    }
+
+    /// Lines printed so far that contain `text`.
+    fn count(&self, text: &str) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(text))
+            .count()
+    }
+
+    /// Sockets the server holds open: listeners, clients, engine connections. (Not all
+    /// files: SQLite keeps the descriptors of closed store connections for reuse while the
+    /// reaper's connection holds a lock on the same file.)
+    fn open_sockets(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count()
     }
 
     fn output(&self) -> String {
@@ -216,6 +240,7 @@ fn staff_get_the_console_over_ssh_and_nothing_else() {
     let config_path = dir.path().join("config.toml");
     std::fs::write(&config_path, config("127.0.0.1:0", &host_key, &staff)).unwrap();
     let mut server = Server::start(dir.path(), &store, &catalog);
+    let sockets_before = server.open_sockets();
 
     // The host key was made on first start, private, and its fingerprint printed.
     use std::os::unix::fs::PermissionsExt;
@@ -403,6 +428,37 @@ fn staff_get_the_console_over_ssh_and_nothing_else() {
     drop(monitor);
     server.wait_line("the killed client's session to end", "SSH: bob left");
 
+    // 20 more sessions at once, each its own console; one more is turned away.
+    let crowd: Vec<Tmux> = (0..MAX_SESSIONS - 1)
+        .map(|i| {
+            Tmux::start(
+                &format!("ctfdeck-ssh-crowd{i}-{pid}"),
+                &server.ssh_command(&alice_key, "alice"),
+                80,
+                24,
+                WAIT,
+            )
+        })
+        .collect();
+    for t in &crowd {
+        t.wait("a console in the crowd", |s| s.contains("Instances 0/0"));
+    }
+    let o = server.ssh(&alice_key, &["-tt", "alice@127.0.0.1"]);
+    assert_ne!(o.status.code(), Some(0), "over the limit: {}", text(&o));
+    server.wait_line("the turned-away session", "session limit reached");
+    // Clients killed mid-session (tmux gone, ssh hung up): every session ends on the server.
+    let left_before = server.count("SSH: alice left");
+    drop(crowd);
+    let start = Instant::now();
+    while server.count("SSH: alice left") < left_before + MAX_SESSIONS - 1 {
+        assert!(
+            start.elapsed() < WAIT,
+            "the killed clients' sessions did not all end:\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // Quitting gives the client its terminal back, and ssh ends with success.
     admin.keys(&["q"]);
     let s = admin.wait_for("ssh exited 0");
@@ -411,4 +467,15 @@ fn staff_get_the_console_over_ssh_and_nothing_else() {
         "the console's screen is gone: {s}"
     );
     server.wait_line("the admin's session to end", "SSH: alice left");
+
+    // Nothing of the sessions is left open in the server: no client, no engine connection.
+    let start = Instant::now();
+    while server.open_sockets() > sockets_before {
+        assert!(
+            start.elapsed() < WAIT,
+            "the server holds {} sockets, {sockets_before} before any session",
+            server.open_sockets()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
