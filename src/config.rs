@@ -44,6 +44,8 @@ pub struct Config {
     pub profiles: ProfilesConfig,
     /// `[api]`: `ctfdeck serve`.
     pub api: ApiConfig,
+    /// `[ssh]`: the console served over SSH by `ctfdeck serve`.
+    pub ssh: crate::ssh::SshConfig,
 }
 
 /// `[api]`: where `ctfdeck serve` listens.
@@ -127,6 +129,15 @@ impl Config {
                 files,
                 &["network", field],
                 &format!("[network] {why}"),
+            ));
+        }
+        if let Err(why) = config.ssh.check() {
+            // Each message starts with the field it is about.
+            let field = why.split_whitespace().next().unwrap_or_default();
+            return Err(tomlfile::error_at_key(
+                files,
+                &["ssh", field],
+                &format!("[ssh] {why}"),
             ));
         }
         config.ceilings.security = config.profiles.resolve().map_err(|e| {
@@ -287,6 +298,34 @@ mod tests {
             layered(&[("c.toml", "[profiles.web]\npids = \"many\"\n")]).unwrap_err(),
             "c.toml:2:8: invalid type: string \"many\", expected i64"
         );
+    }
+
+    #[test]
+    fn ssh_errors_are_placed_in_the_ssh_section() {
+        assert_eq!(
+            layered(&[("c.toml", "[ssh]\nmax_sessions = 0\n")]).unwrap_err(),
+            "c.toml:2:1: [ssh] max_sessions must be at least 1"
+        );
+        let bad_key = "[ssh]\nlisten = \"127.0.0.1:2222\"\n[[ssh.staff]]\nname = \"bob\"\nrole = \"admin\"\nkeys = [\"ssh-ed25519 nope\"]\n";
+        let err = layered(&[("c.toml", bad_key)]).unwrap_err();
+        assert!(
+            err.starts_with("c.toml:") && err.contains("[ssh] staff \"bob\": key 1 is not"),
+            "{err}"
+        );
+        let bad_role = "[[ssh.staff]]\nname = \"bob\"\nrole = \"root\"\nkeys = []\n";
+        let err = layered(&[("c.toml", bad_role)]).unwrap_err();
+        assert!(
+            err.starts_with("c.toml:3:") && err.contains("root"),
+            "{err}"
+        );
+        let cfg = layered(&[(
+            "c.toml",
+            "[ssh]\nlisten = \"0.0.0.0:2222\"\nidle_timeout = \"10m\"\n",
+        )])
+        .unwrap();
+        assert_eq!(cfg.ssh.listen, Some("0.0.0.0:2222".parse().unwrap()));
+        assert_eq!(cfg.ssh.idle_timeout, std::time::Duration::from_secs(600));
+        assert_eq!(cfg.ssh.max_sessions, 32);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod console;
 pub mod domain;
 pub mod engine;
 pub mod shared;
+pub mod ssh;
 pub mod store;
 pub mod terminal_text;
 pub mod textfile;

@@ -49,95 +49,150 @@ pub fn require_terminal() -> Result<()> {
     Ok(())
 }
 
-/// Start the console on the store and catalog it was given; the engine is connected here, and
-/// again whenever it goes away.
+/// Start the console on the store and catalog it was given, in this process's terminal; the
+/// engine is connected here, and again whenever it goes away.
 pub async fn run(launch: Launch) -> Result<()> {
     require_terminal()?;
-    let Launch {
-        keymap,
-        theme,
-        read_only,
-        store_path,
-        catalog,
-        ceilings,
-        engine_target,
-        connect,
-        public_host,
-        warnings,
-    } = launch;
-    let store = Store::open(&store_path)
-        .wrap_err_with(|| format!("opening the store {}", store_path.display()))?;
-    let snapshot = tasks::store::load(&store).wrap_err("reading the store")?;
-    // The first attempt happens before the screen opens, so a healthy start looks as it
-    // always did; an engine that does not answer is retried in the background.
-    let first = connect().await;
-    let version = match &first {
-        Ok(l) => l.engine().info().described_version(),
-        Err(_) => String::new(),
-    };
-    let setup = Setup {
-        keymap,
-        read_only,
-        store_path: store_path.display().to_string(),
-        engine_target,
-        engine_version: version,
-        public_host,
-        now: now_millis(),
-    };
-    let mut app = App::new(setup, &catalog);
-
-    let (tx, rx) = mpsc::channel(CHANNEL);
-    let (targets_tx, targets_rx) = watch::channel(Vec::new());
-    let (current_tx, current) = watch::channel(None);
-    let mut startup = vec![Event::Store(snapshot)];
-    let first = match first {
-        Ok(lifecycle) => Some(Arc::new(lifecycle)),
-        Err(reason) => {
-            tracing::warn!("engine unreachable at start: {reason}");
-            startup.push(Event::EngineLost {
-                reason,
-                retry_in_secs: tasks::engine::FIRST_RETRY_SECS,
-            });
-            None
-        }
-    };
-    tasks::input::spawn_signals(tx.clone());
-    tasks::input::spawn_tick(tx.clone());
-    tasks::store::spawn(store_path, tx.clone());
-    if let Some(warnings) = warnings {
-        tasks::input::spawn_warnings(warnings, tx.clone());
-    }
-    tasks::engine::spawn(
-        tasks::engine::Connection {
-            connect,
-            first,
-            reconcile: !read_only,
-            current: current_tx,
-        },
-        tx.clone(),
-    );
-    tasks::stats::spawn(current.clone(), targets_rx, tx.clone());
-    let _catalog_watch = tasks::catalog::spawn(catalog.root.clone(), ceilings, tx.clone());
-
+    let console = Console::prepare(launch).await?;
+    tasks::input::spawn_signals(console.runner.tx.clone());
     let mut terminal = terminal::enter().wrap_err("cannot take over the terminal")?;
     let _restore = terminal::Guard;
-    tasks::input::spawn_reader(tx.clone());
-    let mut runner = Runner {
-        current,
-        tx,
-        logs: LogFollower::default(),
-        targets: targets_tx,
-        read_only,
-        smokes: std::collections::HashMap::new(),
-        catalog: None,
-    };
-    for event in startup {
-        let commands = app.on_event(event);
-        runner.execute(commands);
+    tasks::input::spawn_reader(console.runner.tx.clone());
+    console.run(&mut terminal, &|| false).await
+}
+
+/// The console on a screen that is not this process's terminal (an SSH channel): `terminal`
+/// draws to it, `input` is handed the event sender and feeds it keys, resizes and, when the
+/// screen goes away, [`Event::Terminate`]. `repaint` says when the screen lost output and
+/// must be drawn whole again. Signals are the caller's business.
+pub async fn run_remote<B>(
+    launch: Launch,
+    terminal: &mut ratatui::Terminal<B>,
+    input: impl FnOnce(mpsc::Sender<Event>),
+    repaint: &(dyn Fn() -> bool + Send + Sync),
+) -> Result<()>
+where
+    B: ratatui::backend::Backend<Error = std::io::Error>,
+{
+    let console = Console::prepare(launch).await?;
+    input(console.runner.tx.clone());
+    console.run(terminal, repaint).await
+}
+
+/// A console with its state and producers started, before it owns a screen.
+struct Console {
+    app: App,
+    runner: Runner,
+    rx: mpsc::Receiver<Event>,
+    startup: Vec<Event>,
+    theme: Theme,
+    _catalog_watch: Option<crate::catalog::watch::Watcher>,
+}
+
+impl Console {
+    async fn prepare(launch: Launch) -> Result<Console> {
+        let Launch {
+            keymap,
+            theme,
+            read_only,
+            store_path,
+            catalog,
+            ceilings,
+            engine_target,
+            connect,
+            public_host,
+            warnings,
+        } = launch;
+        let store = Store::open(&store_path)
+            .wrap_err_with(|| format!("opening the store {}", store_path.display()))?;
+        let snapshot = tasks::store::load(&store).wrap_err("reading the store")?;
+        // The first attempt happens before the screen opens, so a healthy start looks as it
+        // always did; an engine that does not answer is retried in the background.
+        let first = connect().await;
+        let version = match &first {
+            Ok(l) => l.engine().info().described_version(),
+            Err(_) => String::new(),
+        };
+        let setup = Setup {
+            keymap,
+            read_only,
+            store_path: store_path.display().to_string(),
+            engine_target,
+            engine_version: version,
+            public_host,
+            now: now_millis(),
+        };
+        let app = App::new(setup, &catalog);
+
+        let (tx, rx) = mpsc::channel(CHANNEL);
+        let (targets_tx, targets_rx) = watch::channel(Vec::new());
+        let (current_tx, current) = watch::channel(None);
+        let mut startup = vec![Event::Store(snapshot)];
+        let first = match first {
+            Ok(lifecycle) => Some(Arc::new(lifecycle)),
+            Err(reason) => {
+                tracing::warn!("engine unreachable at start: {reason}");
+                startup.push(Event::EngineLost {
+                    reason,
+                    retry_in_secs: tasks::engine::FIRST_RETRY_SECS,
+                });
+                None
+            }
+        };
+        tasks::input::spawn_tick(tx.clone());
+        tasks::store::spawn(store_path, tx.clone());
+        if let Some(warnings) = warnings {
+            tasks::input::spawn_warnings(warnings, tx.clone());
+        }
+        tasks::engine::spawn(
+            tasks::engine::Connection {
+                connect,
+                first,
+                reconcile: !read_only,
+                current: current_tx,
+            },
+            tx.clone(),
+        );
+        tasks::stats::spawn(current.clone(), targets_rx, tx.clone());
+        let catalog_watch = tasks::catalog::spawn(catalog.root.clone(), ceilings, tx.clone());
+        let runner = Runner {
+            current,
+            tx,
+            logs: LogFollower::default(),
+            targets: targets_tx,
+            read_only,
+            smokes: std::collections::HashMap::new(),
+            catalog: None,
+        };
+        Ok(Console {
+            app,
+            runner,
+            rx,
+            startup,
+            theme,
+            _catalog_watch: catalog_watch,
+        })
     }
-    let result = runner.event_loop(&mut app, rx, &mut terminal, &theme).await;
-    runner.finish_smokes().await;
-    result
+
+    async fn run<B>(
+        mut self,
+        terminal: &mut ratatui::Terminal<B>,
+        repaint: &(dyn Fn() -> bool + Send + Sync),
+    ) -> Result<()>
+    where
+        B: ratatui::backend::Backend<Error = std::io::Error>,
+    {
+        for event in std::mem::take(&mut self.startup) {
+            let commands = self.app.on_event(event);
+            self.runner.execute(commands);
+        }
+        let result = self
+            .runner
+            .event_loop(&mut self.app, self.rx, terminal, &self.theme, repaint)
+            .await;
+        self.runner.finish_smokes().await;
+        result
+    }
 }
 
 /// Carries out the state's commands and owns the background machinery.
@@ -155,14 +210,23 @@ struct Runner {
 }
 
 impl Runner {
-    async fn event_loop(
+    async fn event_loop<B>(
         &mut self,
         app: &mut App,
         mut rx: mpsc::Receiver<Event>,
-        terminal: &mut terminal::Term,
+        terminal: &mut ratatui::Terminal<B>,
         theme: &Theme,
-    ) -> Result<()> {
+        repaint: &(dyn Fn() -> bool + Send + Sync),
+    ) -> Result<()>
+    where
+        B: ratatui::backend::Backend<Error = std::io::Error>,
+    {
         loop {
+            if repaint() {
+                // Output was dropped on the way to a slow screen: what it shows is unknown.
+                terminal.clear().wrap_err("clearing the screen")?;
+                app.dirty = true;
+            }
             if app.dirty {
                 terminal
                     .draw(|f| views::draw(f, app, theme))

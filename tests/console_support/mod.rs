@@ -86,6 +86,15 @@ impl Tmux {
         assert!(tmux(&args).status.success());
     }
 
+    /// Type `text` literally.
+    pub fn text(&self, text: &str) {
+        assert!(
+            tmux(&["send-keys", "-t", &self.name, "-l", text])
+                .status
+                .success()
+        );
+    }
+
     pub fn screen(&self) -> String {
         String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &self.name]).stdout)
             .into_owned()

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use color_eyre::eyre::{Result, WrapErr};
 use futures_util::FutureExt;
 
+use crate::catalog::Catalog;
 use crate::cli::context::Context;
 use crate::console::keys::Keymap;
 use crate::console::theme::Theme;
 use crate::console::{self, Connector, Launch, logging};
-use crate::domain::Lifecycle;
+use crate::domain::{Actor, Lifecycle, Role};
 use crate::engine::DockerEngine;
 use crate::store::Store;
 
@@ -31,10 +32,34 @@ pub async fn run(ctx: &Context, log_filter: tracing_subscriber::EnvFilter) -> Re
     // warnings also to the activity pane.
     let warnings = logging::init(log_filter, &logging::file_beside(&store_path));
     let catalog = Arc::new(ctx.catalog()?);
+    console::run(launch(
+        ctx,
+        catalog,
+        keymap,
+        theme,
+        ctx.actor(),
+        Some(warnings),
+    ))
+    .await
+}
+
+/// The console for `actor` (the local user, or a staff member over SSH): their name in the
+/// audit, their role deciding whether the console may act.
+pub fn launch(
+    ctx: &Context,
+    catalog: Arc<Catalog>,
+    keymap: Keymap,
+    theme: Theme,
+    actor: Actor,
+    warnings: Option<logging::Warnings>,
+) -> Launch {
+    let store_path = ctx.store_path();
     let explicit = ctx.engine_explicit();
+    let read_only = actor.role == Role::Monitor;
     let connect: Connector = {
         let (catalog, store_path) = (catalog.clone(), store_path.clone());
-        let (policy, actor) = (ctx.config.policy(), ctx.actor());
+        let policy = ctx.config.policy();
+        let explicit = explicit.clone();
         Arc::new(move || {
             let (catalog, store_path) = (catalog.clone(), store_path.clone());
             let (policy, actor, explicit) = (policy.clone(), actor.clone(), explicit.clone());
@@ -49,21 +74,20 @@ pub async fn run(ctx: &Context, log_filter: tracing_subscriber::EnvFilter) -> Re
             .boxed()
         })
     };
-    console::run(Launch {
+    Launch {
         keymap,
         theme,
-        read_only: ctx.read_only(),
+        read_only,
         store_path,
         catalog,
         ceilings: ctx.config.ceilings.clone(),
-        engine_target: DockerEngine::target(ctx.engine_explicit().as_deref()),
+        engine_target: DockerEngine::target(explicit.as_deref()),
         connect,
         public_host: ctx
             .config
             .public_host
             .clone()
             .unwrap_or_else(|| "localhost".to_string()),
-        warnings: Some(warnings),
-    })
-    .await
+        warnings,
+    }
 }

@@ -134,6 +134,33 @@ pub async fn run(ctx: &Context) -> Result<()> {
         Err(e) => report(false, "store", format!("{e:#}")),
     }
 
+    if ctx.config.ssh.listen.is_some() {
+        let path = crate::ssh::host_key_path(&ctx.config.ssh, &store_path);
+        if path.exists() {
+            match crate::ssh::host_key::load_or_create(&path) {
+                Ok(key) => report(
+                    true,
+                    "ssh",
+                    format!(
+                        "host key {} ({}): staff check this fingerprint on first connection",
+                        path.display(),
+                        crate::ssh::host_key::fingerprint(&key)
+                    ),
+                ),
+                Err(e) => report(false, "ssh", e.to_string()),
+            }
+        } else {
+            report(
+                true,
+                "ssh",
+                format!(
+                    "no host key yet at {}; `ctfdeck serve` creates it and prints its fingerprint",
+                    path.display()
+                ),
+            );
+        }
+    }
+
     let catalog_dir = ctx.catalog_dir();
     let catalog = match ctx.load_catalog() {
         Ok(r) => {

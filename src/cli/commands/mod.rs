@@ -12,5 +12,6 @@ pub mod new;
 pub mod purge;
 pub mod reap;
 pub mod serve;
+pub mod serve_ssh;
 pub mod smoke;
 pub mod token;

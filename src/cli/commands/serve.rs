@@ -21,6 +21,7 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
     let mut terminate =
         signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
     let lifecycle = ctx.lifecycle().await?;
+    let ssh = super::serve_ssh::start(ctx)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .wrap_err_with(|| format!("cannot listen on {addr}"))?;
@@ -62,6 +63,8 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
         served = api::serve(listener, state, shutdown) => served.wrap_err("serving the API")?,
         // The reaper runs until the process ends; it never returns on its own.
         () = reaper => {}
+        // So does the SSH server (when `[ssh] listen` is set), unless it cannot start.
+        served = ssh => served?,
     }
     println!("{} API stopped", rfc3339(now_millis()));
     Ok(())

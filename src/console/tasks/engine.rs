@@ -33,7 +33,8 @@ pub struct Connection {
 }
 
 pub fn spawn(conn: Connection, tx: Sender<Event>) {
-    tokio::spawn(async move {
+    let gone = tx.clone();
+    let follow = async move {
         let Connection {
             connect,
             first,
@@ -122,6 +123,13 @@ pub fn spawn(conn: Connection, tx: Sender<Event>) {
             }
             tokio::time::sleep(Duration::from_secs(backoff)).await;
             backoff = (backoff * 2).min(MAX_BACKOFF_SECS);
+        }
+    };
+    // A quiet engine sends nothing for hours: stop with the console, not at the next event.
+    tokio::spawn(async move {
+        tokio::select! {
+            () = gone.closed() => {}
+            () = follow => {}
         }
     });
 }

@@ -22,6 +22,13 @@ pub struct LogFollower {
     task: Option<JoinHandle<()>>,
 }
 
+/// The followed stream ends with the console that followed it.
+impl Drop for LogFollower {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 impl LogFollower {
     /// Stop following whatever was followed.
     pub fn stop(&mut self) {

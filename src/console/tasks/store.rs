@@ -18,7 +18,14 @@ const AUDIT_LINES: usize = 500;
 /// Watch the store; if the watcher ever stops while the console runs (the store cannot be
 /// opened, the task panicked), the screen is told, since it no longer follows the store.
 pub fn spawn(path: PathBuf, tx: Sender<Event>) {
-    let watcher = tokio::spawn(watch(path, tx.clone()));
+    let (gone, feed) = (tx.clone(), tx.clone());
+    let watcher = tokio::spawn(async move {
+        // An idle store sends nothing: stop with the console, not at the next commit.
+        tokio::select! {
+            () = gone.closed() => Ok(()),
+            watched = watch(path, feed) => watched,
+        }
+    });
     tokio::spawn(async move {
         let reason = match watcher.await {
             Ok(Ok(())) => return,
