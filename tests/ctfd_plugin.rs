@@ -254,7 +254,7 @@ fn teams_start_solve_share_and_stop_through_ctfd() {
     );
     assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
 
-    // 6. User mode: the same for a user owner.
+    // 6. User mode: the same for a user owner, and stop-on-solve.
     let mode = agent.call(
         "admin",
         "PATCH",
@@ -279,13 +279,27 @@ fn teams_start_solve_share_and_stop_through_ctfd() {
         json!({}),
     ));
     assert_ne!(reset["id"], carol["id"]);
-    let stopped = agent.call(
+    // Stop-on-solve, switched on through CTFd's admin API: carol's solve stops her instance.
+    let update = agent.call(
+        "admin",
+        "PATCH",
+        &format!("/api/v1/challenges/{chal}"),
+        json!({"ctfdeck_stop_on_solve": "true"}),
+    );
+    assert_eq!(
+        update.body["data"]["ctfdeck_stop_on_solve"], true,
+        "{}",
+        update.body
+    );
+    let carol_flag = solve_web_robots(reset["connection"][0].as_str().unwrap());
+    assert_eq!(attempt(&mut agent, "carol", chal, &carol_flag).0, "correct");
+    let after = agent.call(
         "carol",
-        "DELETE",
+        "GET",
         &format!("/api/v1/ctfdeck/instances/{chal}"),
         json!({}),
     );
-    assert_eq!(instance_of(&stopped), Value::Null);
+    assert_eq!(instance_of(&after), Value::Null);
     assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
 
     // 7. ctfdeck down: the plugin says so clearly; CTFd's pages still load.
