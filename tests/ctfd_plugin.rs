@@ -254,6 +254,25 @@ fn teams_start_solve_share_and_stop_through_ctfd() {
     );
     assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
 
+    // A banned player gets nothing more.
+    let me = agent.call("bob", "GET", "/api/v1/users/me", json!({}));
+    let bob_id = me.body["data"]["id"].as_i64().unwrap();
+    let ban = agent.call(
+        "admin",
+        "PATCH",
+        &format!("/api/v1/users/{bob_id}"),
+        json!({"banned": true}),
+    );
+    assert_eq!(ban.status, 200, "{}", ban.body);
+    let banned = agent.call(
+        "bob",
+        "POST",
+        &format!("/api/v1/ctfdeck/instances/{chal}"),
+        json!({}),
+    );
+    assert_eq!(banned.status, 403, "{}", banned.body);
+    assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
+
     // 6. User mode: the same for a user owner, and stop-on-solve.
     let mode = agent.call(
         "admin",
