@@ -6,11 +6,23 @@ CTFd._internal.challenge.renderer = null;
 CTFd._internal.challenge.preRender = function () {};
 CTFd._internal.challenge.render = null;
 
-const CTFDECK_WARN_AT = [600, 120];
-
+// Loaded again each time a challenge opens: nothing at the top level but these assignments.
 CTFd._internal.challenge.postRender = function () {
-  const panel = document.getElementById("ctfdeck-panel");
-  if (!panel) return;
+  // The theme draws the window's HTML on its next tick, after this runs: wait for the panel.
+  let tries = 0;
+  (function find() {
+    const panel = document.getElementById("ctfdeck-panel");
+    if (panel && !panel.dataset.wired) {
+      panel.dataset.wired = "yes";
+      ctfdeckPanel(panel);
+    } else if (tries++ < 100) {
+      setTimeout(find, 50);
+    }
+  })();
+};
+
+function ctfdeckPanel(panel) {
+  const WARN_AT = [600, 120];
   const $ = (selector) => panel.querySelector(selector);
   const url = `/api/v1/ctfdeck/instances/${panel.dataset.challengeId}`;
   const buttons = {
@@ -25,6 +37,7 @@ CTFd._internal.challenge.postRender = function () {
   let busy = false;
   let blockedUntil = 0;
   let blockedReason = "";
+  let lastRefresh = 0;
 
   function show(element, text) {
     element.textContent = text || "";
@@ -78,17 +91,18 @@ CTFd._internal.challenge.postRender = function () {
     }
     const left = secondsLeft();
     if (instance !== null && left !== null) {
-      for (const mark of CTFDECK_WARN_AT) {
+      for (const mark of WARN_AT) {
         if (left <= mark && !warned.has(mark)) {
           warned.add(mark);
           show(
             $(".ctfdeck-warning"),
-            `Your instance stops in ${Math.ceil(left / 60)} minute(s)` +
+            `Less than ${mark / 60} minutes left on your instance` +
               (instance.can_extend_now ? ": extend it to keep working." : ".")
           );
         }
       }
-      if (left === 0) {
+      // Expired: ask again (at most every 10 s) until the reaper has stopped it.
+      if (left === 0 && !busy && Date.now() - lastRefresh > 10000) {
         refresh();
         return;
       }
@@ -99,7 +113,8 @@ CTFd._internal.challenge.postRender = function () {
   function take(data) {
     instance = data.instance;
     expiresAt = instance ? Date.now() + instance.seconds_left * 1000 : null;
-    warned = new Set(CTFDECK_WARN_AT.filter((mark) => (instance ? instance.seconds_left : 0) <= mark));
+    // A mark already passed when the window opens warns at once, on the next tick.
+    warned = new Set();
     show($(".ctfdeck-warning"), "");
   }
 
@@ -129,6 +144,7 @@ CTFd._internal.challenge.postRender = function () {
   }
 
   function refresh() {
+    lastRefresh = Date.now();
     return call("GET");
   }
 
@@ -142,7 +158,7 @@ CTFd._internal.challenge.postRender = function () {
   });
   const timer = setInterval(tick, 1000);
   refresh();
-};
+}
 
 CTFd._internal.challenge.submit = function (preview) {
   const challenge_id = parseInt(CTFd.lib.$("#challenge-id").val());
