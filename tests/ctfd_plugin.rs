@@ -11,7 +11,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use common::repo;
-use ctfd_support::{Agent, Ctfd, CtfdTree, Deck, python, tarball};
+use ctfd_support::{Agent, Ctfd, CtfdTree, Deck, browser, chromium, python, tarball};
 
 fn instance_of(reply: &ctfd_support::Reply) -> Value {
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -345,6 +345,61 @@ fn teams_start_solve_share_and_stop_through_ctfd() {
         let (status, _) = agent.page("carol", path);
         assert_eq!(status, 200, "{path}");
     }
+    assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
+}
+
+/// A player clicks Start in the challenge's window (headless Chromium), reaches the instance,
+/// then clicks Stop: the modal's script, the plugin's routes and ctfdeck together.
+#[test]
+fn a_player_clicks_start_and_stop_in_the_browser() {
+    let Some(tarball) = tarball() else { return };
+    let Some(()) = chromium() else { return };
+    let tree = CtfdTree::unpack(&tarball);
+    let python = python(&tree);
+    let deck = Deck::start();
+    let token = deck.cli(&["token", "add", "ctfd", "--role", "scoreboard"]);
+    let ctfd = Ctfd::start(&tree, &python, &deck, token.trim());
+    let mut agent = Agent::start(&python, &ctfd);
+    agent.send(json!({"op": "setup", "mode": "teams", "name": "admin", "password": "adminpw"}));
+    let chal = create_challenge(&mut agent, "Robots Only", "visible");
+    player(&mut agent, "alice", Some("red"));
+
+    let started = &browser(&python, &ctfd, "alice", "Robots Only", &["start"])[0];
+    assert_eq!(started["state"], "Status: running", "{started}");
+    assert!(
+        started["countdown"]
+            .as_str()
+            .unwrap()
+            .starts_with("Time left: 4"),
+        "{started}"
+    );
+    assert_eq!(
+        started["enabled"],
+        json!({"start": false, "extend": true, "reset": true, "stop": true})
+    );
+    // What the window shows is the team's instance, and it answers.
+    let instance = instance_of(&agent.call(
+        "alice",
+        "GET",
+        &format!("/api/v1/ctfdeck/instances/{chal}"),
+        json!({}),
+    ));
+    assert_eq!(started["connection"], instance["connection"]);
+    let flag = solve_web_robots(started["connection"][0].as_str().unwrap());
+    let id = instance["id"].as_str().unwrap();
+    assert_eq!(Some(flag), deck.store().instance(id).unwrap().unwrap().flag);
+
+    // A new visit finds it running, and Stop (confirmed) ends it.
+    let stopped = &browser(&python, &ctfd, "alice", "Robots Only", &["stop"])[0];
+    assert!(
+        stopped["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("No instance running"),
+        "{stopped}"
+    );
+    assert_eq!(stopped["enabled"]["start"], true, "{stopped}");
+    assert_eq!(stopped["error"], "", "{stopped}");
     assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
 }
 

@@ -42,6 +42,25 @@ pub fn tarball() -> Option<PathBuf> {
     }
 }
 
+/// Debian's headless Chromium and its driver, for the tests that click in a browser; None when
+/// they are missing outside CI (the caller then says it did not run). In CI they must be there.
+pub fn chromium() -> Option<()> {
+    let missing: Vec<&str> = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
+        .into_iter()
+        .filter(|p| !Path::new(p).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Some(());
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    assert!(
+        !in_ci,
+        "{missing:?} missing: in CI the browser test must run (apt-get install chromium chromium-driver)"
+    );
+    eprintln!("NOT RUN: {missing:?} missing (apt-get install chromium chromium-driver)");
+    None
+}
+
 /// CTFd unpacked in a temporary folder of its own, with the plugin copied in as an operator
 /// would (`CTFd/plugins/ctfdeck/`).
 pub struct CtfdTree {
@@ -77,7 +96,7 @@ impl CtfdTree {
     }
 }
 
-/// CTFd's Python, with CTFd's requirements and pytest; built once and kept under target/.
+/// CTFd's Python, with CTFd's requirements, pytest and selenium; built once and kept under target/.
 pub fn python(tree: &CtfdTree) -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON
@@ -96,7 +115,7 @@ pub fn python(tree: &CtfdTree) -> PathBuf {
             run(Command::new(building.join("bin/pip"))
                 .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
                 .arg(tree.root().join("requirements.txt"))
-                .arg("pytest"));
+                .args(["pytest", "selenium"]));
             // The venv finds its packages relative to bin/python, so it works once moved.
             if std::fs::rename(&building, &venv).is_err() {
                 // Another process finished first; use its venv.
@@ -328,6 +347,33 @@ impl Drop for Ctfd {
         let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.wait();
     }
+}
+
+/// tests/ctfd_support/browser.py: `name` logs in to Chromium, opens `challenge` and clicks the
+/// panel's buttons in turn; what the panel shows after each click.
+pub fn browser(
+    python: &Path,
+    ctfd: &Ctfd,
+    name: &str,
+    challenge: &str,
+    actions: &[&str],
+) -> Vec<Value> {
+    let out = Command::new(python)
+        .arg(repo().join("tests/ctfd_support/browser.py"))
+        .args([ctfd.base.as_str(), name, &format!("pw-{name}"), challenge])
+        .args(actions)
+        .output()
+        .expect("run the browser");
+    let shown: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        out.status.success() && shown.len() == actions.len(),
+        "the browser failed: {shown:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    shown
 }
 
 /// tests/ctfd_support/agent.py in CTFd's venv: browser-like sessions (cookies, CSRF nonce),
