@@ -223,6 +223,18 @@ fn teams_start_solve_share_and_stop_through_ctfd() {
         "{}",
         fails.body
     );
+    // A static flag set in CTFd still works, for anyone.
+    let static_flag = agent.call(
+        "admin",
+        "POST",
+        "/api/v1/flags",
+        json!({"challenge": chal, "content": "flag{the-same-for-everyone}", "type": "static"}),
+    );
+    assert_eq!(static_flag.status, 200, "{}", static_flag.body);
+    assert_eq!(
+        attempt(&mut agent, "bob", chal, "flag{the-same-for-everyone}").0,
+        "correct"
+    );
 
     // 5. Red extends, then stops; blue stops. Nothing of theirs is left on the engine.
     let extended = instance_of(&agent.call(
