@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, request
 
 from CTFd.models import Challenges, Solves
 from CTFd.utils.config import is_teams_mode
+from CTFd.utils.config.visibility import challenges_visible
 from CTFd.utils.dates import ctftime
 from CTFd.utils.modules import can_access_challenge
 from CTFd.utils.user import authed, get_current_team, get_current_user, is_admin
@@ -53,6 +54,8 @@ def caller(challenge_id):
     if challenge is None:
         return None, refuse(404, "not-found", "No such challenge.")
     if not is_admin():
+        if not challenges_visible():
+            return None, refuse(403, "not-visible", "Challenges are not open to players.")
         if challenge.state == "hidden" or not can_access_challenge(challenge, user):
             return None, refuse(404, "not-found", "No such challenge.")
         if challenge.state == "locked" or not prerequisites_met(challenge, user):
