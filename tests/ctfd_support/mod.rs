@@ -277,6 +277,8 @@ impl Ctfd {
     pub fn start(tree: &CtfdTree, python: &Path, deck: &Deck, token: &str) -> Ctfd {
         let port = free_port();
         let log = tree.dir.path().join("ctfd.log");
+        // One open file for both streams, so that neither overwrites the other.
+        let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(python)
             .args(["serve.py", "--port", &port.to_string(), "--disable-gevent"])
             .current_dir(tree.root())
@@ -288,8 +290,8 @@ impl Ctfd {
             .env("CTFDECK_API_URL", &deck.base)
             .env("CTFDECK_API_TOKEN", token)
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
             .process_group(0)
             .spawn()
             .expect("start CTFd");
