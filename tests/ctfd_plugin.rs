@@ -48,6 +48,10 @@ fn attempt(agent: &mut Agent, who: &str, challenge: i64, flag: &str) -> (String,
 }
 
 fn create_challenge(agent: &mut Agent, name: &str, state: &str) -> i64 {
+    create_challenge_of(agent, name, state, "web-robots")
+}
+
+fn create_challenge_of(agent: &mut Agent, name: &str, state: &str, slug: &str) -> i64 {
     let r = agent.call(
         "admin",
         "POST",
@@ -55,13 +59,13 @@ fn create_challenge(agent: &mut Agent, name: &str, state: &str) -> i64 {
         json!({
             "name": name, "category": "web", "description": "Find the admin panel.",
             "value": 500, "decay": 10, "minimum": 100, "state": state,
-            "type": "ctfdeck", "ctfdeck_challenge": "web-robots"
+            "type": "ctfdeck", "ctfdeck_challenge": slug
         }),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let data = &r.body["data"];
     assert_eq!(data["type"], "ctfdeck");
-    assert_eq!(data["ctfdeck_challenge"], "web-robots");
+    assert_eq!(data["ctfdeck_challenge"], slug);
     // Dynamic scoring as CTFd's dynamic type: the value given is the initial one.
     assert_eq!(
         (&data["function"], &data["initial"], &data["minimum"]),
@@ -368,12 +372,14 @@ fn a_player_clicks_start_and_stop_in_the_browser() {
     let Some(()) = chromium() else { return };
     let tree = CtfdTree::unpack(&tarball);
     let python = python(&tree);
-    let deck = Deck::start();
+    // One live instance per owner: a second Start is refused with a reason and a time.
+    let deck = Deck::with_config("[quotas]\nper_owner = 1\n");
     let token = deck.cli(&["token", "add", "ctfd", "--role", "scoreboard"]);
     let ctfd = Ctfd::start(&tree, &python, &deck, token.trim());
     let mut agent = Agent::start(&python, &ctfd);
     agent.send(json!({"op": "setup", "mode": "teams", "name": "admin", "password": "adminpw"}));
     let chal = create_challenge(&mut agent, "Robots Only", "visible");
+    create_challenge_of(&mut agent, "Calculator", "visible", "nc-calc");
     player(&mut agent, "alice", Some("red"));
 
     let started = &browser(&python, &ctfd, "alice", "Robots Only", &["start"])[0];
@@ -400,6 +406,28 @@ fn a_player_clicks_start_and_stop_in_the_browser() {
     let flag = solve_web_robots(started["connection"][0].as_str().unwrap());
     let id = instance["id"].as_str().unwrap();
     assert_eq!(Some(flag), deck.store().instance(id).unwrap().unwrap().flag);
+
+    // Start on another challenge: ctfdeck's quota says no; the window says why and until when,
+    // and keeps Start disabled.
+    let refused = &browser(&python, &ctfd, "alice", "Calculator", &["start"])[0];
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("per-owner quota"),
+        "{refused}"
+    );
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Start is possible again in about"),
+        "{refused}"
+    );
+    assert_eq!(
+        refused["enabled"],
+        json!({"start": false, "extend": false, "reset": false, "stop": false})
+    );
 
     // A new visit finds it running, and Stop (confirmed) ends it.
     let stopped = &browser(&python, &ctfd, "alice", "Robots Only", &["stop"])[0];

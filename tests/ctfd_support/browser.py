@@ -10,6 +10,7 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
@@ -19,7 +20,15 @@ options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
 for flag in ("--headless=new", "--no-sandbox", "--window-size=1100,1000", "--disable-gpu"):
     options.add_argument(flag)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+# On a loaded machine chromedriver may take longer than selenium's 30 s to answer: try again.
+for attempt in range(3):
+    try:
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        break
+    except WebDriverException:
+        if attempt == 2:
+            raise
 wait = WebDriverWait(driver, 90)
 
 
@@ -30,9 +39,7 @@ def panel():
 def settled(_):
     """The panel has its first answer and no request is in flight."""
     p = panel()
-    return "Checking" not in p.text and not all(
-        not b.is_enabled() for b in p.find_elements(By.TAG_NAME, "button")
-    )
+    return "Checking" not in p.text and p.get_attribute("data-busy") != "yes"
 
 
 def shown():
@@ -43,6 +50,7 @@ def shown():
         "connection": [c.text for c in p.find_elements(By.CSS_SELECTOR, ".ctfdeck-connection code")],
         "countdown": countdown.text if countdown.is_displayed() else "",
         "error": p.find_element(By.CLASS_NAME, "ctfdeck-error").get_attribute("textContent"),
+        "reason": p.find_element(By.CLASS_NAME, "ctfdeck-reason").text,
         "enabled": {
             b: p.find_element(By.CLASS_NAME, f"ctfdeck-{b}").is_enabled()
             for b in ("start", "extend", "reset", "stop")
@@ -68,8 +76,6 @@ try:
         panel().find_element(By.CLASS_NAME, f"ctfdeck-{action}").click()
         if action in ("stop", "reset"):
             wait.until(ready.alert_is_present()).accept()
-        if action == "start":
-            wait.until(lambda d: panel().find_element(By.CLASS_NAME, "ctfdeck-countdown").is_displayed())
         wait.until(settled)
         print(json.dumps(dict(shown(), action=action)), flush=True)
 except Exception as e:

@@ -154,11 +154,16 @@ pub struct Deck {
 
 impl Deck {
     pub fn start() -> Deck {
+        Deck::with_config("")
+    }
+
+    /// With more configuration after the loopback binding, e.g. `[quotas]`.
+    pub fn with_config(extra: &str) -> Deck {
         ensure_images();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("config.toml"),
-            "[container]\nbind_address = \"127.0.0.1\"\n",
+            format!("[container]\nbind_address = \"127.0.0.1\"\n{extra}"),
         )
         .unwrap();
         let mut child = Deck::command(dir.path())

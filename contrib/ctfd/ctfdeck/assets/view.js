@@ -55,6 +55,8 @@ function ctfdeckPanel(panel) {
   }
 
   function draw() {
+    // For scripts and tests that drive the window: whether a request is in flight.
+    panel.dataset.busy = busy ? "yes" : "";
     const running = instance !== null;
     const now = Date.now();
     const blocked = now < blockedUntil;
