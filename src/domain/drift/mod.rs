@@ -368,7 +368,7 @@ fn networks(plan: &ContainerPlan, s: &SecurityState, out: &mut Vec<Drift>) {
                 )),
                 // Podman's networks have no such switch: what keeps the instance alone is
                 // that nothing else is on its network.
-                EngineKind::Podman if !own.others.is_empty() => out.push(drift(
+                EngineKind::Podman | EngineKind::Swarm if !own.others.is_empty() => out.push(drift(
                     "inter-container traffic",
                     "nothing else on its network (Podman cannot switch it off)",
                     format!(
@@ -377,7 +377,7 @@ fn networks(plan: &ContainerPlan, s: &SecurityState, out: &mut Vec<Drift>) {
                         own.name
                     ),
                 )),
-                EngineKind::Podman => {}
+                EngineKind::Podman | EngineKind::Swarm => {}
             }
         }
         let covered = own
