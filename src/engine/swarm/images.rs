@@ -29,7 +29,11 @@ fn split_tag(image: &str) -> (&str, &str) {
 
 /// Make `image` (present on the manager) pullable by every node from `registry`, and return the
 /// name the nodes pull. Pushing what the registry already holds sends no layers.
-pub async fn distribute(client: &Docker, registry: &str, image: &str) -> Result<String, EngineError> {
+pub async fn distribute(
+    client: &Docker,
+    registry: &str,
+    image: &str,
+) -> Result<String, EngineError> {
     let target = in_registry(registry, image);
     if target == image {
         return Ok(target);

@@ -138,9 +138,9 @@ impl SwarmEngine {
     /// task's container id.
     async fn task_container(&self, service: &str) -> Result<(DockerEngine, String), EngineError> {
         let tasks = services::tasks(self.manager.client(), service).await?;
-        let task = running(&tasks).ok_or_else(|| EngineError::Unexpected(format!(
-            "service {service} has no running task"
-        )))?;
+        let task = running(&tasks).ok_or_else(|| {
+            EngineError::Unexpected(format!("service {service} has no running task"))
+        })?;
         let nodes = self.nodes().await?;
         let node = services::node_of(task, &nodes).ok_or_else(|| {
             EngineError::Unexpected(format!("the node running service {service} is unknown"))
@@ -151,7 +151,9 @@ impl SwarmEngine {
             .and_then(|s| s.container_status.as_ref())
             .and_then(|c| c.container_id.clone())
             .ok_or_else(|| {
-                EngineError::Unexpected(format!("the task of service {service} has no container yet"))
+                EngineError::Unexpected(format!(
+                    "the task of service {service} has no container yet"
+                ))
             })?;
         Ok((self.node_engine(node).await?, container))
     }
@@ -189,7 +191,8 @@ impl Engine for SwarmEngine {
             .build_image(context, tag, network, progress)
             .await?;
         if !self.settings.registry.is_empty() {
-            let pushed = images::distribute(self.manager.client(), &self.settings.registry, tag).await?;
+            let pushed =
+                images::distribute(self.manager.client(), &self.settings.registry, tag).await?;
             progress(&format!("pushed {pushed} for the Swarm's nodes"));
         }
         Ok(())
@@ -324,9 +327,9 @@ impl Engine for SwarmEngine {
     /// The newest task's state, told as a container's.
     async fn container_state(&self, id: &str) -> Result<ContainerState, EngineError> {
         let tasks = services::tasks(self.manager.client(), id).await?;
-        let task = tasks.first().ok_or_else(|| {
-            EngineError::Unexpected(format!("service {id} has no task"))
-        })?;
+        let task = tasks
+            .first()
+            .ok_or_else(|| EngineError::Unexpected(format!("service {id} has no task")))?;
         Ok(services::container_state(task))
     }
 

@@ -30,7 +30,10 @@ impl SwarmNode {
     }
 }
 
-pub async fn list(client: &Docker, settings: &SwarmSettings) -> Result<Vec<SwarmNode>, EngineError> {
+pub async fn list(
+    client: &Docker,
+    settings: &SwarmSettings,
+) -> Result<Vec<SwarmNode>, EngineError> {
     let nodes = client
         .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
         .await

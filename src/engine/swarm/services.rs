@@ -18,7 +18,10 @@ const POLL: Duration = Duration::from_millis(200);
 /// How long a removal waits for the task's container to be gone.
 const REMOVE_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub async fn create(client: &Docker, spec: bollard::models::ServiceSpec) -> Result<String, EngineError> {
+pub async fn create(
+    client: &Docker,
+    spec: bollard::models::ServiceSpec,
+) -> Result<String, EngineError> {
     let name = spec.name.clone().unwrap_or_default();
     let created = client
         .create_service(spec, None)
@@ -33,10 +36,16 @@ pub async fn create(client: &Docker, spec: bollard::models::ServiceSpec) -> Resu
 pub async fn tasks(client: &Docker, service: &str) -> Result<Vec<Task>, EngineError> {
     let filters = HashMap::from([("service".to_string(), vec![service.to_string()])]);
     let options = ListTasksOptionsBuilder::new().filters(&filters).build();
-    let mut tasks = client
-        .list_tasks(Some(options))
-        .await
-        .map_err(EngineError::api(format!("listing tasks of service {service}")))?;
+    let mut tasks = match client.list_tasks(Some(options)).await {
+        Ok(tasks) => tasks,
+        // The service is gone, and its tasks with it.
+        Err(e) if is_not_found(&e) => Vec::new(),
+        Err(e) => {
+            return Err(EngineError::api(format!(
+                "listing tasks of service {service}"
+            ))(e));
+        }
+    };
     sort_newest_first(&mut tasks);
     Ok(tasks)
 }
@@ -115,32 +124,63 @@ pub async fn wait_running(
     }
 }
 
-/// Remove the service and wait until its tasks (and so their containers and published ports)
-/// are gone. Succeeds when the service is already gone.
+/// Remove the service once its task has stopped, so that its published ports are closed on
+/// return. Scaled to zero first: the Swarm reports a task `shutdown` only once its node has
+/// stopped the container, where a deleted service's tasks vanish from the list before that.
+/// A task whose node does not answer (it is down) is given [`REMOVE_TIMEOUT`], then the service
+/// goes anyway. Succeeds when the service is already gone.
 pub async fn remove(client: &Docker, service: &str) -> Result<(), EngineError> {
-    let id = match client
-        .inspect_service(service, None::<bollard::query_parameters::InspectServiceOptions>)
+    let found = match client
+        .inspect_service(
+            service,
+            None::<bollard::query_parameters::InspectServiceOptions>,
+        )
         .await
     {
-        Ok(found) => found.id.unwrap_or_else(|| service.to_string()),
+        Ok(found) => found,
         Err(e) if is_not_found(&e) => return Ok(()),
         Err(e) => return Err(EngineError::api(format!("inspecting service {service}"))(e)),
     };
-    match client.delete_service(&id).await {
-        Ok(()) => {}
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => return Err(EngineError::api(format!("removing service {service}"))(e)),
-    }
-    let deadline = tokio::time::Instant::now() + REMOVE_TIMEOUT;
-    while tokio::time::Instant::now() < deadline {
-        if tasks(client, &id).await?.is_empty() {
-            return Ok(());
+    let id = found.id.clone().unwrap_or_else(|| service.to_string());
+    if scale_to_zero(client, &id, found).await? {
+        let deadline = tokio::time::Instant::now() + REMOVE_TIMEOUT;
+        loop {
+            let tasks = tasks(client, &id).await?;
+            if tasks.iter().all(|t| state(t).is_none_or(finished)) {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "service {service}: its task did not report stopping within {REMOVE_TIMEOUT:?} (is its node down?); removing the service anyway"
+                );
+                break;
+            }
+            tokio::time::sleep(POLL).await;
         }
-        tokio::time::sleep(POLL).await;
     }
-    Err(EngineError::Unexpected(format!(
-        "service {service} was removed but its task is still there after {REMOVE_TIMEOUT:?} (is its node down?)"
-    )))
+    match client.delete_service(&id).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(EngineError::api(format!("removing service {service}"))(e)),
+    }
+}
+
+/// Ask for no replica; false when the service is already gone.
+async fn scale_to_zero(client: &Docker, id: &str, found: Service) -> Result<bool, EngineError> {
+    let version = found.version.and_then(|v| v.index).unwrap_or_default();
+    let mut spec = found.spec.unwrap_or_default();
+    spec.mode = Some(bollard::models::ServiceSpecMode {
+        replicated: Some(bollard::models::ServiceSpecModeReplicated { replicas: Some(0) }),
+        ..Default::default()
+    });
+    let options = bollard::query_parameters::UpdateServiceOptionsBuilder::new()
+        .version(i32::try_from(version).unwrap_or(i32::MAX))
+        .build();
+    match client.update_service(id, spec, options, None).await {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(EngineError::api(format!("stopping service {id}"))(e)),
+    }
 }
 
 /// Every service carrying `org.ctfdeck.managed=true` and the store's label, as containers.
@@ -176,7 +216,13 @@ pub async fn managed(
     }
     Ok(services
         .iter()
-        .map(|s| summary(s, by_service.get(s.id.as_deref().unwrap_or_default()), nodes))
+        .map(|s| {
+            summary(
+                s,
+                by_service.get(s.id.as_deref().unwrap_or_default()),
+                nodes,
+            )
+        })
         .collect())
 }
 
@@ -191,7 +237,9 @@ fn summary(service: &Service, tasks: Option<&Vec<Task>>, nodes: &[SwarmNode]) ->
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        state: task.map_or("created", |t| container_state_name(t, nodes)).to_string(),
+        state: task
+            .map_or("created", |t| container_state_name(t, nodes))
+            .to_string(),
         ports: task
             .map(|t| ports(t, nodes, &BTreeMap::new()))
             .unwrap_or_default(),
@@ -226,7 +274,9 @@ pub fn ports(
     nodes: &[SwarmNode],
     protocols: &BTreeMap<u16, String>,
 ) -> Vec<PublishedPort> {
-    let address = node_of(task, nodes).map(|n| n.address.clone()).unwrap_or_default();
+    let address = node_of(task, nodes)
+        .map(|n| n.address.clone())
+        .unwrap_or_default();
     task.status
         .as_ref()
         .and_then(|s| s.port_status.as_ref())
@@ -259,7 +309,10 @@ fn chrono_seconds(text: &str) -> Option<i64> {
 /// Replace the service's task with a fresh one.
 pub async fn force_update(client: &Docker, service: &str) -> Result<(), EngineError> {
     let found = client
-        .inspect_service(service, None::<bollard::query_parameters::InspectServiceOptions>)
+        .inspect_service(
+            service,
+            None::<bollard::query_parameters::InspectServiceOptions>,
+        )
         .await
         .map_err(EngineError::api(format!("inspecting service {service}")))?;
     let version = found.version.and_then(|v| v.index).unwrap_or_default();

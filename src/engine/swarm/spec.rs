@@ -91,9 +91,10 @@ pub fn refusal(plan: &ContainerPlan) -> Option<String> {
         (!g.binds.is_empty(), "binds"),
         (!g.devices.is_empty(), "devices"),
     ];
-    granted.iter().find(|(set, _)| *set).map(|(_, name)| {
-        format!("it is granted {name}, which a Swarm service cannot be given")
-    })
+    granted
+        .iter()
+        .find(|(set, _)| *set)
+        .map(|(_, name)| format!("it is granted {name}, which a Swarm service cannot be given"))
 }
 
 /// The service for `plan`; `image` is what the nodes pull (the registry's name for it).
@@ -298,16 +299,24 @@ mod tests {
         assert_eq!(c.user.as_deref(), Some("1000:1000"));
         // Not sent where the engine would ignore it: the gap is reported instead.
         assert_eq!(c.privileges, None);
-        assert!(gaps("1.41").iter().any(|g| g.what.contains("no-new-privileges")));
+        assert!(
+            gaps("1.41")
+                .iter()
+                .any(|g| g.what.contains("no-new-privileges"))
+        );
         let mounts = c.mounts.unwrap_or_default();
         let tmp = mounts.iter().find(|m| m.target.as_deref() == Some("/tmp"));
         assert_eq!(
-            tmp.and_then(|m| m.tmpfs_options.as_ref()).and_then(|o| o.size_bytes),
+            tmp.and_then(|m| m.tmpfs_options.as_ref())
+                .and_then(|o| o.size_bytes),
             Some(16 << 20)
         );
-        let shm = mounts.iter().find(|m| m.target.as_deref() == Some("/dev/shm"));
+        let shm = mounts
+            .iter()
+            .find(|m| m.target.as_deref() == Some("/dev/shm"));
         assert_eq!(
-            shm.and_then(|m| m.tmpfs_options.as_ref()).and_then(|o| o.size_bytes),
+            shm.and_then(|m| m.tmpfs_options.as_ref())
+                .and_then(|o| o.size_bytes),
             Some(1 << 20)
         );
         // The service and its task containers carry the same labels, every ctfdeck key set.
@@ -333,7 +342,9 @@ mod tests {
             Some(vec!["node.labels.ctfdeck==true".to_string()])
         );
         assert_eq!(
-            spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas),
+            spec.mode
+                .and_then(|m| m.replicated)
+                .and_then(|r| r.replicas),
             Some(1)
         );
         let endpoint = spec.endpoint_spec.unwrap_or_default();
