@@ -518,3 +518,111 @@ async fn what_a_service_cannot_express_is_refused_or_reported() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extend_reset_logs_whose_flag_reap_and_purge_work_on_services() {
+    use futures_util::StreamExt;
+    let lab = Lab::acquire();
+    ensure_images(&lab.manager);
+    let engine = swarm(&lab, settings()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
+    let _leftovers = Leftovers {
+        manager: lab.manager.clone(),
+        store_id: lifecycle.store_id().to_string(),
+    };
+    let spawn = |team: &'static str| {
+        let lifecycle = &lifecycle;
+        async move {
+            lifecycle
+                .spawn("web-robots", &format!("team:{team}").parse().unwrap())
+                .await
+                .expect("spawn on the Swarm")
+                .instance
+        }
+    };
+    let first = spawn("parity").await;
+
+    // Extend: the store's business, the same on every engine.
+    let extended = lifecycle.extend(&first.id, None).await.unwrap();
+    assert!(extended.expires_at > first.expires_at);
+    assert_eq!(extended.renewals, 1);
+
+    // Logs come from the manager, whichever node runs the task.
+    let logs: Vec<Result<String, _>> = engine
+        .logs(first.container_id.as_deref().unwrap(), false, Some(50))
+        .collect()
+        .await;
+    assert!(logs.iter().all(Result::is_ok), "{logs:?}");
+
+    // The flag names its instance.
+    let flag = first.flag.clone().expect("a per-instance flag");
+    let owners = lifecycle.whose_flag(&flag).unwrap();
+    assert!(
+        matches!(owners.as_slice(), [ctfdeck::domain::FlagOwner::Instance(i)] if i.id == first.id),
+        "{owners:?}"
+    );
+
+    // Reset: a fresh service, answering, the old one gone.
+    let reset = lifecycle.reset(&first.id).await.unwrap();
+    assert_ne!(reset.container_id, first.container_id);
+    let port = &reset.ports[0];
+    assert!(http_status_line(&port.host_ip, port.host_port).contains(" 200"));
+    let services = engine
+        .managed_containers(lifecycle.store_id())
+        .await
+        .unwrap();
+    assert_eq!(services.len(), 1, "{services:?}");
+
+    // Reap: an expired instance's service goes.
+    lifecycle
+        .store()
+        .set_times(
+            &reset.id,
+            reset.created_at,
+            ctfdeck::store::now_millis() - 1,
+        )
+        .unwrap();
+    let reaped = lifecycle.reap_once().await.unwrap();
+    assert_eq!(reaped.len(), 1, "{reaped:?}");
+    assert!(
+        matches!(reaped[0].1, Ok(StopOutcome::Stopped)),
+        "{reaped:?}"
+    );
+
+    // Purge: every live instance of the challenge.
+    let a = spawn("purge-a").await;
+    let b = spawn("purge-b").await;
+    let chosen = lifecycle
+        .select(&ctfdeck::domain::PurgeSelector::Challenge(
+            "web-robots".into(),
+        ))
+        .unwrap();
+    assert_eq!(chosen.len(), 2);
+    let stopped = lifecycle.stop_many(chosen, "purge").await;
+    assert!(
+        stopped
+            .iter()
+            .all(|(_, o)| matches!(o, Ok(StopOutcome::Stopped))),
+        "{stopped:?}"
+    );
+    for rec in [&a, &b] {
+        let port = &rec.ports[0];
+        assert!(refused(&port.host_ip, port.host_port));
+    }
+    lifecycle.reconcile().await.unwrap();
+    assert!(
+        engine
+            .managed_containers(lifecycle.store_id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        engine
+            .managed_networks(lifecycle.store_id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
