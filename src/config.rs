@@ -23,8 +23,10 @@ pub struct Config {
     pub catalog: Option<PathBuf>,
     /// Store file.
     pub store: Option<PathBuf>,
-    /// Engine URL or socket path.
-    pub engine: Option<String>,
+    /// Engine URL or socket path (`engine = "unix:///…"`), or `[engine]` with `url` and `kind`.
+    pub engine: Option<EngineSetting>,
+    /// `[swarm]`: placement, registry and nodes when `[engine] kind = "swarm"`.
+    pub swarm: crate::engine::SwarmSettings,
     pub theme: Option<String>,
     /// The host name teams use to reach instances, shown instead of 0.0.0.0 in the console.
     pub public_host: Option<String>,
@@ -46,6 +48,53 @@ pub struct Config {
     pub api: ApiConfig,
     /// `[ssh]`: the console served over SSH by `ctfdeck serve`.
     pub ssh: crate::ssh::SshConfig,
+}
+
+/// Which engine, and where: a URL alone (the older form), or an `[engine]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum EngineSetting {
+    Url(String),
+    Table(EngineTable),
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineTable {
+    /// Engine URL or socket path (for a Swarm: a manager's).
+    pub url: Option<String>,
+    pub kind: EngineChoice,
+}
+
+/// `[engine] kind`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineChoice {
+    /// One Docker (or Podman) engine: containers.
+    #[default]
+    Docker,
+    /// A Docker Swarm manager: services spread over its nodes.
+    Swarm,
+}
+
+impl Config {
+    /// The engine URL the config names, if any.
+    pub fn engine_url(&self) -> Option<String> {
+        match &self.engine {
+            Some(EngineSetting::Url(url)) => Some(url.clone()),
+            Some(EngineSetting::Table(t)) => t.url.clone(),
+            None => None,
+        }
+    }
+
+    /// `[engine] kind`, Docker when not set.
+    pub fn engine_choice(&self) -> EngineChoice {
+        match &self.engine {
+            Some(EngineSetting::Table(t)) => t.kind,
+            _ => EngineChoice::Docker,
+        }
+    }
 }
 
 /// `[api]`: where `ctfdeck serve` listens.
@@ -138,6 +187,14 @@ impl Config {
                 files,
                 &["ssh", field],
                 &format!("[ssh] {why}"),
+            ));
+        }
+        if let Err(why) = config.swarm.check() {
+            let field = why.split_whitespace().next().unwrap_or_default();
+            return Err(tomlfile::error_at_key(
+                files,
+                &["swarm", field],
+                &format!("[swarm] {why}"),
             ));
         }
         config.ceilings.security = config.profiles.resolve().map_err(|e| {
@@ -361,5 +418,35 @@ mod tests {
         assert!(err.contains("c.toml"), "{err}");
         std::fs::write(&p, "colour = 1\n").unwrap();
         assert!(Config::load(Some(&p)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::from_files(&[(PathBuf::from("c.toml"), text.to_string())])
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_engine_is_a_url_or_a_table_with_its_kind() {
+        let old = parse("engine = \"unix:///run/docker.sock\"\n").unwrap();
+        assert_eq!(old.engine_url().as_deref(), Some("unix:///run/docker.sock"));
+        assert_eq!(old.engine_choice(), EngineChoice::Docker);
+        let swarm = parse(
+            "[engine]\nkind = \"swarm\"\nurl = \"tcp://10.0.0.2:2375\"\n\
+             [swarm]\nconstraints = [\"node.labels.ctfdeck==true\"]\nregistry = \"10.0.0.1:5000\"\n\
+             [swarm.nodes.node-2]\npublic_host = \"n2.ctf.example\"\n",
+        )
+        .unwrap();
+        assert_eq!(swarm.engine_choice(), EngineChoice::Swarm);
+        assert_eq!(swarm.engine_url().as_deref(), Some("tcp://10.0.0.2:2375"));
+        assert_eq!(swarm.swarm.registry, "10.0.0.1:5000");
+        assert_eq!(parse("").unwrap().engine_choice(), EngineChoice::Docker);
+        assert!(parse("[engine]\nkind = \"kubernetes\"\n").is_err());
+        let bad = parse("[swarm]\nconstraints = [\"nonsense\"]\n").unwrap_err();
+        assert!(bad.contains("[swarm] constraints"), "{bad}");
     }
 }

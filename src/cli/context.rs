@@ -6,9 +6,10 @@ use std::sync::Arc;
 use color_eyre::eyre::{Result, WrapErr, bail};
 
 use crate::catalog::{Catalog, CatalogReport};
+use crate::config::EngineChoice;
 use crate::config::{Config, default_store_path};
 use crate::domain::{Actor, Lifecycle, ReconcileReport, Role, current_user, origin_from_env};
-use crate::engine::DockerEngine;
+use crate::engine::{DockerEngine, Engine, SwarmEngine};
 use crate::store::Store;
 
 use super::args::GlobalArgs;
@@ -65,11 +66,28 @@ impl Context {
         self.global
             .engine
             .clone()
-            .or_else(|| self.config.engine.clone())
+            .or_else(|| self.config.engine_url())
     }
 
     pub async fn engine(&self) -> Result<DockerEngine> {
         Ok(DockerEngine::connect(self.engine_explicit().as_deref()).await?)
+    }
+
+    /// The engine instances run on: the Docker engine, or a Swarm manager with
+    /// `[engine] kind = "swarm"`.
+    pub async fn instance_engine(&self) -> Result<Arc<dyn Engine>> {
+        Ok(match self.config.engine_choice() {
+            EngineChoice::Docker => Arc::new(self.engine().await?),
+            EngineChoice::Swarm => Arc::new(self.swarm_engine().await?),
+        })
+    }
+
+    /// The Swarm manager `--engine` (or `[engine] url`) names.
+    pub async fn swarm_engine(&self) -> Result<SwarmEngine> {
+        Ok(
+            SwarmEngine::connect(self.engine_explicit().as_deref(), self.config.swarm.clone())
+                .await?,
+        )
     }
 
     /// Everything an instance command needs, reconciled with the engine first (by an admin;
@@ -87,9 +105,9 @@ impl Context {
     /// [`Context::lifecycle`], and what its reconcile changed (the reaper logs it) or, for a
     /// monitor, found and left for an admin (`pending`).
     pub async fn reconciled_lifecycle(&self) -> Result<(Lifecycle, ReconcileReport)> {
-        let engine = self.engine().await?;
+        let engine = self.instance_engine().await?;
         let lifecycle = Lifecycle::new(
-            Arc::new(engine),
+            engine,
             self.open_store()?,
             Arc::new(self.catalog()?),
             self.config.policy(),

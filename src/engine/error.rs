@@ -22,6 +22,9 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Unexpected(String),
+    /// A Swarm service whose task did not reach `running`, with the task's own reason.
+    #[error("service {service} did not start: {reason}")]
+    NotStarted { service: String, reason: String },
     /// The engine answers but cannot apply what every instance needs.
     #[error("refusing to run instances on {target}: {reason}")]
     Refused { target: String, reason: String },

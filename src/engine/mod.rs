@@ -1,7 +1,7 @@
 //! The only code that speaks to the container engine. It knows labels, hardening, networks,
 //! ports, logs and exec; it knows nothing of teams, quotas or flags.
 
-mod docker;
+pub(crate) mod docker;
 mod error;
 #[cfg(any(test, feature = "fake-engine"))]
 pub mod fake;
@@ -12,6 +12,7 @@ mod plan;
 mod security_state;
 mod state;
 mod subnets;
+pub mod swarm;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,6 +31,7 @@ pub use plan::{
 pub use security_state::{AppliedHardening, AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
 pub use subnets::SubnetPool;
+pub use swarm::{SwarmEngine, SwarmSettings};
 
 use crate::shared::PublishedPort;
 
@@ -41,6 +43,8 @@ pub enum EngineKind {
     #[default]
     Docker,
     Podman,
+    /// A Docker Swarm manager: instances are services spread over its nodes.
+    Swarm,
 }
 
 impl EngineKind {
@@ -48,6 +52,7 @@ impl EngineKind {
         match self {
             EngineKind::Docker => "Docker",
             EngineKind::Podman => "Podman",
+            EngineKind::Swarm => "Swarm",
         }
     }
 }
@@ -87,6 +92,7 @@ impl EngineInfo {
         match self.kind {
             EngineKind::Docker => self.version.clone(),
             EngineKind::Podman => format!("podman {}", self.version),
+            EngineKind::Swarm => format!("swarm {}", self.version),
         }
     }
 }

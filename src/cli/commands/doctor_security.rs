@@ -7,6 +7,7 @@ use color_eyre::eyre::Result;
 use crate::catalog::{Profile, Seccomp};
 use crate::cli::context::Context;
 use crate::cli::exit::Reported;
+use crate::config::EngineChoice;
 use crate::domain::instance_drift;
 use crate::engine::{Engine, firewall};
 use crate::store::{InstanceFilter, InstanceStatus};
@@ -46,6 +47,9 @@ pub async fn run(ctx: &Context) -> Result<()> {
         );
     }
 
+    if ctx.config.engine_choice() == EngineChoice::Swarm {
+        swarm_nodes(ctx, &mut r).await;
+    }
     let engine = match ctx.engine().await {
         Ok(engine) => engine,
         Err(e) => {
@@ -149,6 +153,53 @@ pub async fn run(ctx: &Context) -> Result<()> {
         }
     }
     finish(r)
+}
+
+/// On a Swarm: each node, and per node what its services cannot be told on this API version
+/// with what the node's operator does instead. A missing guarantee is a failure; one the
+/// nodes' engines give anyway, or that ctfdeck refuses to need, is a note.
+async fn swarm_nodes(ctx: &Context, r: &mut Report) {
+    let swarm = match ctx.swarm_engine().await {
+        Ok(swarm) => swarm,
+        Err(e) => {
+            r.line(false, "swarm", format!("{e:#}"));
+            return;
+        }
+    };
+    let nodes = match swarm.nodes().await {
+        Ok(nodes) => nodes,
+        Err(e) => {
+            r.line(false, "swarm", format!("{e:#}"));
+            return;
+        }
+    };
+    let api = swarm.info().api_version.clone();
+    for node in &nodes {
+        let who = format!(
+            "{} ({}, {}/{}, Docker {})",
+            node.hostname, node.address, node.state, node.availability, node.engine_version
+        );
+        r.line(
+            node.state == "ready",
+            "node",
+            if node.takes_instances() {
+                format!("{who}: takes instances")
+            } else {
+                format!("{who}: takes no new instances")
+            },
+        );
+        for gap in swarm.gaps() {
+            let text = format!(
+                "{}: services on API {api} cannot set {}; remedy: {}",
+                node.hostname, gap.what, gap.remedy
+            );
+            if gap.what.starts_with("no-new-privileges") {
+                r.line(false, "swarm", text);
+            } else {
+                r.note("swarm", text);
+            }
+        }
+    }
 }
 
 fn finish(r: Report) -> Result<()> {

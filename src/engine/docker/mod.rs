@@ -11,7 +11,7 @@ mod inspect;
 mod inspect_security;
 mod libpod;
 mod logs;
-mod networks;
+pub(crate) mod networks;
 mod podman;
 mod pull;
 mod seccomp_file;
@@ -247,7 +247,7 @@ impl Engine for DockerEngine {
 }
 
 /// Label filter selecting what one store manages.
-fn managed_filter(store_id: &str) -> std::collections::HashMap<String, Vec<String>> {
+pub(crate) fn managed_filter(store_id: &str) -> std::collections::HashMap<String, Vec<String>> {
     std::collections::HashMap::from([(
         "label".to_string(),
         vec![
