@@ -8,7 +8,7 @@ use std::sync::Arc;
 use color_eyre::eyre::{Result, WrapErr};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::api::{self, ApiState, Metrics};
+use crate::api::{self, ApiState, ConnectionLimits, Metrics, RateLimiter};
 use crate::cli::context::Context;
 use crate::domain::reaper::ReaperEvent;
 use crate::domain::reaper::{self, ReaperTiming};
@@ -33,7 +33,12 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
             .public_host
             .clone()
             .unwrap_or_else(|| "localhost".to_string()),
+        rate: RateLimiter::new(ctx.config.api.rate_per_minute),
     });
+    let limits = ConnectionLimits {
+        max_connections: ctx.config.api.max_connections,
+        header_timeout: ctx.config.api.header_timeout,
+    };
     let connect = || async {
         ctx.reconciled_lifecycle()
             .await
@@ -59,7 +64,7 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
         listener.local_addr().unwrap_or(addr)
     );
     tokio::select! {
-        served = api::serve(listener, state, shutdown) => served.wrap_err("serving the API")?,
+        served = api::serve(listener, state, limits, shutdown) => served.wrap_err("serving the API")?,
         // The reaper runs until the process ends; it never returns on its own.
         () = reaper => {}
     }
