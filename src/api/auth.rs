@@ -60,7 +60,7 @@ impl FromRequestParts<Shared> for Caller {
             Some(who) => format!("api:{} ({who})", token.name),
             None => format!("api:{}", token.name),
         };
-        let lifecycle = state.lifecycle.with_actor(Actor {
+        let lifecycle = state.current.get().with_actor(Actor {
             name,
             origin,
             role: Role::Admin,
@@ -87,7 +87,7 @@ impl FromRequestParts<Shared> for Scraper {
 fn token(parts: &Parts, state: &Shared) -> Result<ApiToken, ApiError> {
     let presented = bearer(&parts.headers)
         .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer TOKEN header is needed"))?;
-    let token = tokens::authenticate(state.lifecycle.store(), presented)?
+    let token = tokens::authenticate(state.current.get().store(), presented)?
         .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
     if let Err(wait) = state.rate.take(&token.name, Instant::now()) {
         let mut refused = ApiError::new(

@@ -18,7 +18,7 @@ use crate::domain::{Actor, Lifecycle, Policy};
 use crate::engine::fake::FakeEngine;
 use crate::store::Store;
 
-use super::{ApiState, Metrics, RateLimiter, router};
+use super::{ApiState, Current, Metrics, RateLimiter, router};
 
 const PATHS: &[&str] = &[
     "/healthz",
@@ -49,7 +49,7 @@ pub fn app(dir: &std::path::Path) -> (axum::Router, String) {
     )
     .unwrap();
     let app = router(Arc::new(ApiState {
-        lifecycle,
+        current: Current::new(lifecycle, true),
         public_host: "ctf.example.org".into(),
         metrics: Arc::new(Metrics::default()),
         rate: RateLimiter::new(0),

@@ -4,6 +4,7 @@
 
 mod auth;
 mod connections;
+mod current;
 mod errors;
 mod flags;
 #[cfg(test)]
@@ -24,9 +25,8 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, post};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use crate::domain::Lifecycle;
-
 pub use connections::{ConnectionLimits, serve};
+pub use current::Current;
 pub use errors::ApiError;
 pub use metrics::Metrics;
 pub use rate_limit::RateLimiter;
@@ -45,8 +45,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// What every handler shares.
 pub struct ApiState {
-    /// The lifecycle the API acts through; each request gets a copy acting as its caller.
-    pub lifecycle: Lifecycle,
+    /// The lifecycle the API acts through (replaced when the engine first answers and when
+    /// the catalog changes); each request gets a copy acting as its caller.
+    pub current: Current,
     /// The host name players type, in the instances' `connection` strings.
     pub public_host: String,
     /// Shared with the reaper, which reports its lateness into it.

@@ -20,6 +20,7 @@ pub const CONFIG: &str = "public_host = \"ctf.example.org\"\n[container]\nbind_a
 pub struct Server {
     dir: tempfile::TempDir,
     child: Child,
+    catalog: PathBuf,
     /// `http://ADDR` it listens on.
     pub base: String,
 }
@@ -45,12 +46,19 @@ impl Reply {
 }
 
 impl Server {
-    /// A server with `config` as its config file.
+    /// A server with `config` as its config file, on the repository's catalog.
     pub fn start(config: &str) -> Server {
+        Server::launch(config, &repo().join("challenges"), &[])
+    }
+
+    /// A server with `config` as its config file, on `catalog`, with `global` options
+    /// (`--engine …`) before `serve`.
+    pub fn launch(config: &str, catalog: &Path, global: &[&str]) -> Server {
         ensure_images();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        let mut child = ctfdeck_command(dir.path())
+        let mut child = ctfdeck_command(dir.path(), catalog)
+            .args(global)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -72,6 +80,7 @@ impl Server {
         Server {
             dir,
             child,
+            catalog: catalog.to_path_buf(),
             base: format!("http://{addr}"),
         }
     }
@@ -81,7 +90,7 @@ impl Server {
     }
 
     pub fn ctfdeck(&self, args: &[&str]) -> Output {
-        ctfdeck_command(self.dir.path())
+        ctfdeck_command(self.dir.path(), &self.catalog)
             .args(args)
             .output()
             .unwrap()
@@ -192,12 +201,12 @@ impl Drop for Server {
     }
 }
 
-pub fn ctfdeck_command(dir: &Path) -> Command {
+pub fn ctfdeck_command(dir: &Path, catalog: &Path) -> Command {
     let mut cmd = Command::new(bin());
     cmd.arg("--store")
         .arg(dir.join("s.db"))
         .arg("--catalog")
-        .arg(repo().join("challenges"))
+        .arg(catalog)
         .arg("--config")
         .arg(dir.join("config.toml"));
     cmd
