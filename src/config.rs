@@ -97,18 +97,31 @@ impl Config {
     }
 }
 
-/// `[api]`: where `ctfdeck serve` listens.
+/// `[api]`: where `ctfdeck serve` listens, and how much one client may hold of it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiConfig {
     /// Loopback by default: put a TLS reverse proxy in front to expose it.
     pub listen: std::net::SocketAddr,
+    /// Connections served at once; further ones wait in the listen queue until one closes,
+    /// so clients that hold connections open cannot take more than this.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers (also how long an idle
+    /// keep-alive connection stays open): a slow-loris client is cut off after it.
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: std::time::Duration,
+    /// Requests per minute one token may make (a burst of up to a minute's worth, refilled
+    /// evenly); over it → 429 `rate-limit` with `Retry-After`. 0: no limit.
+    pub rate_per_minute: u32,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8787)),
+            max_connections: 512,
+            header_timeout: std::time::Duration::from_secs(10),
+            rate_per_minute: 30_000,
         }
     }
 }

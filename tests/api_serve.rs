@@ -2,214 +2,14 @@
 //! `ctfdeck serve` as a scoreboard meets it: the real binary on a loopback port, the real
 //! engine, a real HTTP client (curl), tokens made with `ctfdeck token add`.
 
+mod api_support;
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-
-use ctfdeck::engine::labels;
 use ctfdeck::store::Store;
 use serde_json::Value;
 
-use common::{bin, ensure_images, http_status_line, repo};
-
-/// A `ctfdeck serve` on a port of its own, over its own store; on drop it is killed and
-/// whatever its store started is removed from the engine.
-struct Server {
-    dir: tempfile::TempDir,
-    child: Child,
-    base: String,
-}
-
-struct Reply {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    fn error_code(&self) -> String {
-        self.json()["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-impl Server {
-    fn start() -> Server {
-        ensure_images();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("config.toml"),
-            "public_host = \"ctf.example.org\"\n[container]\nbind_address = \"127.0.0.1\"\n[quotas]\nper_owner = 1\n",
-        )
-        .unwrap();
-        let mut child = ctfdeck_command(dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start ctfdeck serve");
-        // The first line names the address it bound (port 0: the system chose a free one).
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .filter(|_| line.contains("serving the API on"))
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
-        // Keep draining its output so that it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in out.lines() {});
-        Server {
-            dir,
-            child,
-            base: format!("http://{addr}"),
-        }
-    }
-
-    fn store_path(&self) -> PathBuf {
-        self.dir.path().join("s.db")
-    }
-
-    fn ctfdeck(&self, args: &[&str]) -> Output {
-        ctfdeck_command(self.dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn token(&self, name: &str, role: &str) -> String {
-        let o = self.ctfdeck(&["token", "add", name, "--role", role]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let out = String::from_utf8(o.stdout).unwrap();
-        let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "token add printed more than the token: {out:?}"
-        );
-        assert!(lines[0].starts_with("ctfd_"), "{out:?}");
-        lines[0].to_string()
-    }
-
-    /// One request through curl; `headers` as `Name: value`.
-    fn call(&self, method: &str, path: &str, headers: &[String], body: Option<&[u8]>) -> Reply {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-s", "-i", "--max-time", "120", "-X", method])
-            .arg(format!("{}{path}", self.base));
-        for h in headers {
-            cmd.arg("-H").arg(h);
-        }
-        if body.is_some() {
-            cmd.args([
-                "-H",
-                "Content-Type: application/json",
-                "--data-binary",
-                "@-",
-            ]);
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run curl");
-        let mut stdin = child.stdin.take().unwrap();
-        if let Some(body) = body {
-            stdin.write_all(body).unwrap();
-        }
-        drop(stdin);
-        let out = child.wait_with_output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no HTTP answer to {method} {path}: {text:?}"));
-        Reply {
-            status,
-            headers: head.to_ascii_lowercase(),
-            body: body.to_string(),
-        }
-    }
-
-    /// SIGTERM, and the exit status.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-        self.child.wait().unwrap()
-    }
-
-    /// Containers and networks of this server's store still on the engine.
-    fn leftovers(&self) -> (Vec<String>, Vec<String>) {
-        let store_id = Store::open(&self.store_path())
-            .unwrap()
-            .setting("store_id")
-            .unwrap()
-            .unwrap_or_default();
-        let filter = format!("label={}={store_id}", labels::STORE);
-        let list = |args: &[&str]| -> Vec<String> {
-            let o = Command::new("docker")
-                .args(args)
-                .args(["--filter", &filter])
-                .output()
-                .unwrap();
-            String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .map(str::to_string)
-                .collect()
-        };
-        (list(&["ps", "-aq"]), list(&["network", "ls", "-q"]))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let (containers, networks) = self.leftovers();
-        if !containers.is_empty() {
-            let _ = Command::new("docker")
-                .args(["rm", "-f"])
-                .args(&containers)
-                .output();
-        }
-        if !networks.is_empty() {
-            let _ = Command::new("docker")
-                .args(["network", "rm"])
-                .args(&networks)
-                .output();
-        }
-    }
-}
-
-fn ctfdeck_command(dir: &Path) -> Command {
-    let mut cmd = Command::new(bin());
-    cmd.arg("--store")
-        .arg(dir.join("s.db"))
-        .arg("--catalog")
-        .arg(repo().join("challenges"))
-        .arg("--config")
-        .arg(dir.join("config.toml"));
-    cmd
-}
-
-fn auth(token: &str, owner: &str) -> Vec<String> {
-    vec![
-        format!("Authorization: Bearer {token}"),
-        format!("X-Ctfdeck-Owner: {owner}"),
-        "X-Ctfdeck-Actor: alice (user 17)".to_string(),
-    ]
-}
+use api_support::{Server, auth};
+use common::http_status_line;
 
 fn port_of(instance: &Value) -> u16 {
     let url = instance["connection"][0].as_str().unwrap();
@@ -227,7 +27,7 @@ fn audit(server: &Server, action: &str) -> Vec<Value> {
 
 #[test]
 fn a_scoreboard_drives_an_instance_through_every_route() {
-    let mut server = Server::start();
+    let mut server = Server::start(api_support::CONFIG);
     let token = server.token("board", "scoreboard");
     let red = auth(&token, "team:red");
     let blue = auth(&token, "team:blue");
@@ -403,7 +203,7 @@ fn a_scoreboard_drives_an_instance_through_every_route() {
 
 #[test]
 fn bad_callers_and_bad_requests_get_precise_errors() {
-    let mut server = Server::start();
+    let mut server = Server::start(api_support::CONFIG);
     let token = server.token("board", "scoreboard");
     let metrics = server.token("prom", "metrics");
     let red = auth(&token, "team:red");
@@ -552,7 +352,7 @@ fn bad_callers_and_bad_requests_get_precise_errors() {
 
 #[test]
 fn the_reaper_runs_inside_serve() {
-    let mut server = Server::start();
+    let mut server = Server::start(api_support::CONFIG);
     let token = server.token("board", "scoreboard");
     let red = auth(&token, "team:red");
     let spawned = server.call(

@@ -4,6 +4,7 @@
 //! the client's address.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -59,7 +60,7 @@ impl FromRequestParts<Shared> for Caller {
             Some(who) => format!("api:{} ({who})", token.name),
             None => format!("api:{}", token.name),
         };
-        let lifecycle = state.lifecycle.with_actor(Actor {
+        let lifecycle = state.current.get().with_actor(Actor {
             name,
             origin,
             role: Role::Admin,
@@ -82,12 +83,26 @@ impl FromRequestParts<Shared> for Scraper {
     }
 }
 
-/// The live token the request carries; 401 without one.
+/// The live token the request carries; 401 without one, 429 when it is over its rate.
 fn token(parts: &Parts, state: &Shared) -> Result<ApiToken, ApiError> {
     let presented = bearer(&parts.headers)
         .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer TOKEN header is needed"))?;
-    tokens::authenticate(state.lifecycle.store(), presented)?
-        .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))
+    let token = tokens::authenticate(state.current.get().store(), presented)?
+        .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+    if let Err(wait) = state.rate.take(&token.name, Instant::now()) {
+        let mut refused = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limit",
+            format!(
+                "token {} is over its rate limit of {} requests per minute",
+                token.name,
+                state.rate.per_minute()
+            ),
+        );
+        refused.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        return Err(refused);
+    }
+    Ok(token)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -10,6 +10,40 @@ use serde_json::json;
 use crate::domain::DomainError;
 use crate::store::StoreError;
 
+/// Every (status, code) the API answers errors with: the list docs/openapi.json documents (a
+/// test holds the two together) and that debug builds check each error answer against.
+pub const CODES: &[(u16, &str)] = &[
+    (400, "invalid-json"),
+    (400, "owner-required"),
+    (400, "invalid-owner"),
+    (400, "bad-body"),
+    (400, "bad-instance-id"),
+    (401, "unauthorized"),
+    (403, "not-owner"),
+    (403, "token-role"),
+    (403, "not-allowed"),
+    (404, "not-found"),
+    (404, "unknown-challenge"),
+    (404, "no-route"),
+    (405, "method-not-allowed"),
+    (409, "assignment-mode"),
+    (409, "not-running"),
+    (409, "renewals-exhausted"),
+    (409, "max-lifetime"),
+    (409, "unspawnable"),
+    (413, "bad-body"),
+    (429, "per-owner-quota"),
+    (429, "per-challenge-quota"),
+    (429, "global-capacity"),
+    (429, "spawn-cooldown"),
+    (429, "renewal-window"),
+    (429, "rate-limit"),
+    (500, "internal"),
+    (502, "spawn-failed"),
+    (502, "engine"),
+    (503, "engine-unreachable"),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -101,6 +135,12 @@ impl From<DomainError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        debug_assert!(
+            CODES.contains(&(self.status.as_u16(), self.code.as_str())),
+            "undocumented error {} {}",
+            self.status,
+            self.code
+        );
         let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
         let mut response = (self.status, body).into_response();
         if let Some(secs) = self.retry_after {
@@ -115,6 +155,15 @@ impl IntoResponse for ApiError {
 /// Any path the API does not have.
 pub async fn no_route() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no-route", "no such route")
+}
+
+/// A route the API has, asked with a method it does not answer there.
+pub async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this route does not answer that method",
+    )
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@ use serde_json::{Value, json};
 use super::Shared;
 
 pub async fn healthz(State(state): State<Shared>) -> (StatusCode, Json<Value>) {
-    let engine = state.lifecycle.engine().ping().await.is_ok();
-    let store = state.lifecycle.store().schema_version().is_ok();
+    let lifecycle = state.current.get();
+    // Before the engine first answered, the API refuses engine actions: down, whatever a ping says.
+    let engine = state.current.is_connected() && lifecycle.engine().ping().await.is_ok();
+    let store = lifecycle.store().schema_version().is_ok();
     let word = |ok: bool| if ok { "ok" } else { "down" };
     let status = if engine && store {
         StatusCode::OK

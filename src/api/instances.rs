@@ -2,6 +2,8 @@
 //! spawn, extend, reset, stop. Each acts through the domain for the owner the scoreboard
 //! names; another owner's instance is refused (403) and audited. No flags in any answer.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -11,8 +13,8 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::DomainError;
 use crate::domain::view::InstanceView;
+use crate::domain::{DomainError, Lifecycle};
 use crate::shared::PublishedPort;
 use crate::store::{InstanceRecord, now_millis};
 
@@ -51,11 +53,11 @@ fn connection(port: &PublishedPort, public_host: &str) -> String {
     }
 }
 
-fn instance_json(state: &Shared, r: &InstanceRecord) -> InstanceJson {
+fn instance_json(state: &Shared, lifecycle: &Lifecycle, r: &InstanceRecord) -> InstanceJson {
     let now = now_millis();
     let public_host = state.public_host.as_str();
     InstanceJson {
-        can_extend_now: state.lifecycle.can_extend_now(r, now),
+        can_extend_now: lifecycle.can_extend_now(r, now),
         view: InstanceView::from(r),
         connection: r.ports.iter().map(|p| connection(p, public_host)).collect(),
         seconds_left: ((r.expires_at - now) / 1000).max(0),
@@ -78,8 +80,8 @@ struct PortJson {
     protocol: String,
 }
 
-pub async fn challenges(State(state): State<Shared>, _caller: Caller) -> Json<Vec<ChallengeJson>> {
-    let list = state
+pub async fn challenges(caller: Caller) -> Json<Vec<ChallengeJson>> {
+    let list = caller
         .lifecycle
         .catalog()
         .challenges
@@ -112,7 +114,10 @@ pub async fn list(
 ) -> Result<Json<Vec<InstanceJson>>, ApiError> {
     let records = caller.lifecycle.instances_of(caller.owner()?)?;
     Ok(Json(
-        records.iter().map(|r| instance_json(&state, r)).collect(),
+        records
+            .iter()
+            .map(|r| instance_json(&state, &caller.lifecycle, r))
+            .collect(),
     ))
 }
 
@@ -124,7 +129,7 @@ pub async fn show(
     let record = caller
         .lifecycle
         .owned_instance(&id, caller.owner()?, "show")?;
-    Ok(Json(instance_json(&state, &record)))
+    Ok(Json(instance_json(&state, &caller.lifecycle, &record)))
 }
 
 #[derive(Deserialize)]
@@ -163,12 +168,14 @@ pub async fn spawn(
 ) -> Result<(StatusCode, Json<InstanceJson>), ApiError> {
     let owner = caller.owner()?.clone();
     let req: SpawnRequest = json_body(body)?;
-    let lifecycle = caller.lifecycle;
+    state.current.require_engine()?;
+    let lifecycle = Arc::new(caller.lifecycle);
+    let acting = lifecycle.clone();
     let started = std::time::Instant::now();
     let spawned = counted(
         &state,
         "spawn",
-        to_the_end(async move { lifecycle.spawn(&req.challenge, &owner).await }).await,
+        to_the_end(async move { acting.spawn(&req.challenge, &owner).await }).await,
     )?;
     if !spawned.existing {
         state.metrics.spawned_in(started.elapsed());
@@ -178,7 +185,10 @@ pub async fn spawn(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(instance_json(&state, &spawned.instance))))
+    Ok((
+        status,
+        Json(instance_json(&state, &lifecycle, &spawned.instance)),
+    ))
 }
 
 pub async fn extend(
@@ -189,13 +199,15 @@ pub async fn extend(
     let record = caller
         .lifecycle
         .owned_instance(&id, caller.owner()?, "extend")?;
-    let lifecycle = caller.lifecycle;
+    state.current.require_engine()?;
+    let lifecycle = Arc::new(caller.lifecycle);
+    let acting = lifecycle.clone();
     let extended = counted(
         &state,
         "extend",
-        to_the_end(async move { lifecycle.extend(&record.id, None).await }).await,
+        to_the_end(async move { acting.extend(&record.id, None).await }).await,
     )?;
-    Ok(Json(instance_json(&state, &extended)))
+    Ok(Json(instance_json(&state, &lifecycle, &extended)))
 }
 
 pub async fn reset(
@@ -206,13 +218,15 @@ pub async fn reset(
     let record = caller
         .lifecycle
         .owned_instance(&id, caller.owner()?, "reset")?;
-    let lifecycle = caller.lifecycle;
+    state.current.require_engine()?;
+    let lifecycle = Arc::new(caller.lifecycle);
+    let acting = lifecycle.clone();
     let fresh = counted(
         &state,
         "reset",
-        to_the_end(async move { lifecycle.reset(&record.id).await }).await,
+        to_the_end(async move { acting.reset(&record.id).await }).await,
     )?;
-    Ok(Json(instance_json(&state, &fresh)))
+    Ok(Json(instance_json(&state, &lifecycle, &fresh)))
 }
 
 pub async fn stop(
@@ -223,6 +237,7 @@ pub async fn stop(
     let record = caller
         .lifecycle
         .owned_instance(&id, caller.owner()?, "stop")?;
+    state.current.require_engine()?;
     let lifecycle = caller.lifecycle;
     counted(
         &state,

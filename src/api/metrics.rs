@@ -144,10 +144,10 @@ pub async fn count_requests(State(state): State<Shared>, request: Request, next:
 
 pub async fn metrics(State(state): State<Shared>, _scraper: Scraper) -> Result<Response, ApiError> {
     let metrics = &state.metrics;
-    let up = state.lifecycle.engine().ping().await.is_ok();
+    let lifecycle = state.current.get();
+    let up = lifecycle.engine().ping().await.is_ok();
     metrics.engine_up.set(i64::from(up));
-    let live = state
-        .lifecycle
+    let live = lifecycle
         .store()
         .list_instances(&InstanceFilter::default())
         .map_err(crate::domain::DomainError::from)?;

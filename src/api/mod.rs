@@ -3,6 +3,8 @@
 //! as the CLI's), acting for the owner the scoreboard names; see docs/API.md.
 
 mod auth;
+mod connections;
+mod current;
 mod errors;
 mod flags;
 #[cfg(test)]
@@ -10,22 +12,24 @@ mod fuzz_tests;
 mod health;
 mod instances;
 mod metrics;
+#[cfg(test)]
+mod openapi_tests;
+mod rate_limit;
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::http::{Method, StatusCode};
+use axum::routing::{MethodRouter, delete, get, post};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use crate::domain::Lifecycle;
-
+pub use connections::{ConnectionLimits, serve};
+pub use current::Current;
 pub use errors::ApiError;
 pub use metrics::Metrics;
+pub use rate_limit::RateLimiter;
 
 /// The largest request body accepted; anything larger is answered 413 unread.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -41,30 +45,56 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// What every handler shares.
 pub struct ApiState {
-    /// The lifecycle the API acts through; each request gets a copy acting as its caller.
-    pub lifecycle: Lifecycle,
+    /// The lifecycle the API acts through (replaced when the engine first answers and when
+    /// the catalog changes); each request gets a copy acting as its caller.
+    pub current: Current,
     /// The host name players type, in the instances' `connection` strings.
     pub public_host: String,
     /// Shared with the reaper, which reports its lateness into it.
     pub metrics: Arc<Metrics>,
+    /// Requests per minute per token.
+    pub rate: RateLimiter,
 }
 
 pub type Shared = Arc<ApiState>;
 
-pub fn router(state: Shared) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/v1/challenges", get(instances::challenges))
-        .route("/v1/instances", get(instances::list).post(instances::spawn))
-        .route(
+/// Every route the API answers, as (path, method, handler): the one list the router is
+/// built from, and that docs/openapi.json is checked against.
+pub fn routes() -> Vec<(&'static str, Method, MethodRouter<Shared>)> {
+    vec![
+        ("/healthz", Method::GET, get(health::healthz)),
+        ("/v1/challenges", Method::GET, get(instances::challenges)),
+        ("/v1/instances", Method::GET, get(instances::list)),
+        ("/v1/instances", Method::POST, post(instances::spawn)),
+        ("/v1/instances/{id}", Method::GET, get(instances::show)),
+        (
             "/v1/instances/{id}",
-            get(instances::show).delete(instances::stop),
-        )
-        .route("/v1/instances/{id}/extend", post(instances::extend))
-        .route("/v1/instances/{id}/reset", post(instances::reset))
-        .route("/v1/flags/verify", post(flags::verify))
-        .route("/metrics", get(metrics::metrics))
+            Method::DELETE,
+            delete(instances::stop),
+        ),
+        (
+            "/v1/instances/{id}/extend",
+            Method::POST,
+            post(instances::extend),
+        ),
+        (
+            "/v1/instances/{id}/reset",
+            Method::POST,
+            post(instances::reset),
+        ),
+        ("/v1/flags/verify", Method::POST, post(flags::verify)),
+        ("/metrics", Method::GET, get(metrics::metrics)),
+    ]
+}
+
+pub fn router(state: Shared) -> Router {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, _, handler)| {
+            router.route(path, handler)
+        })
         .fallback(errors::no_route)
+        .method_not_allowed_fallback(errors::wrong_method)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count_requests,
@@ -76,37 +106,4 @@ pub fn router(state: Shared) -> Router {
             REQUEST_TIMEOUT,
         ))
         .with_state(state)
-}
-
-/// Serve until `shutdown` resolves; then stop accepting, let in-flight requests finish for at
-/// most [`SHUTDOWN_GRACE`], and return.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: Shared,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
-    let signal = async move {
-        shutdown.await;
-        let _ = stopping.send(true);
-    };
-    let server = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal);
-    let grace = async move {
-        let _ = stopped.wait_for(|s| *s).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        done = server => done,
-        () = grace => {
-            tracing::warn!(
-                "requests still running {}s after shutdown began; exiting anyway",
-                SHUTDOWN_GRACE.as_secs()
-            );
-            Ok(())
-        }
-    }
 }

@@ -1,6 +1,7 @@
 //! The only code that speaks to the container engine. It knows labels, hardening, networks,
 //! ports, logs and exec; it knows nothing of teams, quotas or flags.
 
+mod absent;
 pub(crate) mod docker;
 mod error;
 #[cfg(any(test, feature = "fake-engine"))]
@@ -19,6 +20,7 @@ use std::path::Path;
 
 use futures_util::stream::BoxStream;
 
+pub use absent::AbsentEngine;
 pub use docker::DockerEngine;
 pub use error::EngineError;
 pub use observe::{ContainerDetail, ContainerEvent, ContainerStats};
