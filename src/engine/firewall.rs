@@ -8,9 +8,19 @@
 //!
 //! ctfdeck names its bridges `ctfd-…` (see `docker/networks.rs`), so two fixed rules cover every
 //! instance: in INPUT, only replies to connections the host opened are accepted from those
-//! bridges (published ports still answer: the host opens those connections); in Docker's
-//! DOCKER-USER chain, link-local and metadata addresses are refused. The rules live in their own
-//! chains, so applying is idempotent and removing takes exactly them away. They need root.
+//! bridges (published ports still answer: the host opens those connections); first in FORWARD,
+//! link-local and metadata addresses are refused. The rules live in their own chains, so
+//! applying is idempotent and removing takes exactly them away. They need root.
+//!
+//! FORWARD, not Docker's DOCKER-USER: Podman's netavark inserts its own accepting chains at the
+//! top of FORWARD, ahead of DOCKER-USER, and a Podman-only host has no DOCKER-USER at all.
+//!
+//! Podman also needs one accepting rule: the bridge of an instance without egress (`ctfd-i-…`,
+//! an `internal` network) carries the traffic between the instance and its port proxy, and where
+//! `br_netfilter` is loaded (Docker loads it) bridged frames cross FORWARD, whose policy Docker
+//! sets to DROP. Docker accepts that traffic itself; netavark adds nothing for internal networks.
+//! `--physdev-is-bridged` matches only frames that stay on one bridge, so nothing is routed
+//! between networks by it.
 
 use std::process::Command;
 
@@ -18,10 +28,16 @@ use std::process::Command;
 pub const BRIDGE_PREFIX: &str = "ctfd-";
 /// Interface match for every ctfdeck bridge (`+` is iptables' wildcard).
 pub const BRIDGES: &str = "ctfd-+";
+/// The bridges of internal networks (instances without egress) start with this.
+pub const INTERNAL_PREFIX: &str = "ctfd-i-";
+/// Interface match for the bridges of internal networks.
+pub const INTERNAL_BRIDGES: &str = "ctfd-i-+";
 pub const INPUT_CHAIN: &str = "CTFDECK-INPUT";
 pub const FORWARD_CHAIN: &str = "CTFDECK-FORWARD";
-/// Docker's chain for user rules, consulted first in FORWARD.
+/// Docker's chain for user rules, where older releases of ctfdeck jumped from.
 const DOCKER_USER: &str = "DOCKER-USER";
+/// Podman's netavark names its chains so; ctfdeck's jump must come before theirs.
+const NETAVARK: &str = "NETAVARK";
 
 /// The rules of each chain, as `iptables -S` prints them.
 fn chain_rules(chain: &str) -> Vec<String> {
@@ -39,6 +55,8 @@ fn chain_rules(chain: &str) -> Vec<String> {
             "-d 169.254.0.0/16 -j REJECT --reject-with icmp-port-unreachable",
             // Alibaba Cloud's metadata service.
             "-d 100.100.100.200/32 -j REJECT --reject-with icmp-port-unreachable",
+            // An instance and its port proxy, on the internal bridge they share.
+            "-i ctfd-i-+ -m physdev --physdev-is-bridged -j ACCEPT",
         ]
     };
     rules.iter().map(|r| format!("-A {chain} {r}")).collect()
@@ -49,8 +67,36 @@ fn jumps() -> [(&'static str, Vec<String>); 2] {
     let jump = |chain: &str| vec!["-i".into(), BRIDGES.into(), "-j".into(), chain.into()];
     [
         ("INPUT", jump(INPUT_CHAIN)),
-        (DOCKER_USER, jump(FORWARD_CHAIN)),
+        ("FORWARD", jump(FORWARD_CHAIN)),
     ]
+}
+
+/// The jump rule as `iptables -S` prints it.
+fn printed(parent: &str, rule: &[String]) -> String {
+    format!("-A {parent} {}", rule.join(" "))
+}
+
+/// Rule numbers (1-based) of `wanted` in `parent`, and whether a netavark jump comes before
+/// the first of them.
+fn positions(parent: &str, wanted: &str) -> Result<(Vec<usize>, bool), FirewallError> {
+    let out = iptables(&["-S", parent])?;
+    if !out.status.success() {
+        run(&["-S", parent])?;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rules: Vec<&str> = text.lines().filter(|l| l.starts_with("-A ")).collect();
+    let found: Vec<usize> = rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r == wanted)
+        .map(|(i, _)| i + 1)
+        .collect();
+    let first = found.first().copied().unwrap_or(usize::MAX);
+    let shadowed = rules
+        .iter()
+        .take(first.saturating_sub(1))
+        .any(|r| r.contains(&format!("-j {NETAVARK}")));
+    Ok((found, shadowed))
 }
 
 /// What is in place.
@@ -74,7 +120,9 @@ impl FirewallStatus {
             out.push("instance → host (published ports of other instances, host services)");
         }
         if !self.forward_rules || !self.forward_jump {
-            out.push("instance → link-local and cloud metadata addresses");
+            out.push(
+                "instance → link-local and cloud metadata addresses; on Podman, the port proxy of an instance without egress",
+            );
         }
         out
     }
@@ -111,8 +159,8 @@ fn run(args: &[&str]) -> Result<(), FirewallError> {
     let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
     let hint = if message.contains("Permission denied") || message.contains("must be root") {
         " (the host firewall needs root: run it with sudo)"
-    } else if message.contains(DOCKER_USER) {
-        " (Docker's DOCKER-USER chain is missing: is dockerd running here, with iptables enabled?)"
+    } else if message.contains("physdev") {
+        " (the kernel's xt_physdev module is missing: modprobe xt_physdev)"
     } else {
         ""
     };
@@ -163,11 +211,14 @@ pub fn status() -> Result<FirewallStatus, FirewallError> {
         args.extend(rule.iter().map(String::as_str));
         check(&args)
     };
+    // A jump behind netavark's is never reached for Podman's networks: not in place.
+    let forward_first = with(forward_parent, &forward_jump)?
+        && !positions(forward_parent, &printed(forward_parent, &forward_jump))?.1;
     Ok(FirewallStatus {
         input_rules: chain_matches(INPUT_CHAIN)?,
         input_jump: with(input_parent, &input_jump)?,
         forward_rules: chain_matches(FORWARD_CHAIN)?,
-        forward_jump: with(forward_parent, &forward_jump)?,
+        forward_jump: forward_first,
     })
 }
 
@@ -190,13 +241,31 @@ pub fn apply() -> Result<FirewallStatus, FirewallError> {
     for (parent, rule) in jumps() {
         let mut args = vec!["-C", parent];
         args.extend(rule.iter().map(String::as_str));
-        if !check(&args)? {
-            let mut insert = vec!["-I", parent, "1"];
-            insert.extend(rule.iter().map(String::as_str));
-            run(&insert)?;
+        let (found, shadowed) = positions(parent, &printed(parent, &rule))?;
+        if check(&args)? && !shadowed {
+            continue;
+        }
+        // First the new jump at the top, then the old ones below it go: never a moment without.
+        let mut insert = vec!["-I", parent, "1"];
+        insert.extend(rule.iter().map(String::as_str));
+        run(&insert)?;
+        for number in found.iter().rev() {
+            run(&["-D", parent, &(number + 1).to_string()])?;
         }
     }
+    remove_legacy_jump()?;
     status()
+}
+
+/// The jump to the FORWARD rules from DOCKER-USER, where earlier releases put it.
+fn remove_legacy_jump() -> Result<(), FirewallError> {
+    let mut args = vec!["-C", DOCKER_USER];
+    args.extend(["-i", BRIDGES, "-j", FORWARD_CHAIN]);
+    let out = iptables(&args)?;
+    if out.status.success() {
+        run(&["-D", DOCKER_USER, "-i", BRIDGES, "-j", FORWARD_CHAIN])?;
+    }
+    Ok(())
 }
 
 /// Take ctfdeck's rules away (the jumps, then the chains).
@@ -210,6 +279,7 @@ pub fn remove() -> Result<(), FirewallError> {
             run(&delete)?;
         }
     }
+    remove_legacy_jump()?;
     for chain in [INPUT_CHAIN, FORWARD_CHAIN] {
         if check(&["-S", chain])? {
             run(&["-F", chain])?;
@@ -234,10 +304,22 @@ mod tests {
             ]
         );
         assert!(chain_rules(FORWARD_CHAIN)[0].contains("-d 169.254.0.0/16"));
-        let [(input, jump), (forward, _)] = jumps();
-        assert_eq!((input, forward), ("INPUT", "DOCKER-USER"));
+        assert_eq!(
+            chain_rules(FORWARD_CHAIN)[2],
+            format!(
+                "-A CTFDECK-FORWARD -i {INTERNAL_BRIDGES} -m physdev --physdev-is-bridged -j ACCEPT"
+            )
+        );
+        let [(input, jump), (forward, forward_jump)] = jumps();
+        assert_eq!((input, forward), ("INPUT", "FORWARD"));
         assert_eq!(jump.join(" "), "-i ctfd-+ -j CTFDECK-INPUT");
+        assert_eq!(
+            printed(forward, &forward_jump),
+            "-A FORWARD -i ctfd-+ -j CTFDECK-FORWARD"
+        );
         assert_eq!(BRIDGES, format!("{BRIDGE_PREFIX}+"));
+        assert_eq!(INTERNAL_BRIDGES, format!("{INTERNAL_PREFIX}+"));
+        assert!(INTERNAL_PREFIX.starts_with(BRIDGE_PREFIX));
     }
 
     #[test]

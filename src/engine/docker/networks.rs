@@ -8,7 +8,7 @@ use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest, NetworkDisconnectR
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 
 use crate::engine::error::is_not_found;
-use crate::engine::firewall::BRIDGE_PREFIX;
+use crate::engine::firewall::{BRIDGE_PREFIX, INTERNAL_PREFIX};
 use crate::engine::{EngineError, ManagedNetwork, SubnetPool, labels};
 
 /// The kinds of network an instance uses.
@@ -91,7 +91,7 @@ pub async fn create_kind(
             "true".to_string(),
         );
     }
-    if let Some(bridge) = bridge_name(name) {
+    if let Some(bridge) = bridge_name(name, kind) {
         options.insert("com.docker.network.bridge.name".to_string(), bridge);
     }
     let request = NetworkCreateRequest {
@@ -126,13 +126,15 @@ pub async fn create_kind(
 
 /// The host-side bridge interface of a network: named so that one host firewall rule
 /// (`ctfdeck firewall apply`) covers every instance.
-/// `ctfdeck-<id>` → `ctfd-<id>`, `ctfdeck-<id>-edge` → `ctfd-<id>-e`; `None` for other names or
+/// `ctfdeck-<id>` → `ctfd-<id>` (`ctfd-i-<id>` when internal: the firewall lets an instance
+/// and its proxy talk on those), `ctfdeck-<id>-edge` → `ctfd-<id>-e`; `None` for other names or
 /// when the result would not fit an interface name (15 bytes).
-pub fn bridge_name(network: &str) -> Option<String> {
+pub fn bridge_name(network: &str, kind: NetworkKind) -> Option<String> {
     let rest = network.strip_prefix("ctfdeck-")?;
-    let bridge = match rest.strip_suffix("-edge") {
-        Some(id) => format!("{BRIDGE_PREFIX}{id}-e"),
-        None => format!("{BRIDGE_PREFIX}{rest}"),
+    let bridge = match (rest.strip_suffix("-edge"), kind) {
+        (Some(id), _) => format!("{BRIDGE_PREFIX}{id}-e"),
+        (None, NetworkKind::Internal) => format!("{INTERNAL_PREFIX}{rest}"),
+        (None, _) => format!("{BRIDGE_PREFIX}{rest}"),
     };
     let fits = bridge.len() <= 15
         && bridge
@@ -219,16 +221,21 @@ mod tests {
 
     #[test]
     fn instance_networks_get_recognisable_bridge_names() {
+        use NetworkKind::*;
         assert_eq!(
-            bridge_name("ctfdeck-abc234").as_deref(),
+            bridge_name("ctfdeck-abc234", Published).as_deref(),
             Some("ctfd-abc234")
         );
         assert_eq!(
-            bridge_name("ctfdeck-abc234-edge").as_deref(),
+            bridge_name("ctfdeck-abc234", Internal).as_deref(),
+            Some("ctfd-i-abc234")
+        );
+        assert_eq!(
+            bridge_name("ctfdeck-abc234-edge", Edge).as_deref(),
             Some("ctfd-abc234-e")
         );
-        assert_eq!(bridge_name("other"), None);
-        assert_eq!(bridge_name("ctfdeck-muchtoolongname"), None);
-        assert_eq!(bridge_name("ctfdeck-a b"), None);
+        assert_eq!(bridge_name("other", Published), None);
+        assert_eq!(bridge_name("ctfdeck-muchtoolongname", Published), None);
+        assert_eq!(bridge_name("ctfdeck-a b", Published), None);
     }
 }
