@@ -469,6 +469,34 @@ fn a_player_clicks_start_and_stop_in_the_browser() {
     assert_eq!(stopped["enabled"]["start"], true, "{stopped}");
     assert_eq!(stopped["error"], "", "{stopped}");
     assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
+
+    // With stop-on-solve: a new instance, its flag submitted in the window: correct, and the
+    // window shows the instance gone.
+    let update = agent.call(
+        "admin",
+        "PATCH",
+        &format!("/api/v1/challenges/{chal}"),
+        json!({"ctfdeck_stop_on_solve": true}),
+    );
+    assert_eq!(update.status, 200, "{}", update.body);
+    let again = &browser(&python, &ctfd, "alice", "Robots Only", &["start"])[0];
+    let flag = solve_web_robots(again["connection"][0].as_str().unwrap());
+    let solved = &browser(
+        &python,
+        &ctfd,
+        "alice",
+        "Robots Only",
+        &[&format!("submit:{flag}")],
+    )[0];
+    assert_eq!(solved["answer"], "Correct", "{solved}");
+    assert!(
+        solved["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("No instance running"),
+        "{solved}"
+    );
+    assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
 }
 
 /// The plugin's Python unit tests (contrib/ctfd/tests), with pytest in CTFd's venv.

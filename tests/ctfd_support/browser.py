@@ -1,7 +1,7 @@
 """A player in headless Chromium (Debian's chromium + chromium-driver, selenium from PyPI), for
 tests/ctfd_plugin.rs: log in, open a challenge, click its ctfdeck buttons.
 
-Usage: browser.py BASE NAME PASSWORD CHALLENGE ACTION...   (ACTION: start | stop | look)
+Usage: browser.py BASE NAME PASSWORD CHALLENGE ACTION...   (ACTION: start | stop | look | submit:FLAG)
 Prints, after each action, one JSON line with what the panel shows.
 """
 
@@ -75,6 +75,18 @@ try:
     wait.until(ready.presence_of_element_located((By.ID, "ctfdeck-panel")))
     wait.until(settled)
     for action in sys.argv[5:]:
+        if action.startswith("submit:"):
+            field = driver.find_element(By.ID, "challenge-input")
+            field.clear()
+            field.send_keys(action[len("submit:"):])
+            driver.find_element(By.ID, "challenge-submit").click()
+            answer = wait.until(
+                ready.visibility_of_element_located((By.CSS_SELECTOR, ".notification-row .alert strong"))
+            ).text
+            time.sleep(1)  # the panel asks again after a submission
+            wait.until(settled)
+            print(json.dumps(dict(shown(), action="submit", answer=answer)), flush=True)
+            continue
         if action == "look":
             # Let the countdown tick a couple of times.
             time.sleep(2.5)
