@@ -407,6 +407,34 @@ fn a_player_clicks_start_and_stop_in_the_browser() {
     let id = instance["id"].as_str().unwrap();
     assert_eq!(Some(flag), deck.store().instance(id).unwrap().unwrap().flag);
 
+    // The countdown warns at 10 and at 2 minutes left (expiry moved near in the store).
+    for (left_ms, warning) in [
+        (9 * 60_000, "Less than 10 minutes"),
+        (115_000, "Less than 2 minutes"),
+    ] {
+        let now = ctfdeck::store::now_millis();
+        deck.store()
+            .set_times(id, now - 60_000, now + left_ms)
+            .unwrap();
+        let looked = &browser(&python, &ctfd, "alice", "Robots Only", &["look"])[0];
+        assert!(
+            looked["warning"].as_str().unwrap().starts_with(warning),
+            "{looked}"
+        );
+        assert!(
+            looked["countdown"]
+                .as_str()
+                .unwrap()
+                .starts_with("Time left: "),
+            "{looked}"
+        );
+    }
+    // Far again, so that the reaper leaves it be for the rest of the test.
+    let now = ctfdeck::store::now_millis();
+    deck.store()
+        .set_times(id, now - 60_000, now + 40 * 60_000)
+        .unwrap();
+
     // Start on another challenge: ctfdeck's quota says no; the window says why and until when,
     // and keeps Start disabled.
     let refused = &browser(&python, &ctfd, "alice", "Calculator", &["start"])[0];
@@ -440,6 +468,34 @@ fn a_player_clicks_start_and_stop_in_the_browser() {
     );
     assert_eq!(stopped["enabled"]["start"], true, "{stopped}");
     assert_eq!(stopped["error"], "", "{stopped}");
+    assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
+
+    // With stop-on-solve: a new instance, its flag submitted in the window: correct, and the
+    // window shows the instance gone.
+    let update = agent.call(
+        "admin",
+        "PATCH",
+        &format!("/api/v1/challenges/{chal}"),
+        json!({"ctfdeck_stop_on_solve": true}),
+    );
+    assert_eq!(update.status, 200, "{}", update.body);
+    let again = &browser(&python, &ctfd, "alice", "Robots Only", &["start"])[0];
+    let flag = solve_web_robots(again["connection"][0].as_str().unwrap());
+    let solved = &browser(
+        &python,
+        &ctfd,
+        "alice",
+        "Robots Only",
+        &[&format!("submit:{flag}")],
+    )[0];
+    assert_eq!(solved["answer"], "Correct", "{solved}");
+    assert!(
+        solved["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("No instance running"),
+        "{solved}"
+    );
     assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
 }
 

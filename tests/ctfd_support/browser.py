@@ -1,12 +1,13 @@
 """A player in headless Chromium (Debian's chromium + chromium-driver, selenium from PyPI), for
 tests/ctfd_plugin.rs: log in, open a challenge, click its ctfdeck buttons.
 
-Usage: browser.py BASE NAME PASSWORD CHALLENGE ACTION...   (ACTION: start | stop)
+Usage: browser.py BASE NAME PASSWORD CHALLENGE ACTION...   (ACTION: start | stop | look | submit:FLAG)
 Prints, after each action, one JSON line with what the panel shows.
 """
 
 import json
 import sys
+import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -51,6 +52,7 @@ def shown():
         "countdown": countdown.text if countdown.is_displayed() else "",
         "error": p.find_element(By.CLASS_NAME, "ctfdeck-error").get_attribute("textContent"),
         "reason": p.find_element(By.CLASS_NAME, "ctfdeck-reason").text,
+        "warning": p.find_element(By.CLASS_NAME, "ctfdeck-warning").get_attribute("textContent"),
         "enabled": {
             b: p.find_element(By.CLASS_NAME, f"ctfdeck-{b}").is_enabled()
             for b in ("start", "extend", "reset", "stop")
@@ -73,6 +75,23 @@ try:
     wait.until(ready.presence_of_element_located((By.ID, "ctfdeck-panel")))
     wait.until(settled)
     for action in sys.argv[5:]:
+        if action.startswith("submit:"):
+            field = driver.find_element(By.ID, "challenge-input")
+            field.clear()
+            field.send_keys(action[len("submit:"):])
+            driver.find_element(By.ID, "challenge-submit").click()
+            answer = wait.until(
+                ready.visibility_of_element_located((By.CSS_SELECTOR, ".notification-row .alert strong"))
+            ).text
+            time.sleep(1)  # the panel asks again after a submission
+            wait.until(settled)
+            print(json.dumps(dict(shown(), action="submit", answer=answer)), flush=True)
+            continue
+        if action == "look":
+            # Let the countdown tick a couple of times.
+            time.sleep(2.5)
+            print(json.dumps(dict(shown(), action=action)), flush=True)
+            continue
         panel().find_element(By.CLASS_NAME, f"ctfdeck-{action}").click()
         if action in ("stop", "reset"):
             wait.until(ready.alert_is_present()).accept()

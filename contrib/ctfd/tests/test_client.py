@@ -37,7 +37,9 @@ class Recorder(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server():
+def server(monkeypatch):
+    # A loaded machine may be slow to answer even on loopback; timing is not tested here.
+    monkeypatch.setattr(client_module, "READ_TIMEOUT", 60)
     Recorder.answers, Recorder.seen = [], []
     httpd = HTTPServer(("127.0.0.1", 0), Recorder)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

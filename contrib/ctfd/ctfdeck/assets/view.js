@@ -6,6 +6,20 @@ CTFd._internal.challenge.renderer = null;
 CTFd._internal.challenge.preRender = function () {};
 CTFd._internal.challenge.render = null;
 
+// The core theme reports each attempt through this hook (older themes call `submit` below):
+// chained, once, so that an open panel asks again after a submission.
+(function () {
+  const hooks = CTFd._functions && CTFd._functions.challenge;
+  if (!hooks || (hooks.displaySubmissionResponse && hooks.displaySubmissionResponse.ctfdeck)) return;
+  const previous = hooks.displaySubmissionResponse;
+  const hook = function (response) {
+    if (previous) previous(response);
+    document.dispatchEvent(new Event("ctfdeck-submitted"));
+  };
+  hook.ctfdeck = true;
+  hooks.displaySubmissionResponse = hook;
+})();
+
 // Loaded again each time a challenge opens: nothing at the top level but these assignments.
 CTFd._internal.challenge.postRender = function () {
   // The theme draws the window's HTML on its next tick, after this runs: wait for the panel.
@@ -159,6 +173,11 @@ function ctfdeckPanel(panel) {
     if (confirm("Stop your instance? Everything in it is lost.")) call("DELETE");
   });
   const timer = setInterval(tick, 1000);
+  // After a submission (a solve may stop the instance, see "stop on solve"), ask again.
+  document.addEventListener("ctfdeck-submitted", function again() {
+    if (document.body.contains(panel)) refresh();
+    else document.removeEventListener("ctfdeck-submitted", again);
+  });
   refresh();
 }
 
@@ -167,5 +186,10 @@ CTFd._internal.challenge.submit = function (preview) {
   const submission = CTFd.lib.$("#challenge-input").val();
   const params = {};
   if (preview) params["preview"] = true;
-  return CTFd.api.post_challenge_attempt(params, { challenge_id: challenge_id, submission: submission });
+  return CTFd.api
+    .post_challenge_attempt(params, { challenge_id: challenge_id, submission: submission })
+    .then((response) => {
+      document.dispatchEvent(new Event("ctfdeck-submitted"));
+      return response;
+    });
 };
