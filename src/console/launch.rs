@@ -11,6 +11,7 @@ use crate::domain::Lifecycle;
 
 use super::keys::Keymap;
 use super::logging::Warnings;
+pub use super::tasks::shared_store::SharedStore;
 use super::theme::Theme;
 
 /// Connects to the engine and opens the lifecycle on it; the console calls it at start and
@@ -34,4 +35,7 @@ pub struct Launch {
     pub public_host: String,
     /// Warnings logged while the console runs, for the activity pane.
     pub warnings: Option<Warnings>,
+    /// The store watcher shared by the consoles of one process; `None`: the console watches
+    /// the store itself.
+    pub shared_store: Option<SharedStore>,
 }

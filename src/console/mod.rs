@@ -25,7 +25,7 @@ use crate::domain::Lifecycle;
 use crate::store::{Store, now_millis};
 
 use event::{Event, OpOutcome};
-pub use launch::{Connector, Launch};
+pub use launch::{Connector, Launch, SharedStore};
 use state::{App, Command, Setup};
 use tasks::engine::Current;
 use tasks::logs::LogFollower;
@@ -102,6 +102,7 @@ impl Console {
             connect,
             public_host,
             warnings,
+            shared_store,
         } = launch;
         let store = Store::open(&store_path)
             .wrap_err_with(|| format!("opening the store {}", store_path.display()))?;
@@ -140,7 +141,10 @@ impl Console {
             }
         };
         tasks::input::spawn_tick(tx.clone());
-        tasks::store::spawn(store_path, tx.clone());
+        match shared_store {
+            Some(shared) => shared.follow(tx.clone()),
+            None => tasks::store::spawn(store_path, tx.clone()),
+        }
         if let Some(warnings) = warnings {
             tasks::input::spawn_warnings(warnings, tx.clone());
         }
