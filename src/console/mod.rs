@@ -25,7 +25,7 @@ use crate::domain::Lifecycle;
 use crate::store::{Store, now_millis};
 
 use event::{Event, OpOutcome};
-pub use launch::{Connector, Launch, SharedStore};
+pub use launch::{Connector, Launch, SharedFeeds};
 use state::{App, Command, Setup};
 use tasks::engine::Current;
 use tasks::logs::LogFollower;
@@ -102,7 +102,7 @@ impl Console {
             connect,
             public_host,
             warnings,
-            shared_store,
+            shared,
         } = launch;
         let store = Store::open(&store_path)
             .wrap_err_with(|| format!("opening the store {}", store_path.display()))?;
@@ -141,8 +141,8 @@ impl Console {
             }
         };
         tasks::input::spawn_tick(tx.clone());
-        match shared_store {
-            Some(shared) => shared.follow(tx.clone()),
+        match &shared {
+            Some(shared) => shared.store.follow(tx.clone()),
             None => tasks::store::spawn(store_path, tx.clone()),
         }
         if let Some(warnings) = warnings {
@@ -157,7 +157,10 @@ impl Console {
             },
             tx.clone(),
         );
-        tasks::stats::spawn(current.clone(), targets_rx, tx.clone());
+        match &shared {
+            Some(shared) => shared.stats.follow(current.clone(), targets_rx, tx.clone()),
+            None => tasks::stats::spawn(current.clone(), targets_rx, tx.clone()),
+        }
         let catalog_watch = tasks::catalog::spawn(catalog.root.clone(), ceilings, tx.clone());
         let runner = Runner {
             current,

@@ -89,6 +89,6 @@ pub fn launch(
             .clone()
             .unwrap_or_else(|| "localhost".to_string()),
         warnings,
-        shared_store: None,
+        shared: None,
     }
 }

@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 
 use crate::cli::context::Context;
 use crate::config::Config;
-use crate::console::SharedStore;
+use crate::console::SharedFeeds;
 use crate::console::keys::Keymap;
 use crate::console::theme::Theme;
 use crate::ssh::{self, Launcher, Reload, SshServe};
@@ -33,8 +33,8 @@ pub fn start(ctx: &Context) -> Result<BoxFuture<'static, Result<()>>> {
         global: ctx.global.clone(),
         config: ctx.config.clone(),
     };
-    // One store watcher for all sessions, not one each.
-    let shared_store = SharedStore::spawn(ctx.store_path());
+    // One store watcher and one stats sampler for all sessions, not one each.
+    let shared = SharedFeeds::spawn(ctx.store_path());
     let launcher: Launcher = Arc::new(move |actor| {
         let mut launch = super::console::launch(
             &owned,
@@ -44,7 +44,7 @@ pub fn start(ctx: &Context) -> Result<BoxFuture<'static, Result<()>>> {
             actor,
             None,
         );
-        launch.shared_store = Some(shared_store.clone());
+        launch.shared = Some(shared.clone());
         launch
     });
     let explicit = ctx.global.config.clone();
