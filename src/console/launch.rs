@@ -11,6 +11,24 @@ use crate::domain::Lifecycle;
 
 use super::keys::Keymap;
 use super::logging::Warnings;
+use super::tasks::shared_stats::SharedStats;
+use super::tasks::shared_store::SharedStore;
+
+/// Producers one process runs once for all its consoles (the SSH sessions of `serve`).
+#[derive(Debug, Clone)]
+pub struct SharedFeeds {
+    pub store: SharedStore,
+    pub stats: SharedStats,
+}
+
+impl SharedFeeds {
+    pub fn spawn(store: PathBuf) -> SharedFeeds {
+        SharedFeeds {
+            store: SharedStore::spawn(store),
+            stats: SharedStats::spawn(),
+        }
+    }
+}
 use super::theme::Theme;
 
 /// Connects to the engine and opens the lifecycle on it; the console calls it at start and
@@ -34,4 +52,7 @@ pub struct Launch {
     pub public_host: String,
     /// Warnings logged while the console runs, for the activity pane.
     pub warnings: Option<Warnings>,
+    /// The store watcher and stats sampler shared by the consoles of one process; `None`: the
+    /// console runs its own.
+    pub shared: Option<SharedFeeds>,
 }

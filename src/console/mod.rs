@@ -25,7 +25,7 @@ use crate::domain::Lifecycle;
 use crate::store::{Store, now_millis};
 
 use event::{Event, OpOutcome};
-pub use launch::{Connector, Launch};
+pub use launch::{Connector, Launch, SharedFeeds};
 use state::{App, Command, Setup};
 use tasks::engine::Current;
 use tasks::logs::LogFollower;
@@ -102,6 +102,7 @@ impl Console {
             connect,
             public_host,
             warnings,
+            shared,
         } = launch;
         let store = Store::open(&store_path)
             .wrap_err_with(|| format!("opening the store {}", store_path.display()))?;
@@ -140,7 +141,10 @@ impl Console {
             }
         };
         tasks::input::spawn_tick(tx.clone());
-        tasks::store::spawn(store_path, tx.clone());
+        match &shared {
+            Some(shared) => shared.store.follow(tx.clone()),
+            None => tasks::store::spawn(store_path, tx.clone()),
+        }
         if let Some(warnings) = warnings {
             tasks::input::spawn_warnings(warnings, tx.clone());
         }
@@ -153,7 +157,10 @@ impl Console {
             },
             tx.clone(),
         );
-        tasks::stats::spawn(current.clone(), targets_rx, tx.clone());
+        match &shared {
+            Some(shared) => shared.stats.follow(current.clone(), targets_rx, tx.clone()),
+            None => tasks::stats::spawn(current.clone(), targets_rx, tx.clone()),
+        }
         let catalog_watch = tasks::catalog::spawn(catalog.root.clone(), ceilings, tx.clone());
         let runner = Runner {
             current,

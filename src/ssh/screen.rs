@@ -18,9 +18,13 @@ use tokio::sync::Notify;
 pub const MAX_COLS: u16 = 1000;
 pub const MAX_ROWS: u16 = 500;
 
+/// The client's window in cells; 0 (a client that does not know its size) means 80x24.
 pub fn clamp_size(cols: u32, rows: u32) -> Size {
-    let clamp = |v: u32, max: u16| v.clamp(1, u32::from(max)) as u16;
-    Size::new(clamp(cols, MAX_COLS), clamp(rows, MAX_ROWS))
+    let clamp = |v: u32, unknown: u32, max: u16| {
+        let v = if v == 0 { unknown } else { v };
+        v.min(u32::from(max)) as u16
+    };
+    Size::new(clamp(cols, 80, MAX_COLS), clamp(rows, 24, MAX_ROWS))
 }
 
 /// What the console and the writer task share for one session.
@@ -249,7 +253,8 @@ mod tests {
 
     #[test]
     fn sizes_from_the_client_are_clamped() {
-        assert_eq!(clamp_size(0, 0), Size::new(1, 1));
+        assert_eq!(clamp_size(0, 0), Size::new(80, 24));
+        assert_eq!(clamp_size(1, 1), Size::new(1, 1));
         assert_eq!(clamp_size(80, 24), Size::new(80, 24));
         assert_eq!(
             clamp_size(u32::MAX, u32::MAX),

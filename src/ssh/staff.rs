@@ -44,6 +44,14 @@ impl StaffTable {
                         i + 1
                     )
                 })?;
+                // This server verifies ed25519 and ECDSA signatures only: an RSA key would be
+                // accepted here and then fail every login, with nothing said why.
+                if matches!(key.algorithm(), russh::keys::Algorithm::Rsa { .. }) {
+                    return Err(format!(
+                        "staff {name:?}: key {} is an RSA key; use an ed25519 or ECDSA key (ssh-keygen -t ed25519)",
+                        i + 1
+                    ));
+                }
                 let member = StaffMember {
                     name: name.to_string(),
                     role: entry.role,
@@ -80,6 +88,8 @@ mod tests {
     use super::*;
 
     const ALICE: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA7F1Raj03MkjVy2dN8mr9Y+g5OnVmVbUg2g3R5E8h83 alice@laptop";
+
+    const RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC3lAkv8dE5qT7cp2uoidqRnXIb71C/iMOKo9NDlGFOHsLGNv536XsaCM5Hk6QvCX5XeHaryDPyt8COYM2i6AgJfgnfftlpvZ/Y0iFAUCX7EYitVw+V5jJsZivt+oq9mWmYk0BusrHV5ktheHRsNDj3U6NhOlS3UlSp4yK0TwfEDQ== rsa@old";
 
     fn entry(name: &str, role: Role, keys: &[&str]) -> StaffEntry {
         StaffEntry {
@@ -121,5 +131,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(err, "staff \"alice\" is listed twice");
         assert!(StaffTable::from_config(&[entry(" ", Role::Admin, &[])]).is_err());
+        let err = StaffTable::from_config(&[entry("carol", Role::Admin, &[RSA])]).unwrap_err();
+        assert!(err.contains("is an RSA key"), "{err}");
     }
 }

@@ -89,5 +89,6 @@ pub fn launch(
             .clone()
             .unwrap_or_else(|| "localhost".to_string()),
         warnings,
+        shared: None,
     }
 }

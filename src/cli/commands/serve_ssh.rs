@@ -9,6 +9,7 @@ use futures_util::future::BoxFuture;
 
 use crate::cli::context::Context;
 use crate::config::Config;
+use crate::console::SharedFeeds;
 use crate::console::keys::Keymap;
 use crate::console::theme::Theme;
 use crate::ssh::{self, Launcher, Reload, SshServe};
@@ -32,15 +33,19 @@ pub fn start(ctx: &Context) -> Result<BoxFuture<'static, Result<()>>> {
         global: ctx.global.clone(),
         config: ctx.config.clone(),
     };
+    // One store watcher and one stats sampler for all sessions, not one each.
+    let shared = SharedFeeds::spawn(ctx.store_path());
     let launcher: Launcher = Arc::new(move |actor| {
-        super::console::launch(
+        let mut launch = super::console::launch(
             &owned,
             catalog.clone(),
             keymap.clone(),
             theme.clone(),
             actor,
             None,
-        )
+        );
+        launch.shared = Some(shared.clone());
+        launch
     });
     let explicit = ctx.global.config.clone();
     let reload: Reload = Arc::new(move || {

@@ -31,29 +31,7 @@ pub fn spawn(lifecycle: Current, mut targets: watch::Receiver<Targets>, tx: Send
             let engine: Option<Arc<dyn Engine>> =
                 lifecycle.borrow().as_ref().map(|l| l.engine().clone());
             if let Some(engine) = engine.filter(|_| !current.is_empty()) {
-                let samples: Vec<_> = stream::iter(current)
-                    .map(|(instance, container)| {
-                        let engine = engine.clone();
-                        async move {
-                            let s = engine.container_stats(&container).await.ok()?;
-                            Some((instance, container, s))
-                        }
-                    })
-                    .buffer_unordered(CONCURRENCY)
-                    .filter_map(std::future::ready)
-                    .collect()
-                    .await;
-                let mut fresh = HashMap::new();
-                let samples: Vec<_> = samples
-                    .into_iter()
-                    .map(|(instance, container, s)| {
-                        let shown = previous.get(&container).map_or(s, |p| s.with_cpu_since(p));
-                        fresh.insert(container, s);
-                        (instance, shown)
-                    })
-                    .collect();
-                // Containers scrolled away are forgotten.
-                previous = fresh;
+                let samples = sample(&engine, current, &mut previous).await;
                 if !samples.is_empty() && tx.send(Event::Stats(samples)).await.is_err() {
                     return;
                 }
@@ -70,4 +48,36 @@ pub fn spawn(lifecycle: Current, mut targets: watch::Receiver<Targets>, tx: Send
             }
         }
     });
+}
+
+/// One round: a sample of each target, CPU % since `previous` (which becomes this round's
+/// samples; containers no longer targeted are forgotten).
+pub async fn sample(
+    engine: &Arc<dyn Engine>,
+    targets: Targets,
+    previous: &mut HashMap<String, crate::engine::ContainerStats>,
+) -> Vec<(String, crate::engine::ContainerStats)> {
+    let samples: Vec<_> = stream::iter(targets)
+        .map(|(instance, container)| {
+            let engine = engine.clone();
+            async move {
+                let s = engine.container_stats(&container).await.ok()?;
+                Some((instance, container, s))
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(std::future::ready)
+        .collect()
+        .await;
+    let mut fresh = HashMap::new();
+    let samples = samples
+        .into_iter()
+        .map(|(instance, container, s)| {
+            let shown = previous.get(&container).map_or(s, |p| s.with_cpu_since(p));
+            fresh.insert(container, s);
+            (instance, shown)
+        })
+        .collect();
+    *previous = fresh;
+    samples
 }
