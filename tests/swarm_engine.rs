@@ -30,6 +30,10 @@ const NODES: [(&str, &str); 2] = [
     ("ctfdeck-lab-2", "10.99.0.3"),
 ];
 
+/// Held for reading by every test that needs both nodes, for writing by the one that takes a
+/// node down.
+static NODES_UP: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Tests of this binary using the lab right now, and whether this process brought it up.
 static LAB: Mutex<(usize, bool)> = Mutex::new((0, false));
 
@@ -255,6 +259,7 @@ fn refused(host: &str, port: u16) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_address() {
+    let _nodes_up = NODES_UP.read().await;
     let lab = Lab::acquire();
     ensure_images(&lab.manager);
     let engine = swarm(&lab, settings()).await;
@@ -403,6 +408,7 @@ async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_add
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason() {
+    let _nodes_up = NODES_UP.read().await;
     let lab = Lab::acquire();
     ensure_images(&lab.manager);
     // No registry: the worker must find `ctfdeck/web-robots:latest` itself, and cannot.
@@ -466,6 +472,7 @@ async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn what_a_service_cannot_express_is_refused_or_reported() {
+    let _nodes_up = NODES_UP.read().await;
     let lab = Lab::acquire();
     ensure_images(&lab.manager);
     let engine = swarm(&lab, settings()).await;
@@ -522,6 +529,7 @@ async fn what_a_service_cannot_express_is_refused_or_reported() {
 #[tokio::test(flavor = "multi_thread")]
 async fn extend_reset_logs_whose_flag_reap_and_purge_work_on_services() {
     use futures_util::StreamExt;
+    let _nodes_up = NODES_UP.read().await;
     let lab = Lab::acquire();
     ensure_images(&lab.manager);
     let engine = swarm(&lab, settings()).await;
@@ -625,4 +633,106 @@ async fn extend_reset_logs_whose_flag_reap_and_purge_work_on_services() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Node 2's daemon brought back when the test ends, pass or fail.
+struct NodeBack(usize);
+
+impl Drop for NodeBack {
+    fn drop(&mut self) {
+        let back = Command::new(repo().join("scripts/swarm-lab"))
+            .args(["start-node", &self.0.to_string()])
+            .output();
+        if !back.is_ok_and(|o| o.status.success()) {
+            eprintln!("scripts/swarm-lab start-node {} failed", self.0);
+        }
+    }
+}
+
+async fn wait_for_node(engine: &SwarmEngine, host: &str, state: &str) {
+    for _ in 0..120 {
+        let nodes = engine.nodes().await.unwrap();
+        if nodes.iter().any(|n| n.hostname == host && n.state == state) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{host} did not become {state}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_going_down_marks_its_instances_lost_and_leaves_nothing() {
+    let _only_test = NODES_UP.write().await;
+    let lab = Lab::acquire();
+    ensure_images(&lab.manager);
+    let (host, _) = NODES[1];
+    let mut s = settings();
+    s.challenges.insert(
+        "web-robots".into(),
+        ctfdeck::engine::swarm::ChallengePlacement {
+            constraints: vec![format!("node.hostname=={host}")],
+        },
+    );
+    let engine = swarm(&lab, s).await;
+    wait_for_node(&engine, host, "ready").await;
+    let dir = tempfile::tempdir().unwrap();
+    let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
+    let _leftovers = Leftovers {
+        manager: lab.manager.clone(),
+        store_id: lifecycle.store_id().to_string(),
+    };
+    let rec = lifecycle
+        .spawn("web-robots", &"team:nodedown".parse().unwrap())
+        .await
+        .expect("spawn on node 2")
+        .instance;
+    assert_eq!(rec.ports[0].host_ip, NODES[1].1);
+
+    let back = NodeBack(2);
+    let stop = Command::new(repo().join("scripts/swarm-lab"))
+        .args(["stop-node", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    wait_for_node(&engine, host, "down").await;
+
+    let listed = engine
+        .managed_containers(lifecycle.store_id())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state, "lost", "{listed:?}");
+    let report = lifecycle.reconcile().await.unwrap();
+    assert_eq!(report.lost, vec![rec.id.clone()], "{report:?}");
+    let row = lifecycle.store().instance(&rec.id).unwrap().unwrap();
+    assert_eq!(row.status, InstanceStatus::Lost);
+    assert_eq!(
+        row.stop_reason.as_deref(),
+        Some("the node running it went down")
+    );
+    assert!(
+        engine
+            .managed_containers(lifecycle.store_id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Back up, the node drops the task of the service that is gone.
+    drop(back);
+    wait_for_node(&engine, host, "ready").await;
+    let node = DockerEngine::connect(Some(&node_sock(2))).await.unwrap();
+    let mut left = Vec::new();
+    for _ in 0..60 {
+        left = node.managed_containers(lifecycle.store_id()).await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -129,7 +129,11 @@ pub async fn wait_running(
 /// stopped the container, where a deleted service's tasks vanish from the list before that.
 /// A task whose node does not answer (it is down) is given [`REMOVE_TIMEOUT`], then the service
 /// goes anyway. Succeeds when the service is already gone.
-pub async fn remove(client: &Docker, service: &str) -> Result<(), EngineError> {
+pub async fn remove(
+    client: &Docker,
+    service: &str,
+    nodes: &[SwarmNode],
+) -> Result<(), EngineError> {
     let found = match client
         .inspect_service(
             service,
@@ -146,7 +150,12 @@ pub async fn remove(client: &Docker, service: &str) -> Result<(), EngineError> {
         let deadline = tokio::time::Instant::now() + REMOVE_TIMEOUT;
         loop {
             let tasks = tasks(client, &id).await?;
-            if tasks.iter().all(|t| state(t).is_none_or(finished)) {
+            // A node that is down reports nothing; its tasks are not waited for.
+            let stopped = |t: &Task| {
+                state(t).is_none_or(finished)
+                    || node_of(t, nodes).is_some_and(|n| n.state != "ready")
+            };
+            if tasks.iter().all(stopped) {
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -228,7 +237,8 @@ pub async fn managed(
 
 fn summary(service: &Service, tasks: Option<&Vec<Task>>, nodes: &[SwarmNode]) -> ManagedContainer {
     let spec = service.spec.as_ref();
-    let task = tasks.and_then(|t| t.first());
+    let tasks: &[Task] = tasks.map_or(&[], Vec::as_slice);
+    let (state, task) = service_state(tasks, nodes);
     ManagedContainer {
         id: service.id.clone().unwrap_or_default(),
         name: spec.and_then(|s| s.name.clone()).unwrap_or_default(),
@@ -237,9 +247,7 @@ fn summary(service: &Service, tasks: Option<&Vec<Task>>, nodes: &[SwarmNode]) ->
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        state: task
-            .map_or("created", |t| container_state_name(t, nodes))
-            .to_string(),
+        state: state.to_string(),
         ports: task
             .map(|t| ports(t, nodes, &BTreeMap::new()))
             .unwrap_or_default(),
@@ -251,16 +259,33 @@ fn summary(service: &Service, tasks: Option<&Vec<Task>>, nodes: &[SwarmNode]) ->
     }
 }
 
-/// A task's state in the words the rest of ctfdeck uses for containers. A running task on a
-/// node that is down is `lost`: nothing answers there.
-fn container_state_name(task: &Task, nodes: &[SwarmNode]) -> &'static str {
-    let node_down = node_of(task, nodes).is_some_and(|n| n.state == "down");
-    match state(task) {
-        Some(TaskState::RUNNING) if node_down => "lost",
+/// A service's state in the words the rest of ctfdeck uses for containers, and the task it
+/// comes from (tasks newest first). `running` while a task runs on a node that is up; `lost`
+/// when the task that ran is on a node that went down (Swarm may already be trying to place a
+/// new one, which then waits or runs elsewhere); else the newest task's state.
+fn service_state<'a>(tasks: &'a [Task], nodes: &[SwarmNode]) -> (&'static str, Option<&'a Task>) {
+    let node_up = |t: &Task| node_of(t, nodes).is_some_and(|n| n.state == "ready");
+    if let Some(t) = tasks
+        .iter()
+        .find(|t| state(t) == Some(TaskState::RUNNING) && node_up(t))
+    {
+        return ("running", Some(t));
+    }
+    let stranded = tasks.iter().find(|t| {
+        !node_up(t)
+            && t.node_id.is_some()
+            && state(t).is_some_and(|s| s == TaskState::ORPHANED || !finished(s))
+    });
+    if let Some(t) = stranded {
+        return ("lost", Some(t));
+    }
+    let newest = tasks.first();
+    let name = match newest.and_then(state) {
         Some(TaskState::RUNNING) => "running",
         Some(s) if finished(s) => "exited",
         _ => "created",
-    }
+    };
+    (name, newest)
 }
 
 pub fn node_of<'a>(task: &Task, nodes: &'a [SwarmNode]) -> Option<&'a SwarmNode> {
