@@ -287,6 +287,7 @@ async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_add
     }
     let mut used = std::collections::BTreeSet::new();
     for rec in &records {
+        assert_eq!(rec.ports.len(), 1, "one port, listed once: {:?}", rec.ports);
         let port = rec.ports.first().expect("a published port");
         assert!(
             NODES.iter().any(|(_, addr)| *addr == port.host_ip),

@@ -293,7 +293,8 @@ pub fn node_of<'a>(task: &Task, nodes: &'a [SwarmNode]) -> Option<&'a SwarmNode>
     nodes.iter().find(|n| n.id == id)
 }
 
-/// Where the task's ports are published: its node's address, the port the node picked.
+/// Where the task's ports are published: its node's address, the port the node picked. The
+/// node lists a port once per address family; each is kept once.
 pub fn ports(
     task: &Task,
     nodes: &[SwarmNode],
@@ -320,7 +321,12 @@ pub fn ports(
                     .unwrap_or_else(|| "tcp".to_string()),
             })
         })
-        .collect()
+        .fold(Vec::new(), |mut out, p| {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+            out
+        })
 }
 
 /// Unix seconds of an RFC 3339 time.
@@ -380,5 +386,84 @@ pub fn container_state(task: &Task) -> crate::engine::ContainerState {
         oom_killed: false,
         error,
         health: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{EndpointPortConfig, PortStatus, TaskStatus};
+
+    fn node(id: &str, state: &str) -> SwarmNode {
+        SwarmNode {
+            id: id.into(),
+            hostname: format!("host-{id}"),
+            address: format!("10.0.0.{}", id.len()),
+            state: state.into(),
+            availability: "active".into(),
+            manager: false,
+            engine_version: "20.10".into(),
+        }
+    }
+
+    fn task(node: &str, state: TaskState, index: u64) -> Task {
+        let port = EndpointPortConfig {
+            target_port: Some(8080),
+            published_port: Some(32768),
+            ..Default::default()
+        };
+        Task {
+            node_id: Some(node.into()),
+            version: Some(bollard::models::ObjectVersion { index: Some(index) }),
+            status: Some(TaskStatus {
+                state: Some(state),
+                // Once per address family, as a node reports it.
+                port_status: Some(PortStatus {
+                    ports: Some(vec![port.clone(), port]),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_port_is_listed_once_at_its_nodes_address() {
+        let nodes = [node("a", "ready")];
+        let protocols = BTreeMap::from([(8080, "http".to_string())]);
+        let got = ports(&task("a", TaskState::RUNNING, 1), &nodes, &protocols);
+        assert_eq!(
+            got,
+            vec![PublishedPort {
+                container: 8080,
+                host_ip: "10.0.0.1".into(),
+                host_port: 32768,
+                protocol: "http".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_task_stranded_on_a_down_node_makes_its_service_lost() {
+        let nodes = [node("a", "ready"), node("bb", "down")];
+        // Swarm already made a replacement that waits for a node.
+        let mut tasks = vec![
+            task("bb", TaskState::RUNNING, 1),
+            Task {
+                node_id: None,
+                ..task("", TaskState::PENDING, 2)
+            },
+        ];
+        sort_newest_first(&mut tasks);
+        assert_eq!(service_state(&tasks, &nodes).0, "lost");
+        // The replacement runs elsewhere: running again.
+        tasks.insert(0, task("a", TaskState::RUNNING, 3));
+        let (state, running) = service_state(&tasks, &nodes);
+        assert_eq!(state, "running");
+        assert_eq!(running.and_then(|t| t.node_id.as_deref()), Some("a"));
+        // Only finished tasks: exited.
+        let done = [task("a", TaskState::FAILED, 1)];
+        assert_eq!(service_state(&done, &nodes).0, "exited");
+        assert_eq!(service_state(&[], &nodes).0, "created");
     }
 }

@@ -52,6 +52,10 @@ pub fn gaps(api_version: &str) -> Vec<Gap> {
         });
     }
     out.push(Gap {
+        what: "a swap bound (memory+swap = memory): a task may swap as much again as its memory limit",
+        remedy: "run the nodes without swap (swapoff -a), as Swarm hosts usually are",
+    });
+    out.push(Gap {
         what: "a seccomp profile of ctfdeck's own (profiles with seccomp other than \"default\" are refused on Swarm)",
         remedy: "every node applies its daemon's default seccomp profile; a stricter one is set with \"seccomp-profile\" in each node's daemon.json",
     });
@@ -365,8 +369,8 @@ mod tests {
             .and_then(|t| t.container_spec)
             .unwrap_or_default();
         assert_eq!(c.privileges.and_then(|p| p.no_new_privileges), Some(true));
-        assert_eq!(gaps("1.46").len(), 1);
-        assert_eq!(gaps("1.41").len(), 3);
+        assert_eq!(gaps("1.46").len(), 2);
+        assert_eq!(gaps("1.41").len(), 4);
     }
 
     #[test]
