@@ -23,6 +23,8 @@ const API_TMPFS_OPTIONS: (u32, u32) = (1, 46);
 /// A service's task gets this long between SIGTERM and SIGKILL when it is removed: instances
 /// hold nothing worth a graceful shutdown, and a stop should be quick.
 const STOP_GRACE_NANOS: i64 = 1_000_000_000;
+/// The smallest memory reservation a Swarm accepts.
+const MIN_MEMORY_RESERVATION: i64 = 4 << 20;
 /// Between a task failing and its replacement.
 const RESTART_DELAY_NANOS: i64 = 1_000_000_000;
 
@@ -161,7 +163,12 @@ pub fn service_spec(
         }),
         reservations: Some(ResourceObject {
             nano_cpus: Some(reserve(h.nano_cpus)),
-            memory_bytes: limited.then(|| reserve(h.memory_bytes)),
+            // The Swarm refuses a memory reservation below 4 MiB; none at all is fine.
+            memory_bytes: (limited && settings.reserve > 0.0).then(|| {
+                reserve(h.memory_bytes)
+                    .max(MIN_MEMORY_RESERVATION)
+                    .min(h.memory_bytes)
+            }),
             generic_resources: None,
         }),
         swap_bytes: None,
@@ -390,6 +397,29 @@ mod tests {
             ..Grants::default()
         };
         assert!(refusal(&granted).is_some_and(|r| r.contains("devices")));
+    }
+
+    #[test]
+    fn a_small_share_still_reserves_what_the_swarm_accepts() {
+        let plan = sample_plan(Egress::Allowed);
+        let reserved = |share: f64| {
+            let settings = SwarmSettings {
+                reserve: share,
+                ..SwarmSettings::default()
+            };
+            service_spec(&plan, "img", &settings, "1.41")
+                .task_template
+                .and_then(|t| t.resources)
+                .and_then(|r| r.reservations)
+                .and_then(|r| r.memory_bytes)
+        };
+        assert_eq!(
+            reserved(0.05),
+            Some(4 << 20),
+            "not the 3.2 MiB the Swarm refuses"
+        );
+        assert_eq!(reserved(0.5), Some(32 << 20));
+        assert_eq!(reserved(0.0), None);
     }
 
     #[test]
