@@ -13,7 +13,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{bin, load_catalog, repo};
@@ -30,17 +30,12 @@ const NODES: [(&str, &str); 2] = [
     ("ctfdeck-lab-2", "10.99.0.3"),
 ];
 
-/// Held for reading by every test that needs both nodes, for writing by the one that takes a
-/// node down.
-static NODES_UP: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-/// Tests of this binary using the lab right now, and whether this process brought it up.
-static LAB: Mutex<(usize, bool)> = Mutex::new((0, false));
-
-/// The lab while a test uses it: brought up by the first test that needs it (unless it was up
-/// already), taken down when the last one is done, pass or fail.
+/// The lab while the test uses it: brought up unless it was up already (then left as found),
+/// taken down afterwards, pass or fail.
 struct Lab {
     manager: String,
+    /// This test brought it up, so takes it down.
+    ours: bool,
 }
 
 impl Lab {
@@ -48,43 +43,38 @@ impl Lab {
         if let Ok(manager) = std::env::var("CTFDECK_TEST_SWARM")
             && !manager.is_empty()
         {
-            return Lab { manager };
+            return Lab {
+                manager,
+                ours: false,
+            };
         }
-        let mut lab = LAB.lock().unwrap_or_else(|p| p.into_inner());
-        if lab.0 == 0 {
-            let was_up = Path::new(LAB_RUN).join("node1.pid").exists();
-            let up = Command::new(repo().join("scripts/swarm-lab"))
-                .arg("up")
-                .output()
-                .expect("run scripts/swarm-lab up");
-            assert!(
-                up.status.success(),
-                "scripts/swarm-lab up failed (it needs root, iproute2, iptables, dockerd and \
-                 docker-registry; CI={:?}):\n{}",
-                std::env::var("CI").ok(),
-                String::from_utf8_lossy(&up.stderr)
-            );
-            lab.1 = !was_up;
-        }
-        lab.0 += 1;
-        Lab {
+        let was_up = Path::new(LAB_RUN).join("node1.pid").exists();
+        // From here on the guard exists: a lab that came up half way is taken down too.
+        let lab = Lab {
             manager: format!("unix://{LAB_RUN}/node1.sock"),
-        }
+            ours: !was_up,
+        };
+        let up = Command::new(repo().join("scripts/swarm-lab"))
+            .arg("up")
+            .output()
+            .expect("run scripts/swarm-lab up");
+        assert!(
+            up.status.success(),
+            "scripts/swarm-lab up failed (it needs root, iproute2, iptables, dockerd and \
+             docker-registry; CI={:?}):\n{}",
+            std::env::var("CI").ok(),
+            String::from_utf8_lossy(&up.stderr)
+        );
+        lab
     }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        if std::env::var("CTFDECK_TEST_SWARM").is_ok_and(|m| !m.is_empty()) {
-            return;
-        }
-        let mut lab = LAB.lock().unwrap_or_else(|p| p.into_inner());
-        lab.0 -= 1;
-        if lab.0 == 0 && lab.1 {
+        if self.ours {
             let _ = Command::new(repo().join("scripts/swarm-lab"))
                 .arg("down")
                 .output();
-            lab.1 = false;
         }
     }
 }
@@ -257,12 +247,8 @@ fn refused(host: &str, port: u16) -> bool {
     .is_err()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_address() {
-    let _nodes_up = NODES_UP.read().await;
-    let lab = Lab::acquire();
-    ensure_images(&lab.manager);
-    let engine = swarm(&lab, settings()).await;
+async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_address(lab: &Lab) {
+    let engine = swarm(lab, settings()).await;
     let nodes = engine.nodes().await.unwrap();
     assert_eq!(nodes.len(), 2, "{nodes:?}");
     assert!(nodes.iter().all(|n| n.takes_instances()), "{nodes:?}");
@@ -407,11 +393,7 @@ async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_add
     assert!(live.is_empty(), "{live:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason() {
-    let _nodes_up = NODES_UP.read().await;
-    let lab = Lab::acquire();
-    ensure_images(&lab.manager);
+async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason(lab: &Lab) {
     // No registry: the worker must find `ctfdeck/web-robots:latest` itself, and cannot.
     let mut s = settings();
     s.registry = String::new();
@@ -422,7 +404,7 @@ async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason() {
             constraints: vec![format!("node.hostname=={}", NODES[1].0)],
         },
     );
-    let engine = swarm(&lab, s).await;
+    let engine = swarm(lab, s).await;
     let dir = tempfile::tempdir().unwrap();
     let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
     let _leftovers = Leftovers {
@@ -471,12 +453,8 @@ async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn what_a_service_cannot_express_is_refused_or_reported() {
-    let _nodes_up = NODES_UP.read().await;
-    let lab = Lab::acquire();
-    ensure_images(&lab.manager);
-    let engine = swarm(&lab, settings()).await;
+async fn what_a_service_cannot_express_is_refused_or_reported(lab: &Lab) {
+    let engine = swarm(lab, settings()).await;
     let dir = tempfile::tempdir().unwrap();
     let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
     let _leftovers = Leftovers {
@@ -527,13 +505,9 @@ async fn what_a_service_cannot_express_is_refused_or_reported() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn extend_reset_logs_whose_flag_reap_and_purge_work_on_services() {
+async fn extend_reset_logs_whose_flag_reap_and_purge_work_on_services(lab: &Lab) {
     use futures_util::StreamExt;
-    let _nodes_up = NODES_UP.read().await;
-    let lab = Lab::acquire();
-    ensure_images(&lab.manager);
-    let engine = swarm(&lab, settings()).await;
+    let engine = swarm(lab, settings()).await;
     let dir = tempfile::tempdir().unwrap();
     let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
     let _leftovers = Leftovers {
@@ -661,11 +635,7 @@ async fn wait_for_node(engine: &SwarmEngine, host: &str, state: &str) {
     panic!("{host} did not become {state}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_node_going_down_marks_its_instances_lost_and_leaves_nothing() {
-    let _only_test = NODES_UP.write().await;
-    let lab = Lab::acquire();
-    ensure_images(&lab.manager);
+async fn a_node_going_down_marks_its_instances_lost_and_leaves_nothing(lab: &Lab) {
     let (host, _) = NODES[1];
     let mut s = settings();
     s.challenges.insert(
@@ -674,7 +644,7 @@ async fn a_node_going_down_marks_its_instances_lost_and_leaves_nothing() {
             constraints: vec![format!("node.hostname=={host}")],
         },
     );
-    let engine = swarm(&lab, s).await;
+    let engine = swarm(lab, s).await;
     wait_for_node(&engine, host, "ready").await;
     let dir = tempfile::tempdir().unwrap();
     let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
@@ -736,4 +706,17 @@ async fn a_node_going_down_marks_its_instances_lost_and_leaves_nothing() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// One lab for every scenario, one after another: the lab is brought up once and taken down at
+/// the end, and the node-down scenario runs alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_swarm_engine_on_a_two_node_lab() {
+    let lab = Lab::acquire();
+    ensure_images(&lab.manager);
+    instances_spread_over_both_nodes_hardened_and_reached_on_their_node_address(&lab).await;
+    a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason(&lab).await;
+    what_a_service_cannot_express_is_refused_or_reported(&lab).await;
+    extend_reset_logs_whose_flag_reap_and_purge_work_on_services(&lab).await;
+    a_node_going_down_marks_its_instances_lost_and_leaves_nothing(&lab).await;
 }
