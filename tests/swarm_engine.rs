@@ -13,7 +13,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{bin, load_catalog, repo};
@@ -30,13 +30,12 @@ const NODES: [(&str, &str); 2] = [
     ("ctfdeck-lab-2", "10.99.0.3"),
 ];
 
-/// Tests of this binary using the lab right now, and whether this process brought it up.
-static LAB: Mutex<(usize, bool)> = Mutex::new((0, false));
-
-/// The lab while a test uses it: brought up by the first test that needs it (unless it was up
-/// already), taken down when the last one is done, pass or fail.
+/// The lab while the test uses it: brought up unless it was up already (then left as found),
+/// taken down afterwards, pass or fail.
 struct Lab {
     manager: String,
+    /// This test brought it up, so takes it down.
+    ours: bool,
 }
 
 impl Lab {
@@ -44,43 +43,38 @@ impl Lab {
         if let Ok(manager) = std::env::var("CTFDECK_TEST_SWARM")
             && !manager.is_empty()
         {
-            return Lab { manager };
+            return Lab {
+                manager,
+                ours: false,
+            };
         }
-        let mut lab = LAB.lock().unwrap_or_else(|p| p.into_inner());
-        if lab.0 == 0 {
-            let was_up = Path::new(LAB_RUN).join("node1.pid").exists();
-            let up = Command::new(repo().join("scripts/swarm-lab"))
-                .arg("up")
-                .output()
-                .expect("run scripts/swarm-lab up");
-            assert!(
-                up.status.success(),
-                "scripts/swarm-lab up failed (it needs root, iproute2, iptables, dockerd and \
-                 docker-registry; CI={:?}):\n{}",
-                std::env::var("CI").ok(),
-                String::from_utf8_lossy(&up.stderr)
-            );
-            lab.1 = !was_up;
-        }
-        lab.0 += 1;
-        Lab {
+        let was_up = Path::new(LAB_RUN).join("node1.pid").exists();
+        // From here on the guard exists: a lab that came up half way is taken down too.
+        let lab = Lab {
             manager: format!("unix://{LAB_RUN}/node1.sock"),
-        }
+            ours: !was_up,
+        };
+        let up = Command::new(repo().join("scripts/swarm-lab"))
+            .arg("up")
+            .output()
+            .expect("run scripts/swarm-lab up");
+        assert!(
+            up.status.success(),
+            "scripts/swarm-lab up failed (it needs root, iproute2, iptables, dockerd and \
+             docker-registry; CI={:?}):\n{}",
+            std::env::var("CI").ok(),
+            String::from_utf8_lossy(&up.stderr)
+        );
+        lab
     }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        if std::env::var("CTFDECK_TEST_SWARM").is_ok_and(|m| !m.is_empty()) {
-            return;
-        }
-        let mut lab = LAB.lock().unwrap_or_else(|p| p.into_inner());
-        lab.0 -= 1;
-        if lab.0 == 0 && lab.1 {
+        if self.ours {
             let _ = Command::new(repo().join("scripts/swarm-lab"))
                 .arg("down")
                 .output();
-            lab.1 = false;
         }
     }
 }
@@ -253,11 +247,8 @@ fn refused(host: &str, port: u16) -> bool {
     .is_err()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_address() {
-    let lab = Lab::acquire();
-    ensure_images(&lab.manager);
-    let engine = swarm(&lab, settings()).await;
+async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_address(lab: &Lab) {
+    let engine = swarm(lab, settings()).await;
     let nodes = engine.nodes().await.unwrap();
     assert_eq!(nodes.len(), 2, "{nodes:?}");
     assert!(nodes.iter().all(|n| n.takes_instances()), "{nodes:?}");
@@ -282,6 +273,7 @@ async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_add
     }
     let mut used = std::collections::BTreeSet::new();
     for rec in &records {
+        assert_eq!(rec.ports.len(), 1, "one port, listed once: {:?}", rec.ports);
         let port = rec.ports.first().expect("a published port");
         assert!(
             NODES.iter().any(|(_, addr)| *addr == port.host_ip),
@@ -401,10 +393,7 @@ async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_add
     assert!(live.is_empty(), "{live:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason() {
-    let lab = Lab::acquire();
-    ensure_images(&lab.manager);
+async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason(lab: &Lab) {
     // No registry: the worker must find `ctfdeck/web-robots:latest` itself, and cannot.
     let mut s = settings();
     s.registry = String::new();
@@ -415,7 +404,7 @@ async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason() {
             constraints: vec![format!("node.hostname=={}", NODES[1].0)],
         },
     );
-    let engine = swarm(&lab, s).await;
+    let engine = swarm(lab, s).await;
     let dir = tempfile::tempdir().unwrap();
     let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
     let _leftovers = Leftovers {
@@ -464,11 +453,8 @@ async fn a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn what_a_service_cannot_express_is_refused_or_reported() {
-    let lab = Lab::acquire();
-    ensure_images(&lab.manager);
-    let engine = swarm(&lab, settings()).await;
+async fn what_a_service_cannot_express_is_refused_or_reported(lab: &Lab) {
+    let engine = swarm(lab, settings()).await;
     let dir = tempfile::tempdir().unwrap();
     let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
     let _leftovers = Leftovers {
@@ -519,12 +505,9 @@ async fn what_a_service_cannot_express_is_refused_or_reported() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn extend_reset_logs_whose_flag_reap_and_purge_work_on_services() {
+async fn extend_reset_logs_whose_flag_reap_and_purge_work_on_services(lab: &Lab) {
     use futures_util::StreamExt;
-    let lab = Lab::acquire();
-    ensure_images(&lab.manager);
-    let engine = swarm(&lab, settings()).await;
+    let engine = swarm(lab, settings()).await;
     let dir = tempfile::tempdir().unwrap();
     let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
     let _leftovers = Leftovers {
@@ -625,4 +608,115 @@ async fn extend_reset_logs_whose_flag_reap_and_purge_work_on_services() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Node 2's daemon brought back when the test ends, pass or fail.
+struct NodeBack(usize);
+
+impl Drop for NodeBack {
+    fn drop(&mut self) {
+        let back = Command::new(repo().join("scripts/swarm-lab"))
+            .args(["start-node", &self.0.to_string()])
+            .output();
+        if !back.is_ok_and(|o| o.status.success()) {
+            eprintln!("scripts/swarm-lab start-node {} failed", self.0);
+        }
+    }
+}
+
+async fn wait_for_node(engine: &SwarmEngine, host: &str, state: &str) {
+    for _ in 0..120 {
+        let nodes = engine.nodes().await.unwrap();
+        if nodes.iter().any(|n| n.hostname == host && n.state == state) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{host} did not become {state}");
+}
+
+async fn a_node_going_down_marks_its_instances_lost_and_leaves_nothing(lab: &Lab) {
+    let (host, _) = NODES[1];
+    let mut s = settings();
+    s.challenges.insert(
+        "web-robots".into(),
+        ctfdeck::engine::swarm::ChallengePlacement {
+            constraints: vec![format!("node.hostname=={host}")],
+        },
+    );
+    let engine = swarm(lab, s).await;
+    wait_for_node(&engine, host, "ready").await;
+    let dir = tempfile::tempdir().unwrap();
+    let lifecycle = lifecycle(&engine, &dir.path().join("ctfdeck.db"));
+    let _leftovers = Leftovers {
+        manager: lab.manager.clone(),
+        store_id: lifecycle.store_id().to_string(),
+    };
+    let rec = lifecycle
+        .spawn("web-robots", &"team:nodedown".parse().unwrap())
+        .await
+        .expect("spawn on node 2")
+        .instance;
+    assert_eq!(rec.ports[0].host_ip, NODES[1].1);
+
+    let back = NodeBack(2);
+    let stop = Command::new(repo().join("scripts/swarm-lab"))
+        .args(["stop-node", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    wait_for_node(&engine, host, "down").await;
+
+    let listed = engine
+        .managed_containers(lifecycle.store_id())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state, "lost", "{listed:?}");
+    let report = lifecycle.reconcile().await.unwrap();
+    assert_eq!(report.lost, vec![rec.id.clone()], "{report:?}");
+    let row = lifecycle.store().instance(&rec.id).unwrap().unwrap();
+    assert_eq!(row.status, InstanceStatus::Lost);
+    assert_eq!(
+        row.stop_reason.as_deref(),
+        Some("the node running it went down")
+    );
+    assert!(
+        engine
+            .managed_containers(lifecycle.store_id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Back up, the node drops the task of the service that is gone.
+    drop(back);
+    wait_for_node(&engine, host, "ready").await;
+    let node = DockerEngine::connect(Some(&node_sock(2))).await.unwrap();
+    let mut left = Vec::new();
+    for _ in 0..60 {
+        left = node.managed_containers(lifecycle.store_id()).await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// One lab for every scenario, one after another: the lab is brought up once and taken down at
+/// the end, and the node-down scenario runs alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_swarm_engine_on_a_two_node_lab() {
+    let lab = Lab::acquire();
+    ensure_images(&lab.manager);
+    instances_spread_over_both_nodes_hardened_and_reached_on_their_node_address(&lab).await;
+    a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason(&lab).await;
+    what_a_service_cannot_express_is_refused_or_reported(&lab).await;
+    extend_reset_logs_whose_flag_reap_and_purge_work_on_services(&lab).await;
+    a_node_going_down_marks_its_instances_lost_and_leaves_nothing(&lab).await;
 }

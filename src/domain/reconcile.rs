@@ -161,6 +161,20 @@ impl Lifecycle {
                     }
                     report.lost.push(row.id.clone());
                 }
+                // The engine says nothing can answer for it (its Swarm node is down): lost, and
+                // what the engine still holds of it goes.
+                InstanceStatus::Running if container.is_some_and(|c| c.state == "lost") => {
+                    if apply {
+                        self.remove_engine_objects(row).await;
+                        self.store.finish(
+                            &row.id,
+                            InstanceStatus::Lost,
+                            "the node running it went down",
+                        )?;
+                        self.audit("reconcile", Some(&row.id), "node down", "lost");
+                    }
+                    report.lost.push(row.id.clone());
+                }
                 _ => {}
             }
         }

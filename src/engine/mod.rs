@@ -105,7 +105,8 @@ pub struct ManagedContainer {
     pub id: String,
     pub name: String,
     pub labels: BTreeMap<String, String>,
-    /// Engine state: `created`, `running`, `exited`, …
+    /// Engine state: `created`, `running`, `exited`, …; `lost` when nothing can answer for it
+    /// any more (on a Swarm: its node is down).
     pub state: String,
     pub ports: Vec<PublishedPort>,
     /// Unix seconds.

@@ -272,7 +272,8 @@ impl Engine for SwarmEngine {
     }
 
     async fn remove_container(&self, id_or_name: &str) -> Result<(), EngineError> {
-        services::remove(self.manager.client(), id_or_name).await
+        let nodes = self.nodes().await?;
+        services::remove(self.manager.client(), id_or_name, &nodes).await
     }
 
     async fn remove_network(&self, id_or_name: &str) -> Result<(), EngineError> {

@@ -129,7 +129,11 @@ pub async fn wait_running(
 /// stopped the container, where a deleted service's tasks vanish from the list before that.
 /// A task whose node does not answer (it is down) is given [`REMOVE_TIMEOUT`], then the service
 /// goes anyway. Succeeds when the service is already gone.
-pub async fn remove(client: &Docker, service: &str) -> Result<(), EngineError> {
+pub async fn remove(
+    client: &Docker,
+    service: &str,
+    nodes: &[SwarmNode],
+) -> Result<(), EngineError> {
     let found = match client
         .inspect_service(
             service,
@@ -146,7 +150,12 @@ pub async fn remove(client: &Docker, service: &str) -> Result<(), EngineError> {
         let deadline = tokio::time::Instant::now() + REMOVE_TIMEOUT;
         loop {
             let tasks = tasks(client, &id).await?;
-            if tasks.iter().all(|t| state(t).is_none_or(finished)) {
+            // A node that is down reports nothing; its tasks are not waited for.
+            let stopped = |t: &Task| {
+                state(t).is_none_or(finished)
+                    || node_of(t, nodes).is_some_and(|n| n.state != "ready")
+            };
+            if tasks.iter().all(stopped) {
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -228,7 +237,8 @@ pub async fn managed(
 
 fn summary(service: &Service, tasks: Option<&Vec<Task>>, nodes: &[SwarmNode]) -> ManagedContainer {
     let spec = service.spec.as_ref();
-    let task = tasks.and_then(|t| t.first());
+    let tasks: &[Task] = tasks.map_or(&[], Vec::as_slice);
+    let (state, task) = service_state(tasks, nodes);
     ManagedContainer {
         id: service.id.clone().unwrap_or_default(),
         name: spec.and_then(|s| s.name.clone()).unwrap_or_default(),
@@ -237,9 +247,7 @@ fn summary(service: &Service, tasks: Option<&Vec<Task>>, nodes: &[SwarmNode]) ->
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        state: task
-            .map_or("created", |t| container_state_name(t, nodes))
-            .to_string(),
+        state: state.to_string(),
         ports: task
             .map(|t| ports(t, nodes, &BTreeMap::new()))
             .unwrap_or_default(),
@@ -251,16 +259,33 @@ fn summary(service: &Service, tasks: Option<&Vec<Task>>, nodes: &[SwarmNode]) ->
     }
 }
 
-/// A task's state in the words the rest of ctfdeck uses for containers. A running task on a
-/// node that is down is `lost`: nothing answers there.
-fn container_state_name(task: &Task, nodes: &[SwarmNode]) -> &'static str {
-    let node_down = node_of(task, nodes).is_some_and(|n| n.state == "down");
-    match state(task) {
-        Some(TaskState::RUNNING) if node_down => "lost",
+/// A service's state in the words the rest of ctfdeck uses for containers, and the task it
+/// comes from (tasks newest first). `running` while a task runs on a node that is up; `lost`
+/// when the task that ran is on a node that went down (Swarm may already be trying to place a
+/// new one, which then waits or runs elsewhere); else the newest task's state.
+fn service_state<'a>(tasks: &'a [Task], nodes: &[SwarmNode]) -> (&'static str, Option<&'a Task>) {
+    let node_up = |t: &Task| node_of(t, nodes).is_some_and(|n| n.state == "ready");
+    if let Some(t) = tasks
+        .iter()
+        .find(|t| state(t) == Some(TaskState::RUNNING) && node_up(t))
+    {
+        return ("running", Some(t));
+    }
+    let stranded = tasks.iter().find(|t| {
+        !node_up(t)
+            && t.node_id.is_some()
+            && state(t).is_some_and(|s| s == TaskState::ORPHANED || !finished(s))
+    });
+    if let Some(t) = stranded {
+        return ("lost", Some(t));
+    }
+    let newest = tasks.first();
+    let name = match newest.and_then(state) {
         Some(TaskState::RUNNING) => "running",
         Some(s) if finished(s) => "exited",
         _ => "created",
-    }
+    };
+    (name, newest)
 }
 
 pub fn node_of<'a>(task: &Task, nodes: &'a [SwarmNode]) -> Option<&'a SwarmNode> {
@@ -268,7 +293,8 @@ pub fn node_of<'a>(task: &Task, nodes: &'a [SwarmNode]) -> Option<&'a SwarmNode>
     nodes.iter().find(|n| n.id == id)
 }
 
-/// Where the task's ports are published: its node's address, the port the node picked.
+/// Where the task's ports are published: its node's address, the port the node picked. The
+/// node lists a port once per address family; each is kept once.
 pub fn ports(
     task: &Task,
     nodes: &[SwarmNode],
@@ -295,7 +321,12 @@ pub fn ports(
                     .unwrap_or_else(|| "tcp".to_string()),
             })
         })
-        .collect()
+        .fold(Vec::new(), |mut out, p| {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+            out
+        })
 }
 
 /// Unix seconds of an RFC 3339 time.
@@ -355,5 +386,84 @@ pub fn container_state(task: &Task) -> crate::engine::ContainerState {
         oom_killed: false,
         error,
         health: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{EndpointPortConfig, PortStatus, TaskStatus};
+
+    fn node(id: &str, state: &str) -> SwarmNode {
+        SwarmNode {
+            id: id.into(),
+            hostname: format!("host-{id}"),
+            address: format!("10.0.0.{}", id.len()),
+            state: state.into(),
+            availability: "active".into(),
+            manager: false,
+            engine_version: "20.10".into(),
+        }
+    }
+
+    fn task(node: &str, state: TaskState, index: u64) -> Task {
+        let port = EndpointPortConfig {
+            target_port: Some(8080),
+            published_port: Some(32768),
+            ..Default::default()
+        };
+        Task {
+            node_id: Some(node.into()),
+            version: Some(bollard::models::ObjectVersion { index: Some(index) }),
+            status: Some(TaskStatus {
+                state: Some(state),
+                // Once per address family, as a node reports it.
+                port_status: Some(PortStatus {
+                    ports: Some(vec![port.clone(), port]),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_port_is_listed_once_at_its_nodes_address() {
+        let nodes = [node("a", "ready")];
+        let protocols = BTreeMap::from([(8080, "http".to_string())]);
+        let got = ports(&task("a", TaskState::RUNNING, 1), &nodes, &protocols);
+        assert_eq!(
+            got,
+            vec![PublishedPort {
+                container: 8080,
+                host_ip: "10.0.0.1".into(),
+                host_port: 32768,
+                protocol: "http".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_task_stranded_on_a_down_node_makes_its_service_lost() {
+        let nodes = [node("a", "ready"), node("bb", "down")];
+        // Swarm already made a replacement that waits for a node.
+        let mut tasks = vec![
+            task("bb", TaskState::RUNNING, 1),
+            Task {
+                node_id: None,
+                ..task("", TaskState::PENDING, 2)
+            },
+        ];
+        sort_newest_first(&mut tasks);
+        assert_eq!(service_state(&tasks, &nodes).0, "lost");
+        // The replacement runs elsewhere: running again.
+        tasks.insert(0, task("a", TaskState::RUNNING, 3));
+        let (state, running) = service_state(&tasks, &nodes);
+        assert_eq!(state, "running");
+        assert_eq!(running.and_then(|t| t.node_id.as_deref()), Some("a"));
+        // Only finished tasks: exited.
+        let done = [task("a", TaskState::FAILED, 1)];
+        assert_eq!(service_state(&done, &nodes).0, "exited");
+        assert_eq!(service_state(&[], &nodes).0, "created");
     }
 }

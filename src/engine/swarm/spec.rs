@@ -23,6 +23,8 @@ const API_TMPFS_OPTIONS: (u32, u32) = (1, 46);
 /// A service's task gets this long between SIGTERM and SIGKILL when it is removed: instances
 /// hold nothing worth a graceful shutdown, and a stop should be quick.
 const STOP_GRACE_NANOS: i64 = 1_000_000_000;
+/// The smallest memory reservation a Swarm accepts.
+const MIN_MEMORY_RESERVATION: i64 = 4 << 20;
 /// Between a task failing and its replacement.
 const RESTART_DELAY_NANOS: i64 = 1_000_000_000;
 
@@ -51,6 +53,10 @@ pub fn gaps(api_version: &str) -> Vec<Gap> {
             remedy: "Docker 20.10 and later mount service tmpfs noexec,nosuid,nodev by default: keep every node on such a version",
         });
     }
+    out.push(Gap {
+        what: "a swap bound (memory+swap = memory): a task may swap as much again as its memory limit",
+        remedy: "run the nodes without swap (swapoff -a), as Swarm hosts usually are",
+    });
     out.push(Gap {
         what: "a seccomp profile of ctfdeck's own (profiles with seccomp other than \"default\" are refused on Swarm)",
         remedy: "every node applies its daemon's default seccomp profile; a stricter one is set with \"seccomp-profile\" in each node's daemon.json",
@@ -157,7 +163,12 @@ pub fn service_spec(
         }),
         reservations: Some(ResourceObject {
             nano_cpus: Some(reserve(h.nano_cpus)),
-            memory_bytes: limited.then(|| reserve(h.memory_bytes)),
+            // The Swarm refuses a memory reservation below 4 MiB; none at all is fine.
+            memory_bytes: (limited && settings.reserve > 0.0).then(|| {
+                reserve(h.memory_bytes)
+                    .max(MIN_MEMORY_RESERVATION)
+                    .min(h.memory_bytes)
+            }),
             generic_resources: None,
         }),
         swap_bytes: None,
@@ -365,8 +376,8 @@ mod tests {
             .and_then(|t| t.container_spec)
             .unwrap_or_default();
         assert_eq!(c.privileges.and_then(|p| p.no_new_privileges), Some(true));
-        assert_eq!(gaps("1.46").len(), 1);
-        assert_eq!(gaps("1.41").len(), 3);
+        assert_eq!(gaps("1.46").len(), 2);
+        assert_eq!(gaps("1.41").len(), 4);
     }
 
     #[test]
@@ -386,6 +397,29 @@ mod tests {
             ..Grants::default()
         };
         assert!(refusal(&granted).is_some_and(|r| r.contains("devices")));
+    }
+
+    #[test]
+    fn a_small_share_still_reserves_what_the_swarm_accepts() {
+        let plan = sample_plan(Egress::Allowed);
+        let reserved = |share: f64| {
+            let settings = SwarmSettings {
+                reserve: share,
+                ..SwarmSettings::default()
+            };
+            service_spec(&plan, "img", &settings, "1.41")
+                .task_template
+                .and_then(|t| t.resources)
+                .and_then(|r| r.reservations)
+                .and_then(|r| r.memory_bytes)
+        };
+        assert_eq!(
+            reserved(0.05),
+            Some(4 << 20),
+            "not the 3.2 MiB the Swarm refuses"
+        );
+        assert_eq!(reserved(0.5), Some(32 << 20));
+        assert_eq!(reserved(0.0), None);
     }
 
     #[test]
