@@ -55,6 +55,11 @@ fn chain_rules(chain: &str) -> Vec<String> {
             "-d 169.254.0.0/16 -j REJECT --reject-with icmp-port-unreachable",
             // Alibaba Cloud's metadata service.
             "-d 100.100.100.200/32 -j REJECT --reject-with icmp-port-unreachable",
+            // Nothing routed from one ctfdeck bridge to another: an instance to another's
+            // address or, through the engine's DNAT, its published port. Docker's isolation
+            // rules drop this too; netavark's lose their jump from FORWARD when networks come
+            // and go concurrently (seen under the attack suite), so this one stands for both.
+            "-o ctfd-+ -m physdev ! --physdev-is-bridged -j DROP",
             // An instance and its port proxy, on the internal bridge they share.
             "-i ctfd-i-+ -m physdev --physdev-is-bridged -j ACCEPT",
         ]
@@ -121,7 +126,7 @@ impl FirewallStatus {
         }
         if !self.forward_rules || !self.forward_jump {
             out.push(
-                "instance → link-local and cloud metadata addresses; on Podman, the port proxy of an instance without egress",
+                "instance → link-local and cloud metadata addresses, and → other instances on Podman; on Podman, the port proxy of an instance without egress",
             );
         }
         out
@@ -306,6 +311,10 @@ mod tests {
         assert!(chain_rules(FORWARD_CHAIN)[0].contains("-d 169.254.0.0/16"));
         assert_eq!(
             chain_rules(FORWARD_CHAIN)[2],
+            format!("-A CTFDECK-FORWARD -o {BRIDGES} -m physdev ! --physdev-is-bridged -j DROP")
+        );
+        assert_eq!(
+            chain_rules(FORWARD_CHAIN)[3],
             format!(
                 "-A CTFDECK-FORWARD -i {INTERNAL_BRIDGES} -m physdev --physdev-is-bridged -j ACCEPT"
             )
