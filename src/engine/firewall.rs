@@ -12,8 +12,10 @@
 //! link-local and metadata addresses are refused. The rules live in their own chains, so
 //! applying is idempotent and removing takes exactly them away. They need root.
 //!
-//! FORWARD, not Docker's DOCKER-USER: Podman's netavark inserts its own accepting chains at the
-//! top of FORWARD, ahead of DOCKER-USER, and a Podman-only host has no DOCKER-USER at all.
+//! The FORWARD rules are reached from two places: Docker's DOCKER-USER (Docker inserts its own
+//! accepting rules at the top of FORWARD as networks come, but consults DOCKER-USER first), and
+//! the top of FORWARD itself (Podman's netavark inserts its accepting chains there, ahead of
+//! DOCKER-USER, and a Podman-only host has no DOCKER-USER at all).
 //!
 //! Podman also needs one accepting rule: the bridge of an instance without egress (`ctfd-i-…`,
 //! an `internal` network) carries the traffic between the instance and its port proxy, and where
@@ -34,7 +36,8 @@ pub const INTERNAL_PREFIX: &str = "ctfd-i-";
 pub const INTERNAL_BRIDGES: &str = "ctfd-i-+";
 pub const INPUT_CHAIN: &str = "CTFDECK-INPUT";
 pub const FORWARD_CHAIN: &str = "CTFDECK-FORWARD";
-/// Docker's chain for user rules, where older releases of ctfdeck jumped from.
+/// Docker's chain for user rules: Docker inserts its own accepting rules at the top of FORWARD
+/// as networks come, but always consults this chain first.
 const DOCKER_USER: &str = "DOCKER-USER";
 /// Podman's netavark names its chains so; ctfdeck's jump must come before theirs.
 const NETAVARK: &str = "NETAVARK";
@@ -55,6 +58,11 @@ fn chain_rules(chain: &str) -> Vec<String> {
             "-d 169.254.0.0/16 -j REJECT --reject-with icmp-port-unreachable",
             // Alibaba Cloud's metadata service.
             "-d 100.100.100.200/32 -j REJECT --reject-with icmp-port-unreachable",
+            // Nothing routed from one ctfdeck bridge to another: an instance to another's
+            // address or, through the engine's DNAT, its published port. Docker's isolation
+            // rules drop this too; netavark's lose their jump from FORWARD when networks come
+            // and go concurrently (seen under the attack suite), so this one stands for both.
+            "-o ctfd-+ -m physdev ! --physdev-is-bridged -j DROP",
             // An instance and its port proxy, on the internal bridge they share.
             "-i ctfd-i-+ -m physdev --physdev-is-bridged -j ACCEPT",
         ]
@@ -121,7 +129,7 @@ impl FirewallStatus {
         }
         if !self.forward_rules || !self.forward_jump {
             out.push(
-                "instance → link-local and cloud metadata addresses; on Podman, the port proxy of an instance without egress",
+                "instance → link-local and cloud metadata addresses, and → other instances on Podman; on Podman, the port proxy of an instance without egress",
             );
         }
         out
@@ -211,9 +219,11 @@ pub fn status() -> Result<FirewallStatus, FirewallError> {
         args.extend(rule.iter().map(String::as_str));
         check(&args)
     };
-    // A jump behind netavark's is never reached for Podman's networks: not in place.
+    // A jump behind netavark's is never reached for Podman's networks: not in place. Where
+    // Docker runs, its DOCKER-USER must jump there too.
     let forward_first = with(forward_parent, &forward_jump)?
-        && !positions(forward_parent, &printed(forward_parent, &forward_jump))?.1;
+        && !positions(forward_parent, &printed(forward_parent, &forward_jump))?.1
+        && (!check(&["-S", DOCKER_USER])? || check(&docker_user_jump("-C"))?);
     Ok(FirewallStatus {
         input_rules: chain_matches(INPUT_CHAIN)?,
         input_jump: with(input_parent, &input_jump)?,
@@ -253,17 +263,23 @@ pub fn apply() -> Result<FirewallStatus, FirewallError> {
             run(&["-D", parent, &(number + 1).to_string()])?;
         }
     }
-    remove_legacy_jump()?;
+    if check(&["-S", DOCKER_USER])? && !check(&docker_user_jump("-C"))? {
+        let mut insert = docker_user_jump("-I");
+        insert.insert(2, "1");
+        run(&insert)?;
+    }
     status()
 }
 
-/// The jump to the FORWARD rules from DOCKER-USER, where earlier releases put it.
-fn remove_legacy_jump() -> Result<(), FirewallError> {
-    let mut args = vec!["-C", DOCKER_USER];
-    args.extend(["-i", BRIDGES, "-j", FORWARD_CHAIN]);
-    let out = iptables(&args)?;
-    if out.status.success() {
-        run(&["-D", DOCKER_USER, "-i", BRIDGES, "-j", FORWARD_CHAIN])?;
+/// `iptables <op> DOCKER-USER` with the jump to the FORWARD rules.
+fn docker_user_jump(op: &str) -> Vec<&str> {
+    vec![op, DOCKER_USER, "-i", BRIDGES, "-j", FORWARD_CHAIN]
+}
+
+/// Take the DOCKER-USER jump away, every copy of it.
+fn remove_docker_user_jump() -> Result<(), FirewallError> {
+    while check(&docker_user_jump("-C"))? {
+        run(&docker_user_jump("-D"))?;
     }
     Ok(())
 }
@@ -279,7 +295,7 @@ pub fn remove() -> Result<(), FirewallError> {
             run(&delete)?;
         }
     }
-    remove_legacy_jump()?;
+    remove_docker_user_jump()?;
     for chain in [INPUT_CHAIN, FORWARD_CHAIN] {
         if check(&["-S", chain])? {
             run(&["-F", chain])?;
@@ -306,6 +322,10 @@ mod tests {
         assert!(chain_rules(FORWARD_CHAIN)[0].contains("-d 169.254.0.0/16"));
         assert_eq!(
             chain_rules(FORWARD_CHAIN)[2],
+            format!("-A CTFDECK-FORWARD -o {BRIDGES} -m physdev ! --physdev-is-bridged -j DROP")
+        );
+        assert_eq!(
+            chain_rules(FORWARD_CHAIN)[3],
             format!(
                 "-A CTFDECK-FORWARD -i {INTERNAL_BRIDGES} -m physdev --physdev-is-bridged -j ACCEPT"
             )

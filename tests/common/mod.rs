@@ -25,13 +25,34 @@ pub fn bin() -> PathBuf {
 }
 
 /// Connect to the engine. There is no skipping: a test that needs the engine fails without it.
+///
+/// The engine suites run on Docker and, a second time, on Podman (`DOCKER_HOST` at its socket,
+/// see `.ci/run`). `CTFDECK_TEST_ENGINE` (`docker` or `podman`) says which engine a run means,
+/// so that a wrong socket fails instead of testing one engine twice.
 pub async fn engine() -> DockerEngine {
-    DockerEngine::connect(None).await.unwrap_or_else(|e| {
+    let engine = DockerEngine::connect(None).await.unwrap_or_else(|e| {
         panic!(
             "these tests need a container engine ({e}); start dockerd or set DOCKER_HOST (CI={:?})",
             std::env::var("CI").ok()
         )
-    })
+    });
+    if let Some(wanted) = std::env::var("CTFDECK_TEST_ENGINE")
+        .ok()
+        .filter(|w| !w.is_empty())
+    {
+        assert!(
+            engine.info().kind.name().eq_ignore_ascii_case(&wanted),
+            "CTFDECK_TEST_ENGINE={wanted} but the engine at {} is {}",
+            engine.info().target,
+            engine.info().kind.name()
+        );
+    }
+    engine
+}
+
+/// Whether the tests run on Podman (where some answers are worded differently).
+pub fn on_podman(engine: &DockerEngine) -> bool {
+    engine.info().kind == ctfdeck::engine::EngineKind::Podman
 }
 
 /// Build the base image and the example challenge images once per test binary, through the

@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, action: &FirewallCommand) -> Result<()> {
             let s = firewall::status().wrap_err("reading the host firewall")?;
             if s.complete() {
                 println!(
-                    "in place: {INPUT_CHAIN} (from INPUT) and {FORWARD_CHAIN} (from FORWARD) cover {BRIDGES}"
+                    "in place: {INPUT_CHAIN} (from INPUT) and {FORWARD_CHAIN} (from FORWARD and DOCKER-USER) cover {BRIDGES}"
                 );
                 Ok(())
             } else {

@@ -9,7 +9,9 @@ use crate::engine::{EngineError, EngineInfo, EngineKind};
 
 const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
 /// An engine that does not answer within this is reported unreachable instead of hanging.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Podman gathers its host's whole description to answer the version request, which takes
+/// seconds on a busy host (over 5 s was seen while instances were created in parallel).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Requests (builds excepted, which stream) give up after this.
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 

@@ -233,7 +233,7 @@ impl Engine for DockerEngine {
     }
 
     async fn inspect_container(&self, id: &str) -> Result<ContainerDetail, EngineError> {
-        stats::inspect(&self.client, id).await
+        stats::inspect(&self.client, self.info.kind, id).await
     }
 
     fn logs_timestamped(

@@ -114,7 +114,7 @@ pub async fn create_kind(
     match client.create_network(request).await {
         Ok(created) => Ok(created.id),
         Err(bollard::errors::Error::DockerResponseServerError { message, .. })
-            if subnet.is_some() && message.contains("overlaps") =>
+            if subnet.is_some() && subnet_taken(&message) =>
         {
             Err(EngineError::SubnetTaken {
                 subnet: subnet.unwrap_or_default().to_string(),
@@ -122,6 +122,12 @@ pub async fn create_kind(
         }
         Err(e) => Err(EngineError::api(format!("creating network {name}"))(e)),
     }
+}
+
+/// Whether the engine refused a subnet because it is in use: Docker says it "overlaps", Podman
+/// that it "is already used on the host or by another config".
+fn subnet_taken(message: &str) -> bool {
+    message.contains("overlaps") || message.contains("is already used")
 }
 
 /// The host-side bridge interface of a network: named so that one host firewall rule
@@ -218,6 +224,17 @@ pub async fn managed(client: &Docker, store_id: &str) -> Result<Vec<ManagedNetwo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subnet_in_use_is_recognised_in_both_engines_words() {
+        assert!(subnet_taken(
+            "Pool overlaps with other one on this address space"
+        ));
+        assert!(subnet_taken(
+            "subnet 10.213.182.208/28 is already used on the host or by another config"
+        ));
+        assert!(!subnet_taken("network with name ctfdeck-x already exists"));
+    }
 
     #[test]
     fn instance_networks_get_recognisable_bridge_names() {

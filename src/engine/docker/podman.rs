@@ -2,7 +2,7 @@
 //! means the same is put in Docker's words here, so drift compares like with like; what really
 //! differs is left as reported.
 
-use crate::engine::SecurityState;
+use crate::engine::{AppliedHardening, SecurityState};
 
 /// The capabilities Podman gives a container by default (containers.conf's
 /// `default_capabilities`). Asked to drop ALL, it reports this set as dropped instead.
@@ -25,16 +25,22 @@ const DEFAULT_CAPS: [&str; 14] = [
 
 /// Put Podman's report of a container in Docker's words.
 pub(super) fn in_docker_words(s: &mut SecurityState) {
+    applied_in_docker_words(&mut s.applied);
     let a = &mut s.applied;
-    if drops_all(&a.cap_drop, &a.cap_add) {
-        a.cap_drop = vec!["ALL".to_string()];
-    }
     // Podman says `bridge` for any bridge network; the network it means is the one attached.
     if let ("bridge", [only]) = (a.network_mode.as_str(), s.networks.as_slice()) {
         a.network_mode = only.name.clone();
     }
     if let Some(p) = s.proxy.as_mut().filter(|p| drops_all(&p.cap_drop, &[])) {
         p.cap_drop = vec!["ALL".to_string()];
+    }
+}
+
+/// Put Podman's report of one container's settings in Docker's words (its dropped default set
+/// is "ALL"), for drift and for the console's detail alike.
+pub(super) fn applied_in_docker_words(a: &mut AppliedHardening) {
+    if drops_all(&a.cap_drop, &a.cap_add) {
+        a.cap_drop = vec!["ALL".to_string()];
     }
 }
 

@@ -5,7 +5,7 @@ use bollard::models::ContainerStatsResponse;
 use bollard::query_parameters::StatsOptionsBuilder;
 use futures_util::StreamExt;
 
-use crate::engine::{ContainerDetail, ContainerStats, EngineError};
+use crate::engine::{ContainerDetail, ContainerStats, EngineError, EngineKind};
 
 pub async fn sample(client: &Docker, id: &str) -> Result<ContainerStats, EngineError> {
     // One-shot: the engine answers at once instead of waiting to take a second sample; the
@@ -68,7 +68,11 @@ pub fn from_response(s: &ContainerStatsResponse) -> ContainerStats {
     }
 }
 
-pub async fn inspect(client: &Docker, id: &str) -> Result<ContainerDetail, EngineError> {
+pub async fn inspect(
+    client: &Docker,
+    kind: EngineKind,
+    id: &str,
+) -> Result<ContainerDetail, EngineError> {
     let i = client
         .inspect_container(
             id,
@@ -76,7 +80,10 @@ pub async fn inspect(client: &Docker, id: &str) -> Result<ContainerDetail, Engin
         )
         .await
         .map_err(EngineError::api(format!("inspecting container {id}")))?;
-    let hardening = super::inspect_security::applied(&i);
+    let mut hardening = super::inspect_security::applied(&i);
+    if kind == EngineKind::Podman {
+        super::podman::applied_in_docker_words(&mut hardening);
+    }
     let state = i.state.unwrap_or_default();
     let config = i.config.unwrap_or_default();
     let mut env_names: Vec<String> = config
