@@ -402,6 +402,7 @@ fn logs_start_once_a_starting_instance_gets_its_container() {
     let commands = app.on_event(Event::Store(crate::console::event::StoreSnapshot {
         instances: rows,
         audit: Vec::new(),
+        api: None,
     }));
     assert!(
         matches!(commands.as_slice(), [Command::FollowLogs(Some(t))] if t.container == "c0ffee"),
@@ -486,6 +487,7 @@ fn a_shared_flag_arriving_in_the_audit_is_said_in_the_status_bar_once() {
         Event::Store(crate::console::event::StoreSnapshot {
             instances: records(),
             audit,
+            api: None,
         })
     };
     let mut app = sample_app();
