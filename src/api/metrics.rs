@@ -52,6 +52,8 @@ pub struct Metrics {
     engine_up: Gauge,
     spawn_seconds: Histogram,
     reap_lateness_seconds: Histogram,
+    /// Plain totals for the heartbeat (`serve`'s line in the consoles' status bar).
+    pub traffic: super::traffic::Traffic,
 }
 
 impl Default for Metrics {
@@ -97,6 +99,7 @@ impl Default for Metrics {
             engine_up,
             spawn_seconds,
             reap_lateness_seconds,
+            traffic: super::traffic::Traffic::default(),
         }
     }
 }
@@ -131,6 +134,7 @@ pub async fn count_requests(State(state): State<Shared>, request: Request, next:
         .map_or("unmatched", MatchedPath::as_str)
         .to_string();
     let response = next.run(request).await;
+    state.metrics.traffic.record(response.status());
     state
         .metrics
         .requests

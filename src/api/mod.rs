@@ -10,11 +10,13 @@ mod flags;
 #[cfg(test)]
 mod fuzz_tests;
 mod health;
+mod heartbeat;
 mod instances;
 mod metrics;
 #[cfg(test)]
 mod openapi_tests;
 mod rate_limit;
+mod traffic;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +30,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 pub use connections::{ConnectionLimits, serve};
 pub use current::Current;
 pub use errors::ApiError;
+pub use heartbeat::{Heartbeat, QueueLength, start as start_heartbeat};
 pub use metrics::Metrics;
 pub use rate_limit::RateLimiter;
 

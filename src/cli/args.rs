@@ -155,6 +155,12 @@ pub enum Command {
     /// Tokens for the scoreboard API (`serve`)
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Whether the scoreboard API (`serve`) runs: address, requests and errors per minute,
+    /// queue length, from the heartbeat it writes into the store
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

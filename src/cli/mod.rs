@@ -100,5 +100,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Token(TokenCommand::List { json }) => commands::token::list(&ctx, json),
         Command::Token(TokenCommand::Revoke { name }) => commands::token::revoke(&ctx, &name),
         Command::Serve { listen } => commands::serve::run(&ctx, listen).await,
+        Command::Status { json } => commands::api_status::run(&ctx, json),
     }
 }

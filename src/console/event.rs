@@ -80,6 +80,8 @@ pub struct CatalogReload {
 pub struct StoreSnapshot {
     pub instances: Vec<InstanceRecord>,
     pub audit: Vec<AuditEntry>,
+    /// `serve`'s last heartbeat, if one ever ran on this store.
+    pub api: Option<crate::domain::api_status::ApiStatus>,
 }
 
 /// What a background operation came back with.

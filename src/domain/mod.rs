@@ -2,6 +2,7 @@
 //! neither re-implements a rule.
 
 mod actor;
+pub mod api_status;
 mod build;
 mod clearing;
 pub mod drift;

@@ -57,6 +57,20 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL,
         revoked_at  INTEGER
     );",
+    // 5: the heartbeat of the running `serve`, so consoles in other processes can show
+    // whether the API listens and how busy it is. One row: one API per store.
+    "CREATE TABLE api_status (
+        id                 INTEGER PRIMARY KEY CHECK (id = 1),
+        listen             TEXT NOT NULL,
+        pid                INTEGER NOT NULL,
+        started_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL,
+        interval_ms        INTEGER NOT NULL,
+        requests_per_min   INTEGER NOT NULL,
+        errors_per_min     INTEGER NOT NULL,
+        queue_length       INTEGER NOT NULL,
+        stopped_at         INTEGER
+    );",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

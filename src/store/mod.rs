@@ -2,6 +2,7 @@
 //! instance until when, and the audit log.
 
 mod admission;
+mod api_status;
 mod audit;
 mod error;
 mod exits;
@@ -14,6 +15,7 @@ mod settings;
 mod tokens;
 
 pub use admission::{Admission, AdmissionLimits, Refusal};
+pub use api_status::ApiStatusRecord;
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use error::StoreError;
 pub use instances::{ExtendOutcome, InstanceFilter};

@@ -1,3 +1,4 @@
+pub mod api_status;
 pub mod audit;
 pub mod build;
 pub mod catalog;

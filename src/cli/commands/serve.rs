@@ -45,6 +45,13 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
         .await
         .wrap_err_with(|| format!("cannot listen on {addr}"))?;
     let metrics = Arc::new(Metrics::default());
+    // The consoles' status bar reads this; the queue length stays 0 until there is a queue.
+    let _heartbeat = api::start_heartbeat(
+        ctx.open_store()?,
+        listener.local_addr().unwrap_or(addr).to_string(),
+        metrics.clone(),
+        Arc::new(|| 0),
+    )?;
     let state = Arc::new(ApiState {
         metrics: metrics.clone(),
         current: Current::new(lifecycle.with_catalog(catalog), connected),

@@ -1,6 +1,7 @@
 //! The console's state: plain data updated by events, read by the views. No I/O happens here;
 //! what must happen outside comes back as [`Command`]s.
 
+mod api;
 pub mod catalog;
 pub mod command;
 mod dispatch;
@@ -21,6 +22,7 @@ use crate::catalog::Catalog;
 use crate::store::Millis;
 
 use super::keys::{Context, Keymap};
+pub use api::ApiFact;
 use catalog::CatalogState;
 pub use command::{Command, LogTarget, Op, PendingAction};
 use instances::InstancesState;
@@ -87,6 +89,8 @@ pub struct App {
     pub store_path: String,
     /// Why the store watcher stopped, if it did: the screen no longer follows the store.
     pub store_watch_stopped: Option<String>,
+    /// `serve`'s last heartbeat, if one ever ran on this store.
+    pub api: Option<crate::domain::api_status::ApiStatus>,
     pub flash: Option<Flash>,
     pub running: BTreeMap<u64, Running>,
     next_op: u64,
@@ -95,6 +99,8 @@ pub struct App {
     pub quit: bool,
     /// What the clock columns read when last drawn.
     last_clock: String,
+    /// What the API's status read when last drawn.
+    last_api: String,
 }
 
 impl App {
@@ -119,12 +125,14 @@ impl App {
             },
             store_path: setup.store_path,
             store_watch_stopped: None,
+            api: None,
             flash: None,
             running: BTreeMap::new(),
             next_op: 0,
             dirty: true,
             quit: false,
             last_clock: String::new(),
+            last_api: String::new(),
         }
     }
 
@@ -180,5 +188,6 @@ impl App {
     pub fn drawn(&mut self) {
         self.dirty = false;
         self.last_clock = self.instances.clock_text(self.now);
+        self.last_api = self.api_text();
     }
 }

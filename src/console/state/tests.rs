@@ -402,6 +402,7 @@ fn logs_start_once_a_starting_instance_gets_its_container() {
     let commands = app.on_event(Event::Store(crate::console::event::StoreSnapshot {
         instances: rows,
         audit: Vec::new(),
+        api: None,
     }));
     assert!(
         matches!(commands.as_slice(), [Command::FollowLogs(Some(t))] if t.container == "c0ffee"),
@@ -486,6 +487,7 @@ fn a_shared_flag_arriving_in_the_audit_is_said_in_the_status_bar_once() {
         Event::Store(crate::console::event::StoreSnapshot {
             instances: records(),
             audit,
+            api: None,
         })
     };
     let mut app = sample_app();
@@ -587,4 +589,50 @@ fn starting_without_the_engine_then_connecting_says_so_and_takes_its_version() {
     assert!(app.engine.connected);
     assert_eq!(app.engine.version, "27.1");
     assert!(app.flash.as_ref().unwrap().text.contains("engine is back"));
+}
+
+#[test]
+fn the_api_heartbeat_arrives_with_the_store_and_going_stale_redraws() {
+    let mut app = sample_app();
+    let beat = crate::domain::api_status::ApiStatus {
+        listen: "127.0.0.1:8787".into(),
+        pid: 4242,
+        started_at: NOW - 60_000,
+        updated_at: NOW,
+        interval_ms: 5_000,
+        requests_per_min: 9,
+        errors_per_min: 0,
+        queue_length: 0,
+        stopped_at: None,
+    };
+    app.on_event(Event::Store(crate::console::event::StoreSnapshot {
+        // No instances: no countdown moves, so only the API can ask for a redraw.
+        instances: Vec::new(),
+        audit: Vec::new(),
+        api: Some(beat),
+    }));
+    assert!(app.dirty);
+    app.tick_to(NOW + 1_000);
+    assert!(!app.api_fact().unwrap().alarm);
+    app.drawn();
+    // Still fresh at 15 s: nothing to redraw.
+    app.tick_to(NOW + 15_000);
+    assert!(!app.dirty);
+    assert!(
+        app.api_fact()
+            .unwrap()
+            .text
+            .starts_with("API 127.0.0.1:8787")
+    );
+    app.drawn();
+    // No store change, yet three beats missed: the bar must say so.
+    app.tick_to(NOW + 16_000);
+    assert!(app.dirty, "a stale heartbeat redraws");
+    assert_eq!(app.api_fact().unwrap().text, "API down (last seen 16s ago)");
+}
+
+impl App {
+    fn tick_to(&mut self, now: crate::store::Millis) {
+        self.on_event(Event::Tick(now));
+    }
 }

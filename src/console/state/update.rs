@@ -27,6 +27,7 @@ impl App {
                 self.catalog.live = self.instances.live_by_challenge();
                 self.alert_flag_sharing(&snapshot.audit);
                 self.logs.audit = snapshot.audit;
+                self.api = snapshot.api;
                 self.dirty = true;
                 return self.follow_selected();
             }
@@ -152,6 +153,10 @@ impl App {
     fn tick(&mut self, now: crate::store::Millis) {
         self.now = now;
         if self.instances.clock_text(now) != self.last_clock {
+            self.dirty = true;
+        }
+        // The API's heartbeat goes stale without any store change.
+        if self.api_text() != self.last_api {
             self.dirty = true;
         }
         // A running stage's clock moves.

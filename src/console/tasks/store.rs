@@ -81,9 +81,10 @@ async fn watch(path: PathBuf, tx: Sender<Event>) -> Result<(), String> {
     }
 }
 
-pub fn load(store: &Store) -> Result<StoreSnapshot, crate::store::StoreError> {
+pub fn load(store: &Store) -> Result<StoreSnapshot, crate::domain::DomainError> {
     Ok(StoreSnapshot {
         instances: store.list_instances(&InstanceFilter::default())?,
         audit: store.audit_tail(AUDIT_LINES)?,
+        api: crate::domain::api_status::api_status(store)?,
     })
 }

@@ -1,5 +1,5 @@
 //! The status bar: key hints (or a message, or the text being typed) over a line of facts —
-//! engine, store, counts, operations in flight, role.
+//! engine, store, counts, the scoreboard API, operations in flight, role.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
@@ -66,35 +66,57 @@ fn facts(app: &App, theme: &Theme, width: usize) -> Line<'static> {
         format!(" ○ reconnecting {} ", app.engine.target)
     };
     let mut parts = vec![
-        engine,
-        format!(" store {} ", app.store_path),
-        format!(
-            " {} live{} ",
-            app.instances.total(),
-            if app.instances.marks.is_empty() {
-                String::new()
-            } else {
-                format!(" · {} marked", app.instances.marks.len())
-            }
+        (engine, theme.status),
+        (format!(" store {} ", app.store_path), theme.status),
+        (
+            format!(
+                " {} live{} ",
+                app.instances.total(),
+                if app.instances.marks.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {} marked", app.instances.marks.len())
+                }
+            ),
+            theme.status,
         ),
     ];
+    // After the store path, which gives way first: the API's state matters more.
+    let api = app.api_fact();
+    if let Some(api) = &api {
+        let style = if api.alarm { theme.warn } else { theme.status };
+        parts.push((format!(" {} ", api.text), style));
+    }
     for r in app.running.values() {
-        parts.push(if r.total > 0 {
-            format!(" {} {}/{} ", r.request.label(), r.done, r.total)
-        } else {
-            format!(" {}… ", r.request.label())
-        });
+        parts.push((
+            if r.total > 0 {
+                format!(" {} {}/{} ", r.request.label(), r.done, r.total)
+            } else {
+                format!(" {}… ", r.request.label())
+            },
+            theme.status,
+        ));
     }
     let role = format!(" {} ", app.role());
     // The role always shows; the store path gives way first on narrow screens.
-    let mut used: usize = parts.iter().map(|p| p.chars().count() + 1).sum::<usize>() + role.len();
+    let mut used: usize = parts
+        .iter()
+        .map(|(p, _)| p.chars().count() + 1)
+        .sum::<usize>()
+        + role.len();
     if used > width && parts.len() > 1 {
-        used -= parts[1].chars().count() + 1;
+        used -= parts[1].0.chars().count() + 1;
         parts.remove(1);
+        // Then the API's address and long words (it follows the live count, now at 1).
+        if let (true, Some(api)) = (used > width, &api) {
+            let long = parts[2].0.chars().count();
+            parts[2].0 = format!(" {} ", api.short);
+            used = used + parts[2].0.chars().count() - long;
+        }
     }
     let mut spans: Vec<Span> = Vec::new();
-    for p in parts {
-        spans.push(Span::styled(p, theme.status));
+    for (p, style) in parts {
+        spans.push(Span::styled(p, style));
         spans.push(Span::styled("│", theme.status));
     }
     let pad = width.saturating_sub(used);
@@ -142,5 +164,76 @@ mod tests {
         app.read_only = true;
         app.complain("spawn refused: this console is read-only");
         snapshot_widget!("status_read_only", &app, super::draw);
+    }
+
+    fn heartbeat(updated_ago_ms: i64) -> crate::domain::api_status::ApiStatus {
+        use super::super::testkit::NOW;
+        crate::domain::api_status::ApiStatus {
+            listen: "127.0.0.1:8787".into(),
+            pid: 4242,
+            started_at: NOW - 3_600_000,
+            updated_at: NOW - updated_ago_ms,
+            interval_ms: 5_000,
+            requests_per_min: 42,
+            errors_per_min: 0,
+            queue_length: 0,
+            stopped_at: None,
+        }
+    }
+
+    #[test]
+    fn a_listening_api_shows_its_address_and_traffic() {
+        let mut app = sample_app();
+        app.api = Some(heartbeat(2_000));
+        assert_eq!(
+            app.api_fact().unwrap().text,
+            "API 127.0.0.1:8787 · 42 req/min · 0 err"
+        );
+        snapshot_widget!("status_api_up", &app, super::draw);
+    }
+
+    #[test]
+    fn errors_and_a_queue_show_as_a_warning() {
+        let mut app = sample_app();
+        app.api = Some(crate::domain::api_status::ApiStatus {
+            errors_per_min: 3,
+            queue_length: 7,
+            ..heartbeat(2_000)
+        });
+        let fact = app.api_fact().unwrap();
+        assert_eq!(
+            fact.text,
+            "API 127.0.0.1:8787 · 42 req/min · 3 err · queue 7"
+        );
+        assert!(fact.alarm);
+        snapshot_widget!("status_api_errors_queue", &app, super::draw);
+    }
+
+    #[test]
+    fn a_stale_heartbeat_shows_the_api_down() {
+        let mut app = sample_app();
+        app.api = Some(heartbeat(120_000));
+        assert_eq!(app.api_fact().unwrap().text, "API down (last seen 2m ago)");
+        snapshot_widget!("status_api_down", &app, super::draw);
+    }
+
+    #[test]
+    fn a_clean_stop_shows_at_once() {
+        use super::super::testkit::NOW;
+        let mut app = sample_app();
+        app.api = Some(crate::domain::api_status::ApiStatus {
+            stopped_at: Some(NOW - 1_000),
+            ..heartbeat(1_000)
+        });
+        assert_eq!(app.api_fact().unwrap().text, "API stopped 1s ago");
+        snapshot_widget!("status_api_stopped", &app, super::draw);
+    }
+
+    #[test]
+    fn no_serve_ever_says_nothing_about_the_api() {
+        let app = sample_app();
+        assert_eq!(app.api_fact(), None);
+        let text = super::super::testkit::screen_text(&app, 160, 48);
+        assert!(!text.contains("API"), "{text}");
     }
 }
