@@ -62,6 +62,9 @@ pub struct ApiConfig {
     /// Requests per minute one token may make (a burst of up to a minute's worth, refilled
     /// evenly); over it → 429 `rate-limit` with `Retry-After`. 0: no limit.
     pub rate_per_minute: u32,
+    /// Whether a spawn refused by the global capacity takes a place in the spawn queue (202)
+    /// when the request does not say (`"queue": true|false`).
+    pub queue: bool,
 }
 
 impl Default for ApiConfig {
@@ -71,6 +74,7 @@ impl Default for ApiConfig {
             max_connections: 512,
             header_timeout: std::time::Duration::from_secs(10),
             rate_per_minute: 30_000,
+            queue: false,
         }
     }
 }

@@ -10,16 +10,17 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::view::InstanceView;
-use crate::domain::{DomainError, Lifecycle};
+use crate::domain::{DomainError, Lifecycle, Owner};
 use crate::shared::PublishedPort;
 use crate::store::{InstanceRecord, now_millis};
 
 use super::auth::Caller;
-use super::{ApiError, Shared};
+use super::{ApiError, Shared, queue};
 
 /// A JSON body: too large → 413, not JSON or not the expected fields → 400 naming where.
 pub fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
@@ -136,12 +137,16 @@ pub async fn show(
 #[serde(deny_unknown_fields)]
 struct SpawnRequest {
     challenge: String,
+    /// Take a place in the spawn queue when the global capacity is reached (default:
+    /// `[api] queue`).
+    #[serde(default)]
+    queue: Option<bool>,
 }
 
 /// A domain action run in its own task, so it finishes even if the client goes away or the
 /// request times out: a spawn or stop cut in the middle would leave engine objects behind
 /// for reconcile to find.
-async fn to_the_end<T: Send + 'static>(
+pub(super) async fn to_the_end<T: Send + 'static>(
     action: impl Future<Output = Result<T, DomainError>> + Send + 'static,
 ) -> Result<T, ApiError> {
     match tokio::spawn(action).await {
@@ -165,18 +170,26 @@ pub async fn spawn(
     State(state): State<Shared>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<InstanceJson>), ApiError> {
+) -> Result<Response, ApiError> {
     let owner = caller.owner()?.clone();
     let req: SpawnRequest = json_body(body)?;
+    let queue = req.queue.unwrap_or(state.queue_by_default);
+    // First come first served: while others wait, a spawn that may queue goes behind them.
+    if queue && queue::is_waiting(&state) {
+        caller.lifecycle.require_challenge(&req.challenge)?;
+        return Ok(queued(&state, &caller, &owner, &req.challenge));
+    }
     state.current.require_engine()?;
-    let lifecycle = Arc::new(caller.lifecycle);
-    let acting = lifecycle.clone();
+    let acting = caller
+        .lifecycle
+        .with_actor(caller.lifecycle.actor().clone());
+    let (challenge, who) = (req.challenge.clone(), owner.clone());
     let started = std::time::Instant::now();
-    let spawned = counted(
-        &state,
-        "spawn",
-        to_the_end(async move { acting.spawn(&req.challenge, &owner).await }).await,
-    )?;
+    let done = to_the_end(async move { acting.spawn(&challenge, &who).await }).await;
+    if queue && matches!(&done, Err(e) if e.code == "global-capacity") {
+        return Ok(queued(&state, &caller, &owner, &req.challenge));
+    }
+    let spawned = counted(&state, "spawn", done)?;
     if !spawned.existing {
         state.metrics.spawned_in(started.elapsed());
     }
@@ -185,10 +198,15 @@ pub async fn spawn(
     } else {
         StatusCode::CREATED
     };
-    Ok((
-        status,
-        Json(instance_json(&state, &lifecycle, &spawned.instance)),
-    ))
+    let instance = instance_json(&state, &caller.lifecycle, &spawned.instance);
+    Ok((status, Json(instance)).into_response())
+}
+
+/// 202 and the place taken in the spawn queue.
+fn queued(state: &Shared, caller: &Caller, owner: &Owner, challenge: &str) -> Response {
+    state.metrics.action("spawn", "queued");
+    let place = queue::join(state, caller, owner, challenge);
+    (StatusCode::ACCEPTED, Json(place)).into_response()
 }
 
 pub async fn extend(

@@ -53,6 +53,8 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
             .clone()
             .unwrap_or_else(|| "localhost".to_string()),
         rate: RateLimiter::new(ctx.config.api.rate_per_minute),
+        queue: Default::default(),
+        queue_by_default: ctx.config.api.queue,
     });
     let limits = ConnectionLimits {
         max_connections: ctx.config.api.max_connections,
@@ -94,6 +96,7 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
         // The reaper runs until the process ends; it never returns on its own.
         () = reaper => {}
         () = engine_link => {}
+        () = api::drive_queue(state.clone()) => {}
     }
     println!("{} API stopped", rfc3339(now_millis()));
     Ok(())
