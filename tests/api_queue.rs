@@ -84,3 +84,56 @@ fn a_full_event_queues_spawns_and_starts_them_as_slots_free() {
     assert_eq!(server.leftovers(), (Vec::new(), Vec::new()));
     assert_eq!(server.terminate().code(), Some(0));
 }
+
+#[test]
+fn engine_work_waits_its_turn_and_a_slow_spawn_answers_starting() {
+    // One engine action at a time; no spawn request waits for its instance.
+    let config = format!("{CONFIG}[api]\nengine_concurrency = 1\nspawn_wait = \"0s\"\n");
+    let mut server = Server::start(&config);
+    let token = server.token("board", "scoreboard");
+    let owners = ["team:a", "team:b", "team:c"];
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let asks: Vec<_> = owners
+            .iter()
+            .map(|owner| {
+                let (server, headers) = (&server, auth(&token, owner));
+                scope.spawn(move || {
+                    let r = server.call("POST", "/v1/instances", &headers, Some(NC));
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        asks.into_iter().map(|a| a.join().unwrap()).collect()
+    });
+    for (status, body) in &answers {
+        assert_eq!(*status, 202, "{body}");
+        assert_eq!(body["status"], "starting", "{body}");
+    }
+    // Each instance ends running, one engine action after the other.
+    for owner in owners {
+        let who = auth(&token, owner);
+        let mut mine = Value::Null;
+        for _ in 0..600 {
+            mine = server.call("GET", "/v1/instances", &who, None).json();
+            if mine[0]["status"] == "running" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(mine[0]["status"], "running", "{owner}: {mine}");
+        let id = mine[0]["id"].as_str().unwrap().to_string();
+        let stopped = server.call("DELETE", &format!("/v1/instances/{id}"), &who, None);
+        assert_eq!(stopped.status, 204, "{}", stopped.body);
+    }
+    let scraped = server.call("GET", "/metrics", &auth(&token, "team:a"), None);
+    assert!(
+        scraped
+            .body
+            .lines()
+            .any(|l| l == "ctfdeck_actions_total{action=\"spawn\",outcome=\"ok\"} 3"),
+        "{}",
+        scraped.body
+    );
+    assert_eq!(server.leftovers(), (Vec::new(), Vec::new()));
+    assert_eq!(server.terminate().code(), Some(0));
+}

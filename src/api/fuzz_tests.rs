@@ -57,6 +57,8 @@ pub fn app(dir: &std::path::Path) -> (axum::Router, String) {
         rate: RateLimiter::new(0),
         queue: Default::default(),
         queue_by_default: false,
+        engine_slots: Arc::new(tokio::sync::Semaphore::new(4)),
+        spawn_wait: std::time::Duration::from_secs(60),
     }));
     (app, token)
 }

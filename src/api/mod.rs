@@ -62,6 +62,10 @@ pub struct ApiState {
     pub queue: Mutex<SpawnQueue>,
     /// Whether a spawn that does not say (`"queue"`) takes a place when the capacity is reached.
     pub queue_by_default: bool,
+    /// Engine actions (spawn, extend, reset, stop) running at once; the rest wait their turn.
+    pub engine_slots: Arc<tokio::sync::Semaphore>,
+    /// How long a spawn request waits for its instance before answering 202 `starting`.
+    pub spawn_wait: Duration,
 }
 
 pub type Shared = Arc<ApiState>;

@@ -133,7 +133,7 @@ pub async fn drive(state: Shared) {
             let spawned = match Owner::for_spawn(&place.owner) {
                 Ok(owner) => {
                     let challenge = place.challenge.clone();
-                    super::instances::to_the_end(async move {
+                    super::instances::to_the_end(&state, async move {
                         lifecycle.spawn(&challenge, &owner).await
                     })
                     .await

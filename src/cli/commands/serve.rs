@@ -55,6 +55,10 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
         rate: RateLimiter::new(ctx.config.api.rate_per_minute),
         queue: Default::default(),
         queue_by_default: ctx.config.api.queue,
+        engine_slots: Arc::new(tokio::sync::Semaphore::new(
+            ctx.config.api.engine_concurrency.max(1),
+        )),
+        spawn_wait: ctx.config.api.spawn_wait,
     });
     let limits = ConnectionLimits {
         max_connections: ctx.config.api.max_connections,
