@@ -113,6 +113,16 @@ pub struct ApiConfig {
     /// Requests per minute one token may make (a burst of up to a minute's worth, refilled
     /// evenly); over it → 429 `rate-limit` with `Retry-After`. 0: no limit.
     pub rate_per_minute: u32,
+    /// Whether a spawn refused by the global capacity takes a place in the spawn queue (202)
+    /// when the request does not say (`"queue": true|false`).
+    pub queue: bool,
+    /// Engine actions (spawns, extends, resets, stops) the API runs at once; more wait their
+    /// turn. Sized for the engine: creating networks and containers is serialised inside it.
+    pub engine_concurrency: usize,
+    /// How long a spawn request waits for its instance; then it answers 202 `starting` and the
+    /// spawn goes on (the client polls `GET /v1/instances`).
+    #[serde(with = "humantime_serde")]
+    pub spawn_wait: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -122,6 +132,9 @@ impl Default for ApiConfig {
             max_connections: 512,
             header_timeout: std::time::Duration::from_secs(10),
             rate_per_minute: 30_000,
+            queue: false,
+            engine_concurrency: 16,
+            spawn_wait: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -400,3 +400,45 @@ fn the_reaper_runs_inside_serve() {
     assert_eq!(server.leftovers(), (Vec::new(), Vec::new()));
     assert_eq!(server.terminate().code(), Some(0));
 }
+
+#[test]
+fn metrics_count_the_actions_of_every_process() {
+    let mut server = Server::start(api_support::CONFIG);
+    let token = server.token("board", "scoreboard");
+    // A spawn and a stop from the CLI, in another process on the same store.
+    let spawned = server.ctfdeck(&["spawn", "nc-calc", "--owner", "team:cli", "--json"]);
+    assert!(
+        spawned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&spawned.stderr)
+    );
+    let id = serde_json::from_slice::<Value>(&spawned.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stopped = server.ctfdeck(&["stop", &id]);
+    assert!(
+        stopped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    let scraped = server
+        .call("GET", "/metrics", &auth(&token, "team:red"), None)
+        .body;
+    for line in [
+        "ctfdeck_audited_actions{action=\"spawn\",outcome=\"ok\"} 1",
+        "ctfdeck_audited_actions{action=\"stop\",outcome=\"ok\"} 1",
+    ] {
+        assert!(
+            scraped.lines().any(|l| l == line),
+            "no {line:?} in\n{scraped}"
+        );
+    }
+    // The API's own counters saw none of it.
+    assert!(
+        !scraped.contains("ctfdeck_actions_total{action=\"spawn\""),
+        "{scraped}"
+    );
+    assert_eq!(server.leftovers(), (Vec::new(), Vec::new()));
+    assert_eq!(server.terminate().code(), Some(0));
+}

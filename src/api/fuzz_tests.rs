@@ -29,6 +29,8 @@ const PATHS: &[&str] = &[
     "/v1/instances/{id}/extend",
     "/v1/instances/{id}/reset",
     "/v1/flags/verify",
+    "/v1/queue",
+    "/v1/queue/{id}",
     "/v1/{id}",
 ];
 
@@ -53,6 +55,10 @@ pub fn app(dir: &std::path::Path) -> (axum::Router, String) {
         public_host: "ctf.example.org".into(),
         metrics: Arc::new(Metrics::default()),
         rate: RateLimiter::new(0),
+        queue: Default::default(),
+        queue_by_default: false,
+        engine_slots: Arc::new(tokio::sync::Semaphore::new(4)),
+        spawn_wait: std::time::Duration::from_secs(60),
     }));
     (app, token)
 }

@@ -10,16 +10,18 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tokio::task::{JoinError, JoinHandle};
 
 use crate::domain::view::InstanceView;
-use crate::domain::{DomainError, Lifecycle};
+use crate::domain::{DomainError, Lifecycle, Owner};
 use crate::shared::PublishedPort;
 use crate::store::{InstanceRecord, now_millis};
 
 use super::auth::Caller;
-use super::{ApiError, Shared};
+use super::{ApiError, Shared, queue};
 
 /// A JSON body: too large → 413, not JSON or not the expected fields → 400 naming where.
 pub fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
@@ -136,15 +138,31 @@ pub async fn show(
 #[serde(deny_unknown_fields)]
 struct SpawnRequest {
     challenge: String,
+    /// Take a place in the spawn queue when the global capacity is reached (default:
+    /// `[api] queue`).
+    #[serde(default)]
+    queue: Option<bool>,
 }
 
-/// A domain action run in its own task, so it finishes even if the client goes away or the
-/// request times out: a spawn or stop cut in the middle would leave engine objects behind
-/// for reconcile to find.
-async fn to_the_end<T: Send + 'static>(
+/// Start a domain action in its own task, once one of the engine slots is free (engine work
+/// runs with bounded concurrency, `[api] engine_concurrency`). In its own task so that it
+/// finishes even if the client goes away or the request times out: a spawn or stop cut in the
+/// middle would leave engine objects behind for reconcile to find.
+pub(super) fn start<T: Send + 'static>(
+    state: &Shared,
     action: impl Future<Output = Result<T, DomainError>> + Send + 'static,
-) -> Result<T, ApiError> {
-    match tokio::spawn(action).await {
+) -> JoinHandle<Result<T, DomainError>> {
+    let slots = state.engine_slots.clone();
+    tokio::spawn(async move {
+        // Never closed: the semaphore lives as long as the state.
+        let _slot = slots.acquire_owned().await;
+        action.await
+    })
+}
+
+/// What a [`start`]ed action came to.
+fn joined<T>(joined: Result<Result<T, DomainError>, JoinError>) -> Result<T, ApiError> {
+    match joined {
         Ok(done) => Ok(done?),
         Err(e) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -152,6 +170,14 @@ async fn to_the_end<T: Send + 'static>(
             format!("the action did not finish: {e}"),
         )),
     }
+}
+
+/// [`start`], and wait for the end.
+pub(super) async fn to_the_end<T: Send + 'static>(
+    state: &Shared,
+    action: impl Future<Output = Result<T, DomainError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    joined(start(state, action).await)
 }
 
 /// Count an action's outcome (`ok` or its error code) for `/metrics`.
@@ -165,18 +191,44 @@ pub async fn spawn(
     State(state): State<Shared>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<InstanceJson>), ApiError> {
+) -> Result<Response, ApiError> {
     let owner = caller.owner()?.clone();
     let req: SpawnRequest = json_body(body)?;
+    let queue = req.queue.unwrap_or(state.queue_by_default);
+    // First come first served: while others wait, a spawn that may queue goes behind them.
+    if queue && queue::is_waiting(&state) {
+        caller.lifecycle.require_challenge(&req.challenge)?;
+        return Ok(queued(&state, &caller, &owner, &req.challenge));
+    }
     state.current.require_engine()?;
-    let lifecycle = Arc::new(caller.lifecycle);
-    let acting = lifecycle.clone();
+    let acting = caller
+        .lifecycle
+        .with_actor(caller.lifecycle.actor().clone());
+    let (challenge, who) = (req.challenge.clone(), owner.clone());
     let started = std::time::Instant::now();
-    let spawned = counted(
-        &state,
-        "spawn",
-        to_the_end(async move { acting.spawn(&req.challenge, &owner).await }).await,
-    )?;
+    let mut task = start(&state, async move { acting.spawn(&challenge, &who).await });
+    let done = match tokio::time::timeout(state.spawn_wait, &mut task).await {
+        Ok(done) => joined(done),
+        Err(_) => {
+            // Still starting: answer now, the client polls; the outcome is counted when it comes.
+            let later = state.clone();
+            tokio::spawn(async move {
+                let done = joined(task.await);
+                let outcome = done.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
+                later.metrics.action("spawn", outcome);
+            });
+            let body = StartingJson {
+                challenge: req.challenge,
+                owner: owner.to_string(),
+                status: "starting",
+            };
+            return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+        }
+    };
+    if queue && matches!(&done, Err(e) if e.code == "global-capacity") {
+        return Ok(queued(&state, &caller, &owner, &req.challenge));
+    }
+    let spawned = counted(&state, "spawn", done)?;
     if !spawned.existing {
         state.metrics.spawned_in(started.elapsed());
     }
@@ -185,10 +237,24 @@ pub async fn spawn(
     } else {
         StatusCode::CREATED
     };
-    Ok((
-        status,
-        Json(instance_json(&state, &lifecycle, &spawned.instance)),
-    ))
+    let instance = instance_json(&state, &caller.lifecycle, &spawned.instance);
+    Ok((status, Json(instance)).into_response())
+}
+
+/// A spawn that took longer than `[api] spawn_wait`: it goes on; its instance shows in
+/// `GET /v1/instances` (status `starting`, then `running`).
+#[derive(Serialize)]
+struct StartingJson {
+    challenge: String,
+    owner: String,
+    status: &'static str,
+}
+
+/// 202 and the place taken in the spawn queue.
+fn queued(state: &Shared, caller: &Caller, owner: &Owner, challenge: &str) -> Response {
+    state.metrics.action("spawn", "queued");
+    let place = queue::join(state, caller, owner, challenge);
+    (StatusCode::ACCEPTED, Json(place)).into_response()
 }
 
 pub async fn extend(
@@ -205,7 +271,7 @@ pub async fn extend(
     let extended = counted(
         &state,
         "extend",
-        to_the_end(async move { acting.extend(&record.id, None).await }).await,
+        to_the_end(&state, async move { acting.extend(&record.id, None).await }).await,
     )?;
     Ok(Json(instance_json(&state, &lifecycle, &extended)))
 }
@@ -224,7 +290,7 @@ pub async fn reset(
     let fresh = counted(
         &state,
         "reset",
-        to_the_end(async move { acting.reset(&record.id).await }).await,
+        to_the_end(&state, async move { acting.reset(&record.id).await }).await,
     )?;
     Ok(Json(instance_json(&state, &lifecycle, &fresh)))
 }
@@ -242,7 +308,10 @@ pub async fn stop(
     counted(
         &state,
         "stop",
-        to_the_end(async move { lifecycle.stop(&record.id, "stopped by its owner").await }).await,
+        to_the_end(&state, async move {
+            lifecycle.stop(&record.id, "stopped by its owner").await
+        })
+        .await,
     )?;
     Ok(StatusCode::NO_CONTENT)
 }

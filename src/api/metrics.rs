@@ -49,6 +49,7 @@ pub struct Metrics {
     requests: Family<RouteLabels, Counter>,
     actions: Family<ActionLabels, Counter>,
     live: Family<LiveLabels, Gauge>,
+    audited: Family<ActionLabels, Gauge>,
     engine_up: Gauge,
     spawn_seconds: Histogram,
     reap_lateness_seconds: Histogram,
@@ -62,6 +63,7 @@ impl Default for Metrics {
         let requests = Family::<RouteLabels, Counter>::default();
         let actions = Family::<ActionLabels, Counter>::default();
         let live = Family::<LiveLabels, Gauge>::default();
+        let audited = Family::<ActionLabels, Gauge>::default();
         let engine_up = Gauge::default();
         let spawn_seconds = seconds_histogram();
         let reap_lateness_seconds = seconds_histogram();
@@ -80,6 +82,11 @@ impl Default for Metrics {
             "Live instances by challenge and status",
             live.clone(),
         );
+        registry.register(
+            "audited_actions",
+            "Actions in the audit log, of every process (CLI, console, API, reaper), by action and outcome",
+            audited.clone(),
+        );
         registry.register("engine_up", "1 when the engine answers", engine_up.clone());
         registry.register(
             "spawn_duration_seconds",
@@ -96,6 +103,7 @@ impl Default for Metrics {
             requests,
             actions,
             live,
+            audited,
             engine_up,
             spawn_seconds,
             reap_lateness_seconds,
@@ -164,6 +172,17 @@ pub async fn metrics(State(state): State<Shared>, _scraper: Scraper) -> Result<R
                 status: r.status.as_str().to_string(),
             })
             .inc();
+    }
+    let counts = lifecycle
+        .store()
+        .audit_counts()
+        .map_err(crate::domain::DomainError::from)?;
+    metrics.audited.clear();
+    for (action, outcome, n) in counts {
+        metrics
+            .audited
+            .get_or_create(&ActionLabels { action, outcome })
+            .set(n);
     }
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &metrics.registry)

@@ -15,10 +15,11 @@ mod instances;
 mod metrics;
 #[cfg(test)]
 mod openapi_tests;
+mod queue;
 mod rate_limit;
 mod traffic;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,11 +28,14 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{MethodRouter, delete, get, post};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
+use crate::domain::queue::SpawnQueue;
+
 pub use connections::{ConnectionLimits, serve};
 pub use current::Current;
 pub use errors::ApiError;
 pub use heartbeat::{Heartbeat, QueueLength, start as start_heartbeat};
 pub use metrics::Metrics;
+pub use queue::drive as drive_queue;
 pub use rate_limit::RateLimiter;
 
 /// The largest request body accepted; anything larger is answered 413 unread.
@@ -57,6 +61,14 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Requests per minute per token.
     pub rate: RateLimiter,
+    /// Spawns waiting for a free slot of the global capacity.
+    pub queue: Mutex<SpawnQueue>,
+    /// Whether a spawn that does not say (`"queue"`) takes a place when the capacity is reached.
+    pub queue_by_default: bool,
+    /// Engine actions (spawn, extend, reset, stop) running at once; the rest wait their turn.
+    pub engine_slots: Arc<tokio::sync::Semaphore>,
+    /// How long a spawn request waits for its instance before answering 202 `starting`.
+    pub spawn_wait: Duration,
 }
 
 pub type Shared = Arc<ApiState>;
@@ -86,6 +98,12 @@ pub fn routes() -> Vec<(&'static str, Method, MethodRouter<Shared>)> {
             post(instances::reset),
         ),
         ("/v1/flags/verify", Method::POST, post(flags::verify)),
+        ("/v1/queue", Method::GET, get(queue::list)),
+        (
+            "/v1/queue/{challenge}",
+            Method::DELETE,
+            delete(queue::leave),
+        ),
         ("/metrics", Method::GET, get(metrics::metrics)),
     ]
 }

@@ -174,5 +174,5 @@ fn every_operation_answers_only_what_it_documents() {
             }
         }
     }
-    assert_eq!(asked, 10 * 4 * 3);
+    assert_eq!(asked, 12 * 4 * 3);
 }

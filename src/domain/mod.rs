@@ -17,6 +17,7 @@ mod owned;
 mod owner;
 pub mod plan;
 mod policy;
+pub mod queue;
 mod quota;
 pub mod reaper;
 mod reconcile;

@@ -96,6 +96,21 @@ impl Store {
         )
     }
 
+    /// How many entries the log holds by action and outcome word (`ok`, `refused`, `failed`,
+    /// …: the outcome up to its first colon), for metrics over every process's actions.
+    pub fn audit_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT action,
+                    CASE WHEN instr(outcome, ':') > 0
+                         THEN substr(outcome, 1, instr(outcome, ':') - 1) ELSE outcome END AS word,
+                    COUNT(*)
+             FROM audit GROUP BY action, word ORDER BY action, word",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn audit_query(
         &self,
         sql: &str,

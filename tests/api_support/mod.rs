@@ -54,12 +54,17 @@ impl Server {
     /// A server with `config` as its config file, on `catalog`, with `global` options
     /// (`--engine …`) before `serve`.
     pub fn launch(config: &str, catalog: &Path, global: &[&str]) -> Server {
+        Server::launch_on(config, catalog, global, "127.0.0.1:0")
+    }
+
+    /// As [`Server::launch`], listening on `listen` (port 0: a free one).
+    pub fn launch_on(config: &str, catalog: &Path, global: &[&str], listen: &str) -> Server {
         ensure_images();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let mut child = ctfdeck_command(dir.path(), catalog)
             .args(global)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -61,6 +61,12 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
             .clone()
             .unwrap_or_else(|| "localhost".to_string()),
         rate: RateLimiter::new(ctx.config.api.rate_per_minute),
+        queue: Default::default(),
+        queue_by_default: ctx.config.api.queue,
+        engine_slots: Arc::new(tokio::sync::Semaphore::new(
+            ctx.config.api.engine_concurrency.max(1),
+        )),
+        spawn_wait: ctx.config.api.spawn_wait,
     });
     let limits = ConnectionLimits {
         max_connections: ctx.config.api.max_connections,
@@ -104,6 +110,7 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
         // So does the SSH server (when `[ssh] listen` is set), unless it cannot start.
         served = ssh => served?,
         () = engine_link => {}
+        () = api::drive_queue(state.clone()) => {}
     }
     println!("{} API stopped", rfc3339(now_millis()));
     Ok(())
