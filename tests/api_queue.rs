@@ -49,6 +49,9 @@ fn a_full_event_queues_spawns_and_starts_them_as_slots_free() {
     let mine = server.call("GET", "/v1/queue", &blue, None).json();
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
     assert_eq!(mine[0]["challenge"], "nc-calc");
+    // What every console's status bar shows: the queue's length, from serve's heartbeat.
+    let status = queue_length_reaches(&server, 2);
+    assert_eq!(status["queue_length"], 2, "{status}");
 
     // Green leaves; leaving twice is a 404.
     let left = server.call("DELETE", "/v1/queue/nc-calc", &green, None);
@@ -136,4 +139,19 @@ fn engine_work_waits_its_turn_and_a_slow_spawn_answers_starting() {
     );
     assert_eq!(server.leftovers(), (Vec::new(), Vec::new()));
     assert_eq!(server.terminate().code(), Some(0));
+}
+
+/// `ctfdeck status --json` once the heartbeat (every 5 s) reports `length` places, or after a
+/// bounded wait, whatever it says then.
+fn queue_length_reaches(server: &Server, length: u64) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let o = server.ctfdeck(&["status", "--json"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let status: Value = serde_json::from_slice(&o.stdout).unwrap();
+        if status["queue_length"] == length || std::time::Instant::now() > deadline {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }

@@ -45,13 +45,6 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
         .await
         .wrap_err_with(|| format!("cannot listen on {addr}"))?;
     let metrics = Arc::new(Metrics::default());
-    // The consoles' status bar reads this; the queue length stays 0 until there is a queue.
-    let _heartbeat = api::start_heartbeat(
-        ctx.open_store()?,
-        listener.local_addr().unwrap_or(addr).to_string(),
-        metrics.clone(),
-        Arc::new(|| 0),
-    )?;
     let state = Arc::new(ApiState {
         metrics: metrics.clone(),
         current: Current::new(lifecycle.with_catalog(catalog), connected),
@@ -68,6 +61,19 @@ pub async fn run(ctx: &Context, listen: Option<SocketAddr>) -> Result<()> {
         )),
         spawn_wait: ctx.config.api.spawn_wait,
     });
+    // The consoles' status bar reads this: where the API listens, its traffic, the queue.
+    let queued = Arc::downgrade(&state);
+    let _heartbeat = api::start_heartbeat(
+        ctx.open_store()?,
+        listener.local_addr().unwrap_or(addr).to_string(),
+        metrics.clone(),
+        Arc::new(move || {
+            queued
+                .upgrade()
+                .and_then(|state| state.queue.lock().ok().map(|q| q.len() as u64))
+                .unwrap_or(0)
+        }),
+    )?;
     let limits = ConnectionLimits {
         max_connections: ctx.config.api.max_connections,
         header_timeout: ctx.config.api.header_timeout,
