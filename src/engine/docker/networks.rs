@@ -95,14 +95,7 @@ pub async fn create_kind(
         options.insert("com.docker.network.bridge.name".to_string(), bridge);
     }
     let request = NetworkCreateRequest {
-        ipam: subnet.map(|subnet| Ipam {
-            driver: Some("default".to_string()),
-            config: Some(vec![IpamConfig {
-                subnet: Some(subnet.to_string()),
-                ..Default::default()
-            }]),
-            options: None,
-        }),
+        ipam: subnet.map(ipam_of),
         name: name.to_string(),
         driver: Some("bridge".to_string()),
         internal: Some(internal),
@@ -126,6 +119,18 @@ pub async fn create_kind(
 
 /// Whether the engine refused a subnet because it is in use: Docker says it "overlaps", Podman
 /// that it "is already used on the host or by another config".
+/// The default IPAM driver with one subnet: a subnet from ctfdeck's pool, on either engine kind.
+pub(crate) fn ipam_of(subnet: &str) -> Ipam {
+    Ipam {
+        driver: Some("default".to_string()),
+        config: Some(vec![IpamConfig {
+            subnet: Some(subnet.to_string()),
+            ..Default::default()
+        }]),
+        options: None,
+    }
+}
+
 fn subnet_taken(message: &str) -> bool {
     message.contains("overlaps") || message.contains("is already used")
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use bollard::Docker;
-use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
+use bollard::models::NetworkCreateRequest;
 
 use crate::engine::{EngineError, ManagedNetwork, SubnetPool};
 
@@ -48,14 +48,7 @@ pub async fn create(
     subnet: Option<&str>,
 ) -> Result<String, EngineError> {
     let request = NetworkCreateRequest {
-        ipam: subnet.map(|subnet| Ipam {
-            driver: Some("default".to_string()),
-            config: Some(vec![IpamConfig {
-                subnet: Some(subnet.to_string()),
-                ..Default::default()
-            }]),
-            options: None,
-        }),
+        ipam: subnet.map(crate::engine::docker::networks::ipam_of),
         name: name.to_string(),
         driver: Some("overlay".to_string()),
         attachable: Some(true),
