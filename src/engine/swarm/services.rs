@@ -294,7 +294,8 @@ pub fn node_of<'a>(task: &Task, nodes: &'a [SwarmNode]) -> Option<&'a SwarmNode>
 }
 
 /// Where the task's ports are published: its node's address, the port the node picked. The
-/// node lists a port once per address family; each is kept once.
+/// node lists a port once per address family, IPv4 first, and Docker 20.10 may pick a different
+/// ephemeral port for IPv6; the address is the node's IPv4 one, so the first entry is the port.
 pub fn ports(
     task: &Task,
     nodes: &[SwarmNode],
@@ -321,8 +322,8 @@ pub fn ports(
                     .unwrap_or_else(|| "tcp".to_string()),
             })
         })
-        .fold(Vec::new(), |mut out, p| {
-            if !out.contains(&p) {
+        .fold(Vec::new(), |mut out: Vec<PublishedPort>, p| {
+            if !out.iter().any(|o| o.container == p.container) {
                 out.push(p);
             }
             out
@@ -441,6 +442,29 @@ mod tests {
                 protocol: "http".into(),
             }]
         );
+    }
+
+    #[test]
+    fn a_port_the_families_got_apart_is_its_ipv4_one() {
+        let nodes = [node("a", "ready")];
+        let mut t = task("a", TaskState::RUNNING, 1);
+        let ports_of = |t: &mut Task| {
+            t.status
+                .as_mut()
+                .and_then(|s| s.port_status.as_mut())
+                .and_then(|p| p.ports.as_mut())
+                .expect("ports")
+                .clone()
+        };
+        let mut listed = ports_of(&mut t);
+        listed[0].published_port = Some(32769);
+        listed[1].published_port = Some(32768);
+        t.status.as_mut().unwrap().port_status = Some(PortStatus {
+            ports: Some(listed),
+        });
+        let got = ports(&t, &nodes, &BTreeMap::new());
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].host_port, 32769);
     }
 
     #[test]
