@@ -499,6 +499,93 @@ fn a_player_clicks_start_and_stop_in_the_browser() {
     assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
 }
 
+/// A full event (global capacity of one): a team's Start takes a place in ctfdeck's spawn queue,
+/// its window says which and that the instance will start by itself, Stop leaves the queue, and
+/// when a slot frees the front team's instance starts without anyone clicking again.
+#[test]
+fn a_full_event_queues_players_and_starts_them_when_a_slot_frees() {
+    let Some(tarball) = tarball() else { return };
+    let Some(()) = chromium() else { return };
+    let tree = CtfdTree::unpack(&tarball);
+    let python = python(&tree);
+    let deck = Deck::with_config("[quotas]\nglobal = 1\n");
+    let token = deck.cli(&["token", "add", "ctfd", "--role", "scoreboard"]);
+    let ctfd = Ctfd::start(&tree, &python, &deck, token.trim());
+    let mut agent = Agent::start(&python, &ctfd);
+    agent.send(json!({"op": "setup", "mode": "teams", "name": "admin", "password": "adminpw"}));
+    let chal = create_challenge(&mut agent, "Robots Only", "visible");
+    let path = format!("/api/v1/ctfdeck/instances/{chal}");
+    for (name, team) in [("alice", "red"), ("bob", "blue"), ("carol", "green")] {
+        player(&mut agent, name, Some(team));
+    }
+
+    let red = instance_of(&agent.call("alice", "POST", &path, json!({})));
+    assert_eq!(red["status"], "running", "{red}");
+
+    // Full: blue and green queue, in order; neither has an instance.
+    for (who, position) in [("bob", 1), ("carol", 2)] {
+        let queued = agent.call(who, "POST", &path, json!({}));
+        assert_eq!(queued.status, 202, "{}", queued.body);
+        assert_eq!(queued.body["data"]["instance"], Value::Null, "{}", queued.body);
+        assert_eq!(queued.body["data"]["queue"]["position"], position, "{}", queued.body);
+    }
+    let seen = agent.call("bob", "GET", &path, json!({}));
+    assert_eq!(seen.body["data"]["queue"]["position"], 1, "{}", seen.body);
+    assert!(
+        seen.body["data"]["queue"]["estimate_seconds"].as_i64().unwrap() > 0,
+        "{}",
+        seen.body
+    );
+
+    // Blue's window: the place, Start disabled, Stop offered to leave.
+    let looked = &browser(&python, &ctfd, "bob", "Robots Only", &["look"])[0];
+    assert!(
+        looked["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("The event is full: you are number 1 in the queue."),
+        "{looked}"
+    );
+    assert_eq!(
+        looked["enabled"],
+        json!({"start": false, "extend": false, "reset": false, "stop": true}),
+        "{looked}"
+    );
+
+    // Green leaves the queue with Stop.
+    let left = agent.call("carol", "DELETE", &path, json!({}));
+    assert_eq!(left.status, 200, "{}", left.body);
+    let gone = agent.call("carol", "GET", &path, json!({}));
+    assert_eq!(gone.body["data"], json!({"instance": null, "queue": null}));
+
+    // Red stops: the slot goes to blue, whose instance starts by itself.
+    let stopped = agent.call("alice", "DELETE", &path, json!({}));
+    assert_eq!(stopped.status, 200, "{}", stopped.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let blue = loop {
+        let now = agent.call("bob", "GET", &path, json!({}));
+        let instance = &now.body["data"]["instance"];
+        if instance["status"] == "running" {
+            break instance.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "blue's instance did not start: {}",
+            now.body
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let flag = solve_web_robots(blue["connection"][0].as_str().unwrap());
+    let id = blue["id"].as_str().unwrap();
+    assert_eq!(Some(flag), deck.store().instance(id).unwrap().unwrap().flag);
+    let green = agent.call("carol", "GET", &path, json!({}));
+    assert_eq!(green.body["data"]["instance"], Value::Null, "{}", green.body);
+
+    let done = agent.call("bob", "DELETE", &path, json!({}));
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(deck.leftovers(), (Vec::new(), Vec::new()));
+}
+
 /// The plugin's Python unit tests (contrib/ctfd/tests), with pytest in CTFd's venv.
 #[test]
 fn plugin_unit_tests_pass() {

@@ -3,6 +3,8 @@
 Nothing here imports CTFd, so it can be tested on its own.
 """
 
+from urllib.parse import quote
+
 import requests
 
 # How long a player waits at most before hearing that ctfdeck does not answer. A spawn may take
@@ -69,14 +71,27 @@ class Client:
         return None
 
     def spawn(self, owner, actor, challenge):
+        """The instance (201 new, 200 the owner's own), or, with 202, a place in the spawn queue
+        (`{"status": "queued", "queue_position": …}`) or a spawn still under way
+        (`{"status": "starting"}`): a full event queues players rather than refusing them."""
         return self._call(
             "POST",
             "/v1/instances",
             owner=owner,
             actor=actor,
-            body={"challenge": challenge},
+            body={"challenge": challenge, "queue": True},
             read_timeout=SPAWN_READ_TIMEOUT,
         )
+
+    def queue_place(self, owner, challenge):
+        """The owner's place in the spawn queue for `challenge`, or None."""
+        for place in self._call("GET", "/v1/queue", owner=owner):
+            if place.get("challenge") == challenge:
+                return place
+        return None
+
+    def leave_queue(self, owner, actor, challenge):
+        self._call("DELETE", f"/v1/queue/{quote(challenge, safe='')}", owner=owner, actor=actor)
 
     def extend(self, owner, actor, instance_id):
         return self._call(
@@ -215,4 +230,14 @@ def player_view(instance):
         "max_renewals": instance.get("max_renewals"),
         "can_extend_now": bool(instance.get("can_extend_now")),
         "extend_refusal": extend_refusal(instance),
+    }
+
+
+def queue_view(place):
+    """What the player's window shows of a place in the spawn queue."""
+    if place is None:
+        return None
+    return {
+        "position": place.get("queue_position"),
+        "estimate_seconds": place.get("estimate_seconds"),
     }

@@ -16,7 +16,7 @@ from CTFd.utils.user import authed, get_current_team, get_current_user, is_admin
 
 from . import settings
 from .accounts import actor_of, owner_of
-from .client import CtfdeckError, player_view
+from .client import CtfdeckError, player_view, queue_view
 from .models import CtfdeckChallenge
 
 player = Blueprint("ctfdeck_player", __name__, url_prefix="/api/v1/ctfdeck")
@@ -65,8 +65,22 @@ def caller(challenge_id):
     return (user, team, challenge), None
 
 
-def answer(instance, status=200):
-    return jsonify({"success": True, "data": {"instance": player_view(instance)}}), status
+def answer(instance, status=200, place=None):
+    data = {"instance": player_view(instance), "queue": queue_view(place)}
+    return jsonify({"success": True, "data": data}), status
+
+
+def spawned(client, owner, actor, slug):
+    """POST: the new (or existing) instance, the place taken in the spawn queue when the event
+    is full (202), or the instance still starting."""
+    reply = client.spawn(owner, actor, slug)
+    if reply.get("status") == "queued":
+        return answer(None, 202, place=reply)
+    if reply.get("status") == "starting" and "id" not in reply:
+        # Answered before the engine was done: the instance shows as `starting` in the list.
+        current = client.live_instance(owner, slug)
+        return answer(current or {"status": "starting"}, 202)
+    return answer(reply)
 
 
 def failure(error):
@@ -87,10 +101,15 @@ def instance(challenge_id):
     try:
         client = settings.client()
         if request.method == "POST":
-            return answer(client.spawn(owner, actor, slug))
+            return spawned(client, owner, actor, slug)
         current = client.live_instance(owner, slug)
+        # Without an instance the player may be waiting in the spawn queue.
+        place = client.queue_place(owner, slug) if current is None else None
         if request.method == "GET":
-            return answer(current)
+            return answer(current, place=place)
+        if current is None and place is not None and request.method == "DELETE":
+            client.leave_queue(owner, actor, slug)
+            return answer(None)
         if current is None:
             return refuse(404, "no-instance", "You have no running instance of this challenge.")
         if request.method == "PATCH":

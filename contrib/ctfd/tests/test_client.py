@@ -8,7 +8,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from ctfdeck import client as client_module
-from ctfdeck.client import Client, CtfdeckError, error_from, extend_refusal, player_view
+from ctfdeck.client import (
+    Client,
+    CtfdeckError,
+    error_from,
+    extend_refusal,
+    player_view,
+    queue_view,
+)
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -57,7 +64,39 @@ def test_spawn_sends_the_token_owner_actor_and_challenge(server):
     assert headers["Authorization"] == "Bearer ctfd_secret"
     assert headers["X-Ctfdeck-Owner"] == "team:7"
     assert headers["X-Ctfdeck-Actor"] == "alice (user 3)"
-    assert json.loads(body) == {"challenge": "web-robots"}
+    # A full event queues the player rather than refusing them (docs/API.md, The spawn queue).
+    assert json.loads(body) == {"challenge": "web-robots", "queue": True}
+
+
+def test_a_place_in_the_queue_is_found_shown_and_left(server):
+    places = [
+        {"challenge": "nc-calc", "owner": "team:7", "status": "queued", "queue_position": 2},
+        {
+            "challenge": "web robots",
+            "owner": "team:7",
+            "status": "queued",
+            "queue_position": 1,
+            "estimate_seconds": 95,
+        },
+    ]
+    Recorder.answers.append((200, places, {}))
+    place = Client(server, "t").queue_place("team:7", "web robots")
+    assert queue_view(place) == {"position": 1, "estimate_seconds": 95}
+    assert Recorder.seen[-1][:2] == ("GET", "/v1/queue")
+    Recorder.answers.append((200, places[:1], {}))
+    assert Client(server, "t").queue_place("team:7", "web robots") is None
+    assert queue_view(None) is None
+    Recorder.answers.append((204, None, {}))
+    Client(server, "t").leave_queue("team:7", "alice (user 3)", "web robots")
+    method, path, headers, _ = Recorder.seen[-1]
+    assert (method, path) == ("DELETE", "/v1/queue/web%20robots")
+    assert headers["X-Ctfdeck-Actor"] == "alice (user 3)"
+
+
+def test_a_queued_spawn_answers_the_place(server):
+    place = {"challenge": "web-robots", "status": "queued", "queue_position": 3}
+    Recorder.answers.append((202, place, {}))
+    assert Client(server, "t").spawn("team:1", "a", "web-robots") == place
 
 
 def test_live_instance_picks_the_challenge(server):

@@ -46,6 +46,8 @@ function ctfdeckPanel(panel) {
     stop: $(".ctfdeck-stop"),
   };
   let instance = null;
+  // A place in ctfdeck's spawn queue while the event is full: {position, estimate_seconds}.
+  let queued = null;
   let expiresAt = null;
   let warned = new Set();
   let busy = false;
@@ -76,6 +78,12 @@ function ctfdeckPanel(panel) {
     const blocked = now < blockedUntil;
     $(".ctfdeck-state").textContent = running
       ? `Status: ${instance.status}`
+      : queued
+      ? `The event is full: you are number ${queued.position} in the queue.` +
+        (queued.estimate_seconds !== null && queued.estimate_seconds !== undefined
+          ? ` A slot should free in about ${Math.max(1, Math.ceil(queued.estimate_seconds / 60))} minute(s).`
+          : "") +
+        " Your instance starts by itself then."
       : "No instance running. Start one to get your own copy of this challenge.";
     const list = $(".ctfdeck-connection");
     list.innerHTML = "";
@@ -89,20 +97,27 @@ function ctfdeckPanel(panel) {
     const left = secondsLeft();
     show($(".ctfdeck-countdown"), running && left !== null ? `Time left: ${minutes(left)}` : "");
     const reasons = [];
-    buttons.start.disabled = busy || running || blocked;
+    buttons.start.disabled = busy || running || blocked || queued !== null;
     if (!running && blocked) reasons.push(blockedReason);
+    if (!running && queued) reasons.push("Stop leaves the queue.");
     buttons.extend.disabled = busy || !running || !instance.can_extend_now;
     if (running && !instance.can_extend_now && instance.extend_refusal) {
       reasons.push(`Extend: ${instance.extend_refusal}`);
     }
     buttons.reset.disabled = busy || !running;
-    buttons.stop.disabled = busy || !running;
+    buttons.stop.disabled = busy || !(running || queued);
     $(".ctfdeck-reason").textContent = reasons.join(" ");
   }
 
   function tick() {
     if (!document.body.contains(panel)) {
       clearInterval(timer);
+      return;
+    }
+    // Waiting in the queue or for the engine: ask again every 5 s until the instance runs.
+    const waiting = queued !== null || (instance !== null && instance.status === "starting");
+    if (waiting && !busy && Date.now() - lastRefresh > 5000) {
+      refresh();
       return;
     }
     const left = secondsLeft();
@@ -128,7 +143,9 @@ function ctfdeckPanel(panel) {
 
   function take(data) {
     instance = data.instance;
-    expiresAt = instance ? Date.now() + instance.seconds_left * 1000 : null;
+    queued = data.queue || null;
+    const seconds = instance ? instance.seconds_left : null;
+    expiresAt = seconds === null || seconds === undefined ? null : Date.now() + seconds * 1000;
     // A mark already passed when the window opens warns at once, on the next tick.
     warned = new Set();
     show($(".ctfdeck-warning"), "");
@@ -170,7 +187,8 @@ function ctfdeckPanel(panel) {
     if (confirm("Replace your instance with a fresh one? Its state and flag change.")) call("POST", "/reset");
   });
   buttons.stop.addEventListener("click", () => {
-    if (confirm("Stop your instance? Everything in it is lost.")) call("DELETE");
+    const question = queued ? "Leave the queue?" : "Stop your instance? Everything in it is lost.";
+    if (confirm(question)) call("DELETE");
   });
   const timer = setInterval(tick, 1000);
   // After a submission (a solve may stop the instance, see "stop on solve"), ask again.
