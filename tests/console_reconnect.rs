@@ -223,3 +223,119 @@ fn the_console_starts_without_the_engine_and_connects_when_it_answers() {
     drop(session);
     relay.down();
 }
+
+/// What happened while the engine was out of reach (an engine restart ends every container
+/// whose restart policy is `no`; here one is killed behind the console's back, so no event can
+/// tell it) is learnt on reconnection: the admin console reconciles and shows the instance
+/// exited, with its reason, instead of `running`.
+#[test]
+fn exits_missed_while_the_engine_was_away_are_reconciled_on_return() {
+    ensure_images();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("missed.db");
+    let socket = dir.path().join("engine.sock");
+    let config = dir.path().join("config.toml");
+    // Kept exited, so that the screen shows what reconcile learnt (restart would hide it).
+    std::fs::write(&config, "[lifetime]\non_exit = \"keep\"\n").unwrap();
+    let _cleanup = EngineCleanup {
+        store: store.clone(),
+    };
+    let relay = Relay::new(&socket);
+    let out = Command::new(bin())
+        .arg("--store")
+        .arg(&store)
+        .arg("--catalog")
+        .arg(repo().join("challenges"))
+        .arg("--config")
+        .arg(&config)
+        .args(["spawn", "web-robots", "--owner", "team:missed", "--json"])
+        .env_remove("CTFDECK_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spawned: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = spawned["id"]
+        .as_str()
+        .expect("the instance's id")
+        .to_string();
+    // The challenge's own container (a port proxy, when there is one, is its companion).
+    let listed = Command::new("docker")
+        .args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=org.ctfdeck.instance={id}"),
+            "--format",
+            "{{.ID}} {{.Label \"org.ctfdeck.companion\"}}",
+        ])
+        .output()
+        .unwrap();
+    let container = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .find(|l| l.split_whitespace().count() == 1)
+        .unwrap_or_else(|| panic!("no container for {id}: {listed:?}"))
+        .trim()
+        .to_string();
+
+    let name = format!("ctfdeck-missed-{}", std::process::id());
+    let command = format!(
+        "env -u NO_COLOR -u CTFDECK_CONFIG CTFDECK_LOG=off {} --engine unix://{} --store {} --catalog {} --config {}; sleep 600",
+        bin().display(),
+        socket.display(),
+        store.display(),
+        repo().join("challenges").display(),
+        config.display()
+    );
+    tmux(&["kill-session", "-t", &name]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "120",
+        "-y",
+        "32",
+        &command,
+    ]);
+    let session = Session(name);
+    session.wait("the console with the instance", |s| {
+        s.lines()
+            .any(|l| l.contains("team:missed") && l.contains("running"))
+            && s.contains("● engine")
+    });
+
+    relay.down();
+    session.wait("the engine-lost banner", |s| s.contains("ENGINE LOST"));
+    let killed = Command::new("docker")
+        .args(["kill", &container])
+        .output()
+        .unwrap();
+    assert!(
+        killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    // Still as last seen while the engine is away: the console cannot know yet.
+    let s = session.wait("the banner, unchanged", |s| s.contains("ENGINE LOST"));
+    assert!(
+        s.lines()
+            .any(|l| l.contains("team:missed") && l.contains("running")),
+        "{s}"
+    );
+
+    relay.up();
+    let s = session.wait("the exit learnt on reconnection", |s| {
+        !s.contains("ENGINE LOST")
+            && s.lines()
+                .any(|l| l.contains("team:missed") && l.contains("exited"))
+    });
+    assert!(s.contains("● engine"), "{s}");
+
+    drop(session);
+    relay.down();
+}

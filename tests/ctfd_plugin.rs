@@ -13,6 +13,16 @@ use serde_json::{Value, json};
 use common::repo;
 use ctfd_support::{Agent, Ctfd, CtfdTree, Deck, browser, chromium, python, tarball};
 
+/// The end-to-end tests run one at a time: Chromium abandons its requests when the host's
+/// network changes (`ERR_NETWORK_CHANGED`), and every instance another test starts adds a bridge.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn instance_of(reply: &ctfd_support::Reply) -> Value {
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["success"], true, "{}", reply.body);
@@ -85,6 +95,7 @@ fn player(agent: &mut Agent, name: &str, team: Option<&str>) {
 
 #[test]
 fn teams_start_solve_share_and_stop_through_ctfd() {
+    let _serial = one_at_a_time();
     let Some(tarball) = tarball() else { return };
     let tree = CtfdTree::unpack(&tarball);
     let python = python(&tree);
@@ -368,6 +379,7 @@ fn teams_start_solve_share_and_stop_through_ctfd() {
 /// then clicks Stop: the modal's script, the plugin's routes and ctfdeck together.
 #[test]
 fn a_player_clicks_start_and_stop_in_the_browser() {
+    let _serial = one_at_a_time();
     let Some(tarball) = tarball() else { return };
     let Some(()) = chromium() else { return };
     let tree = CtfdTree::unpack(&tarball);
@@ -504,6 +516,7 @@ fn a_player_clicks_start_and_stop_in_the_browser() {
 /// when a slot frees the front team's instance starts without anyone clicking again.
 #[test]
 fn a_full_event_queues_players_and_starts_them_when_a_slot_frees() {
+    let _serial = one_at_a_time();
     let Some(tarball) = tarball() else { return };
     let Some(()) = chromium() else { return };
     let tree = CtfdTree::unpack(&tarball);
@@ -526,13 +539,25 @@ fn a_full_event_queues_players_and_starts_them_when_a_slot_frees() {
     for (who, position) in [("bob", 1), ("carol", 2)] {
         let queued = agent.call(who, "POST", &path, json!({}));
         assert_eq!(queued.status, 202, "{}", queued.body);
-        assert_eq!(queued.body["data"]["instance"], Value::Null, "{}", queued.body);
-        assert_eq!(queued.body["data"]["queue"]["position"], position, "{}", queued.body);
+        assert_eq!(
+            queued.body["data"]["instance"],
+            Value::Null,
+            "{}",
+            queued.body
+        );
+        assert_eq!(
+            queued.body["data"]["queue"]["position"], position,
+            "{}",
+            queued.body
+        );
     }
     let seen = agent.call("bob", "GET", &path, json!({}));
     assert_eq!(seen.body["data"]["queue"]["position"], 1, "{}", seen.body);
     assert!(
-        seen.body["data"]["queue"]["estimate_seconds"].as_i64().unwrap() > 0,
+        seen.body["data"]["queue"]["estimate_seconds"]
+            .as_i64()
+            .unwrap()
+            > 0,
         "{}",
         seen.body
     );
@@ -579,7 +604,12 @@ fn a_full_event_queues_players_and_starts_them_when_a_slot_frees() {
     let id = blue["id"].as_str().unwrap();
     assert_eq!(Some(flag), deck.store().instance(id).unwrap().unwrap().flag);
     let green = agent.call("carol", "GET", &path, json!({}));
-    assert_eq!(green.body["data"]["instance"], Value::Null, "{}", green.body);
+    assert_eq!(
+        green.body["data"]["instance"],
+        Value::Null,
+        "{}",
+        green.body
+    );
 
     let done = agent.call("bob", "DELETE", &path, json!({}));
     assert_eq!(done.status, 200, "{}", done.body);

@@ -60,13 +60,19 @@ def shown():
     }
 
 
-try:
-    driver.get(base + "/login")
-    driver.find_element(By.NAME, "name").send_keys(name)
-    driver.find_element(By.NAME, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
-    wait.until(lambda d: "/login" not in d.current_url)
+DROPPED = "The scoreboard did not answer; try again."
+
+
+def open_challenge():
+    """Log in (once) and open the challenge's window until its panel has its first answer."""
     driver.get(base + "/challenges")
+    if "/login" in driver.current_url:
+        driver.get(base + "/login")
+        driver.find_element(By.NAME, "name").send_keys(name)
+        driver.find_element(By.NAME, "password").send_keys(password)
+        driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+        wait.until(lambda d: "/login" not in d.current_url)
+        driver.get(base + "/challenges")
     wait.until(
         ready.element_to_be_clickable(
             (By.XPATH, f"//button[contains(@class,'challenge-button')][.//*[contains(., '{challenge}')]]")
@@ -74,6 +80,20 @@ try:
     ).click()
     wait.until(ready.presence_of_element_located((By.ID, "ctfdeck-panel")))
     wait.until(settled)
+    if DROPPED in panel().find_element(By.CLASS_NAME, "ctfdeck-error").get_attribute("textContent"):
+        raise WebDriverException("the panel's first request was dropped")
+
+
+try:
+    # Chromium abandons requests in flight when the host's network changes (a container
+    # engine adding a bridge): opening the window, which changes nothing, is tried again.
+    for attempt in range(3):
+        try:
+            open_challenge()
+            break
+        except WebDriverException:
+            if attempt == 2:
+                raise
     for action in sys.argv[5:]:
         if action.startswith("submit:"):
             field = driver.find_element(By.ID, "challenge-input")
