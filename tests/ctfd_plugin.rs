@@ -116,6 +116,33 @@ fn teams_start_solve_share_and_stop_through_ctfd() {
             .contains(&json!("web-robots"))
     );
 
+    // The create form's select is filled from ctfdeck's catalog.
+    let catalog = agent.call("admin", "GET", "/api/v1/ctfdeck/catalog", json!({}));
+    assert_eq!(catalog.status, 200, "{}", catalog.body);
+    assert!(
+        catalog.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "web-robots"),
+        "{}",
+        catalog.body
+    );
+    // The admin page saves a new token (and the URL); with the first one revoked, the plugin
+    // goes on with the saved one.
+    let second = deck.cli(&["token", "add", "ctfd-rotated", "--role", "scoreboard"]);
+    let saved = agent.send(json!({
+        "op": "form", "who": "admin", "path": "/admin/ctfdeck",
+        "fields": {"url": deck.base, "token": second.trim()}
+    }));
+    assert_eq!(saved["status"], 302, "{saved}");
+    deck.cli(&["token", "revoke", "ctfd"]);
+    let test = agent.call("admin", "GET", "/api/v1/ctfdeck/admin/test", json!({}));
+    assert_eq!(test.body["success"], true, "{}", test.body);
+    let (status, page) = agent.page("admin", "/admin/ctfdeck");
+    assert_eq!(status, 200);
+    assert!(page.contains(&deck.base), "the saved URL is shown");
+
     // 2. A ctfdeck challenge through CTFd's admin API; its player view carries the panel.
     let chal = create_challenge(&mut agent, "Robots Only", "visible");
     let hidden = create_challenge(&mut agent, "Not yet", "hidden");

@@ -7,6 +7,7 @@ One JSON request per line on stdin, one JSON answer per line on stdout:
   {"op": "team", "who": .., "name": .., "password": ..}            (create and join)
   {"op": "call", "who": .., "method": .., "path": .., "json": ..}  -> {"status", "body"}
   {"op": "page", "who": .., "path": ..}                            -> {"status", "text"}
+  {"op": "form", "who": .., "path": .., "fields": {..}}            -> {"status"}   (with the page's nonce)
 Each `who` has its own session. Runs with CTFd's own venv (it has `requests`).
 """
 
@@ -110,6 +111,9 @@ def handle(req):
         except ValueError:
             body = reply.text
         return {"status": reply.status_code, "body": body}
+    if op == "form":
+        reply = form(session(req["who"]), req["path"], req["fields"])
+        return {"status": reply.status_code}
     if op == "page":
         reply = session(req["who"]).get(BASE + req["path"], timeout=30)
         return {"status": reply.status_code, "text": reply.text}
