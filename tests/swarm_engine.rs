@@ -3,249 +3,27 @@
 //! bundled challenge spawns as a hardened one-replica service, instances land on both nodes and
 //! answer on their node's address, list/reconcile see them by their service labels, a stop
 //! leaves nothing, a task that cannot run fails the spawn with its reason, what a service
-//! cannot express is refused or reported by `doctor --security`.
-//!
-//! The lab: `CTFDECK_TEST_SWARM` names a manager already up (`.ci/run` starts the lab and sets
-//! it); otherwise the test brings the lab up itself and takes it down afterwards (it needs
-//! root). With `CI` set, a lab that cannot come up is a failure, not a skip.
+//! cannot express is refused or reported by `doctor --security`, a task that dies and a node
+//! that goes down reach the store through the engine's event stream. The lab: see
+//! `swarm_support`.
 
 mod common;
+mod swarm_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{bin, load_catalog, repo};
-use ctfdeck::config::Config;
-use ctfdeck::domain::{Actor, DomainError, Lifecycle, StopOutcome};
-use ctfdeck::engine::swarm::NodeSettings;
-use ctfdeck::engine::{DockerEngine, Engine, EngineKind, SwarmEngine, SwarmSettings, labels};
-use ctfdeck::store::{InstanceFilter, InstanceStatus, Store};
-
-const LAB_RUN: &str = "/run/ctfdeck-swarm-lab";
-const REGISTRY: &str = "10.99.0.1:5000";
-const NODES: [(&str, &str); 2] = [
-    ("ctfdeck-lab-1", "10.99.0.2"),
-    ("ctfdeck-lab-2", "10.99.0.3"),
-];
-
-/// The lab while the test uses it: brought up unless it was up already (then left as found),
-/// taken down afterwards, pass or fail.
-struct Lab {
-    manager: String,
-    /// This test brought it up, so takes it down.
-    ours: bool,
-}
-
-impl Lab {
-    fn acquire() -> Lab {
-        if let Ok(manager) = std::env::var("CTFDECK_TEST_SWARM")
-            && !manager.is_empty()
-        {
-            return Lab {
-                manager,
-                ours: false,
-            };
-        }
-        let was_up = Path::new(LAB_RUN).join("node1.pid").exists();
-        // From here on the guard exists: a lab that came up half way is taken down too.
-        let lab = Lab {
-            manager: format!("unix://{LAB_RUN}/node1.sock"),
-            ours: !was_up,
-        };
-        let up = Command::new(repo().join("scripts/swarm-lab"))
-            .arg("up")
-            .output()
-            .expect("run scripts/swarm-lab up");
-        assert!(
-            up.status.success(),
-            "scripts/swarm-lab up failed (it needs root, iproute2, iptables, dockerd and \
-             docker-registry; CI={:?}):\n{}",
-            std::env::var("CI").ok(),
-            String::from_utf8_lossy(&up.stderr)
-        );
-        lab
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if self.ours {
-            let _ = Command::new(repo().join("scripts/swarm-lab"))
-                .arg("down")
-                .output();
-        }
-    }
-}
-
-fn node_sock(n: usize) -> String {
-    format!("unix://{LAB_RUN}/node{n}.sock")
-}
-
-/// `[swarm]` as the lab needs it: its registry, its label, each node's own engine.
-fn settings() -> SwarmSettings {
-    SwarmSettings {
-        constraints: vec!["node.labels.ctfdeck==true".into()],
-        registry: REGISTRY.into(),
-        start_timeout: Duration::from_secs(60),
-        nodes: NODES
-            .iter()
-            .enumerate()
-            .map(|(i, (host, _))| {
-                (
-                    host.to_string(),
-                    NodeSettings {
-                        public_host: None,
-                        engine: Some(node_sock(i + 1)),
-                    },
-                )
-            })
-            .collect(),
-        ..SwarmSettings::default()
-    }
-}
-
-/// The same as a config file, for the CLI.
-fn config_file(dir: &Path, manager: &str) -> PathBuf {
-    let mut text = format!(
-        "[engine]\nkind = \"swarm\"\nurl = \"{manager}\"\n\n[swarm]\nconstraints = \
-         [\"node.labels.ctfdeck==true\"]\nregistry = \"{REGISTRY}\"\n"
-    );
-    for (i, (host, _)) in NODES.iter().enumerate() {
-        text.push_str(&format!(
-            "\n[swarm.nodes.{host}]\nengine = \"{}\"\n",
-            node_sock(i + 1)
-        ));
-    }
-    let path = dir.join("swarm.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// `busybox:1.36` (made on the host by `scripts/busybox-base`) loaded into the manager, then
-/// web-robots and web-cmdinject built there and pushed to the lab's registry, through the real `ctfdeck build`.
-fn ensure_images(manager: &str) {
-    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    DONE.get_or_init(|| {
-        let base = Command::new(repo().join("scripts/busybox-base"))
-            .status()
-            .expect("run scripts/busybox-base");
-        assert!(base.success(), "scripts/busybox-base failed");
-        let load = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "docker -H {manager} image inspect busybox:1.36 >/dev/null 2>&1 || \
-                 docker save busybox:1.36 | docker -H {manager} load -q"
-            ))
-            .output()
-            .expect("docker save | docker load");
-        assert!(
-            load.status.success(),
-            "loading busybox:1.36 into the manager: {}",
-            String::from_utf8_lossy(&load.stderr)
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(bin())
-            .arg("--config")
-            .arg(config_file(dir.path(), manager))
-            .arg("--store")
-            .arg(dir.path().join("build.db"))
-            .arg("--catalog")
-            .arg(repo().join("challenges"))
-            .args(["build", "web-robots", "web-cmdinject"])
-            .output()
-            .expect("run ctfdeck build");
-        assert!(
-            out.status.success(),
-            "ctfdeck build on the Swarm failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-}
-
-async fn swarm(lab: &Lab, settings: SwarmSettings) -> SwarmEngine {
-    let engine = SwarmEngine::connect(Some(&lab.manager), settings)
-        .await
-        .unwrap_or_else(|e| panic!("the lab's manager at {} answers: {e}", lab.manager));
-    assert_eq!(engine.info().kind, EngineKind::Swarm);
-    engine
-}
-
-fn lifecycle(engine: &SwarmEngine, store: &Path) -> Lifecycle {
-    let policy = Config::default().policy();
-    Lifecycle::new(
-        Arc::new(engine.clone()) as Arc<dyn Engine>,
-        Store::open(store).expect("open store"),
-        Arc::new(load_catalog(&repo().join("challenges"))),
-        policy,
-        Actor::admin("tester"),
-    )
-    .expect("lifecycle")
-}
-
-/// Whatever still carries the store's label goes when the test does, pass or fail.
-struct Leftovers {
-    manager: String,
-    store_id: String,
-}
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        let filter = format!("label={}={}", labels::STORE, self.store_id);
-        for (list, remove) in [
-            (&["service", "ls", "-q"][..], &["service", "rm"][..]),
-            (&["network", "ls", "-q"][..], &["network", "rm"][..]),
-        ] {
-            let ids = Command::new("docker")
-                .args(["-H", &self.manager])
-                .args(list)
-                .args(["--filter", &filter])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-                .unwrap_or_default();
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
-                let _ = Command::new("docker")
-                    .args(["-H", &self.manager])
-                    .args(remove)
-                    .args(&ids)
-                    .output();
-                std::thread::sleep(Duration::from_secs(2));
-            }
-        }
-    }
-}
-
-/// The first line of an HTTP answer from `host:port`, retried briefly while the task starts.
-fn http_status_line(host: &str, port: u16) -> String {
-    use std::io::{BufRead, BufReader, Write};
-    let mut last = String::from("no connection");
-    for _ in 0..50 {
-        match std::net::TcpStream::connect((host, port)) {
-            Ok(mut s) => {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
-                let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
-                let mut line = String::new();
-                if BufReader::new(s).read_line(&mut line).is_ok() && !line.is_empty() {
-                    return line.trim_end().to_string();
-                }
-                last = "empty answer".into();
-            }
-            Err(e) => last = e.to_string(),
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    last
-}
-
-fn refused(host: &str, port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(
-        &format!("{host}:{port}").parse().unwrap(),
-        Duration::from_secs(2),
-    )
-    .is_err()
-}
+use common::{bin, repo};
+use ctfdeck::domain::reaper::{ReaperEvent, ReaperTiming};
+use ctfdeck::domain::{DomainError, StopOutcome};
+use ctfdeck::engine::{DockerEngine, Engine, SwarmEngine, labels};
+use ctfdeck::store::{InstanceFilter, InstanceStatus};
+use swarm_support::{
+    Lab, Leftovers, NODES, config_file, ensure_images, http_status_line, lifecycle, node_sock,
+    refused, settings, swarm,
+};
 
 async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_address(lab: &Lab) {
     let engine = swarm(lab, settings()).await;
@@ -610,6 +388,119 @@ async fn extend_reset_logs_whose_flag_reap_and_purge_work_on_services(lab: &Lab)
     );
 }
 
+/// The reaper daemon on its own lifecycle over the same store, telling what it does on a
+/// channel. Its periodic reconcile is an hour away: what it learns in a test, it learns from
+/// the engine's event stream.
+fn reaper(
+    engine: &SwarmEngine,
+    store: &Path,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::mpsc::UnboundedReceiver<ReaperEvent>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let events: ctfdeck::domain::reaper::ReaperEvents = Arc::new(move |e| {
+        let _ = tx.send(e);
+    });
+    let timing = ReaperTiming {
+        reconcile_every: Duration::from_secs(3600),
+        ..ReaperTiming::default()
+    };
+    let lifecycle = Arc::new(lifecycle(engine, store));
+    let task = tokio::spawn(async move {
+        if let Err(e) = ctfdeck::domain::reaper::watch(lifecycle, &timing, events).await {
+            panic!("the reaper lost the Swarm: {e}");
+        }
+    });
+    (task, rx)
+}
+
+/// The first event `pick` accepts, within two minutes (a node is declared down after several
+/// missed heartbeats); the others seen meanwhile are in the failure message.
+async fn wait_for(
+    reported: &mut tokio::sync::mpsc::UnboundedReceiver<ReaperEvent>,
+    what: &str,
+    pick: impl Fn(&ReaperEvent) -> bool,
+) -> ReaperEvent {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(e) = reported.recv().await {
+            if pick(&e) {
+                return Some(e);
+            }
+            seen.push(format!("{e:?}"));
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(e)) => e,
+        _ => panic!("{what}: not reported; the reaper said {seen:#?}"),
+    }
+}
+
+async fn a_task_that_dies_is_recorded_by_the_reaper_and_started_again(lab: &Lab) {
+    // No restart by Swarm itself: the task's death must reach the store, and on_exit decides.
+    let mut s = settings();
+    s.restart_attempts = 0;
+    let engine = swarm(lab, s).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("ctfdeck.db");
+    let lifecycle = lifecycle(&engine, &store);
+    let _leftovers = Leftovers {
+        manager: lab.manager.clone(),
+        store_id: lifecycle.store_id().to_string(),
+    };
+    let rec = lifecycle
+        .spawn("web-robots", &"team:dies".parse().unwrap())
+        .await
+        .expect("spawn on the Swarm")
+        .instance;
+    let service = rec.container_id.clone().unwrap();
+    let (reaper, mut reported) = reaper(&engine, &store);
+
+    // Killed on its node, behind the Swarm's back.
+    let container = engine.inspect_container(&service).await.unwrap().id;
+    let node = NODES
+        .iter()
+        .position(|(_, addr)| *addr == rec.ports[0].host_ip)
+        .expect("placed on a lab node");
+    let kill = Command::new("docker")
+        .args(["-H", &node_sock(node + 1), "kill", &container])
+        .output()
+        .unwrap();
+    assert!(
+        kill.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kill.stderr)
+    );
+
+    let exited = wait_for(
+        &mut reported,
+        "the exit is recorded",
+        |e| matches!(e, ReaperEvent::Exited { id, .. } if *id == rec.id),
+    )
+    .await;
+    assert!(format!("{exited:?}").contains("137"), "{exited:?}");
+    // `[lifetime] on_exit = "restart"` (the default): a fresh task of the same service.
+    wait_for(&mut reported, "the instance is restarted", |e| {
+        matches!(
+            e,
+            ReaperEvent::ExitHandled(ctfdeck::domain::ExitHandled::Restarted { id, .. })
+                if *id == rec.id
+        )
+    })
+    .await;
+    reaper.abort();
+    let row = lifecycle.store().instance(&rec.id).unwrap().unwrap();
+    assert_eq!(row.status, InstanceStatus::Running);
+    assert!(engine.container_state(&service).await.unwrap().running);
+    let port = &row.ports[0];
+    assert!(http_status_line(&port.host_ip, port.host_port).contains(" 200"));
+    let outcome = lifecycle.stop(&rec.id, "test").await.unwrap();
+    assert!(matches!(outcome, StopOutcome::Stopped), "{outcome:?}");
+}
+
 /// Node 2's daemon brought back when the test ends, pass or fail.
 struct NodeBack(usize);
 
@@ -659,6 +550,7 @@ async fn a_node_going_down_marks_its_instances_lost_and_leaves_nothing(lab: &Lab
         .instance;
     assert_eq!(rec.ports[0].host_ip, NODES[1].1);
 
+    let (reaper, mut reported) = reaper(&engine, &dir.path().join("ctfdeck.db"));
     let back = NodeBack(2);
     let stop = Command::new(repo().join("scripts/swarm-lab"))
         .args(["stop-node", "2"])
@@ -671,14 +563,15 @@ async fn a_node_going_down_marks_its_instances_lost_and_leaves_nothing(lab: &Lab
     );
     wait_for_node(&engine, host, "down").await;
 
-    let listed = engine
-        .managed_containers(lifecycle.store_id())
-        .await
-        .unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].state, "lost", "{listed:?}");
-    let report = lifecycle.reconcile().await.unwrap();
-    assert_eq!(report.lost, vec![rec.id.clone()], "{report:?}");
+    // The engine's event stream tells the reaper, whose reconcile (its periodic one is an hour
+    // away) marks the instance lost and removes its service.
+    wait_for(
+        &mut reported,
+        "the reaper marks it lost",
+        |e| matches!(e, ReaperEvent::Reconciled(r) if r.lost.contains(&rec.id)),
+    )
+    .await;
+    reaper.abort();
     let row = lifecycle.store().instance(&rec.id).unwrap().unwrap();
     assert_eq!(row.status, InstanceStatus::Lost);
     assert_eq!(
@@ -718,5 +611,6 @@ async fn the_swarm_engine_on_a_two_node_lab() {
     a_task_that_cannot_get_its_image_fails_the_spawn_with_the_reason(&lab).await;
     what_a_service_cannot_express_is_refused_or_reported(&lab).await;
     extend_reset_logs_whose_flag_reap_and_purge_work_on_services(&lab).await;
+    a_task_that_dies_is_recorded_by_the_reaper_and_started_again(&lab).await;
     a_node_going_down_marks_its_instances_lost_and_leaves_nothing(&lab).await;
 }

@@ -155,12 +155,30 @@ pub enum Command {
     /// Tokens for the scoreboard API (`serve`)
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The nodes of a Swarm: list them, keep one from taking new instances, let it back
+    #[command(subcommand)]
+    Node(NodeCommand),
     /// Whether the scoreboard API (`serve`) runs: address, requests and errors per minute,
     /// queue length, from the heartbeat it writes into the store
     Status {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Each node: address, state, availability, role, live instances
+    Ls {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take no new instances on NODE; the ones it runs stay until they end (Swarm's `pause`:
+    /// Swarm's own drain would move them to addresses the teams were not given). Admin only,
+    /// audited
+    Drain { node: String },
+    /// Let NODE take new instances again. Admin only, audited
+    Activate { node: String },
 }
 
 #[derive(Debug, Subcommand)]

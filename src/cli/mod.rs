@@ -10,7 +10,7 @@ pub use args::Cli;
 
 use color_eyre::eyre::Result;
 
-use args::{CatalogCommand, Command, FlagCommand, TokenCommand};
+use args::{CatalogCommand, Command, FlagCommand, NodeCommand, TokenCommand};
 use context::Context;
 
 /// What is logged: `CTFDECK_LOG` (an env-filter directive), else warnings and errors.
@@ -99,6 +99,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Token(TokenCommand::List { json }) => commands::token::list(&ctx, json),
         Command::Token(TokenCommand::Revoke { name }) => commands::token::revoke(&ctx, &name),
+        Command::Node(NodeCommand::Ls { json }) => commands::node::list(&ctx, json).await,
+        Command::Node(NodeCommand::Drain { node }) => {
+            commands::node::set_taking(&ctx, &node, false).await
+        }
+        Command::Node(NodeCommand::Activate { node }) => {
+            commands::node::set_taking(&ctx, &node, true).await
+        }
         Command::Serve { listen } => commands::serve::run(&ctx, listen).await,
         Command::Status { json } => commands::api_status::run(&ctx, json),
     }

@@ -39,6 +39,8 @@ pub enum Event {
     Stats(Vec<(String, ContainerStats)>),
     /// Image presence, by challenge id.
     Images(Vec<(String, bool)>),
+    /// The Swarm's nodes with their live instances (never sent for a single-host engine).
+    Nodes(Vec<crate::domain::nodes::NodeView>),
     /// New lines of the followed log; stale generations are ignored.
     LogLines {
         generation: u64,

@@ -161,6 +161,7 @@ impl Console {
             Some(shared) => shared.stats.follow(current.clone(), targets_rx, tx.clone()),
             None => tasks::stats::spawn(current.clone(), targets_rx, tx.clone()),
         }
+        tasks::nodes::spawn(current.clone(), tx.clone());
         let catalog_watch = tasks::catalog::spawn(catalog.root.clone(), ceilings, tx.clone());
         let runner = Runner {
             current,

@@ -191,6 +191,7 @@ pub async fn watch(
         tokio::select! {
             () = tokio::time::sleep(until_next_expiry(&lifecycle, timing)?) => {}
             event = engine_events.next() => match event {
+                Some(Ok(event)) if event.node_lost() => note_lost(&lifecycle, &events).await?,
                 Some(Ok(event)) => note_exit(&lifecycle, &event, &events).await?,
                 Some(Err(e)) => return Err(e.into()),
                 None => {
@@ -202,6 +203,18 @@ pub async fn watch(
             },
         }
     }
+}
+
+/// An instance's Swarm node went down: a reconcile marks it lost now (and removes what is left
+/// of it), not at the next periodic one.
+async fn note_lost(lifecycle: &Lifecycle, events: &ReaperEvents) -> Result<(), DomainError> {
+    match lifecycle.reconcile().await {
+        Ok(report) if report.is_empty() => {}
+        Ok(report) => events(ReaperEvent::Reconciled(report)),
+        Err(e) if e.is_unreachable() => return Err(e),
+        Err(e) => events(ReaperEvent::ReconcileFailed(e)),
+    }
+    Ok(())
 }
 
 /// A container of ours died: the store learns it now, not at the next reconcile.

@@ -33,7 +33,7 @@ pub use plan::{
 pub use security_state::{AppliedHardening, AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
 pub use subnets::SubnetPool;
-pub use swarm::{SwarmEngine, SwarmSettings};
+pub use swarm::{SwarmEngine, SwarmNode, SwarmSettings};
 
 use crate::shared::PublishedPort;
 
@@ -298,6 +298,20 @@ pub trait Engine: Send + Sync {
     async fn inspect_container(&self, id: &str) -> Result<ContainerDetail, EngineError> {
         Err(EngineError::Unexpected(format!(
             "this engine cannot inspect {id}"
+        )))
+    }
+
+    /// The nodes instances run on, for an engine that spreads them over several (a Swarm); a
+    /// single-host engine has none.
+    async fn cluster_nodes(&self) -> Result<Vec<SwarmNode>, EngineError> {
+        Ok(Vec::new())
+    }
+
+    /// Let the node `name` take new instances, or not (the ones it runs stay). Returns the
+    /// node as it is now.
+    async fn set_node_taking(&self, name: &str, _take: bool) -> Result<SwarmNode, EngineError> {
+        Err(EngineError::Unexpected(format!(
+            "this engine runs everything on one host: there is no node {name}"
         )))
     }
 

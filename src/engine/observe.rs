@@ -24,6 +24,12 @@ impl ContainerEvent {
         matches!(self.action.as_str(), "die" | "oom")
     }
 
+    /// Nothing can answer for the container any more (a Swarm task whose node went down):
+    /// reconcile marks its instance lost and removes what is left of it.
+    pub fn node_lost(&self) -> bool {
+        self.action == "node_down"
+    }
+
     /// The container state this event implies, if it changes one.
     pub fn implied_state(&self) -> Option<&'static str> {
         let action = self.action.as_str();
@@ -33,6 +39,7 @@ impl ContainerEvent {
             "pause" => "paused",
             "die" | "kill" | "stop" | "oom" => "exited",
             "destroy" => "removed",
+            "node_down" => "lost",
             _ if action.starts_with("health_status") => {
                 if action.ends_with("unhealthy") {
                     "unhealthy"

@@ -10,6 +10,7 @@ pub mod flag;
 pub mod instances;
 pub mod logs;
 pub mod new;
+pub mod node;
 pub mod purge;
 pub mod reap;
 pub mod serve;

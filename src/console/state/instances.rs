@@ -23,6 +23,8 @@ pub enum Column {
     Cpu,
     Mem,
     Id,
+    /// The Swarm node running it (shown on a Swarm only, so not in the sort cycle).
+    Node,
 }
 
 impl Column {
@@ -52,6 +54,7 @@ impl Column {
             Column::Cpu => "CPU",
             Column::Mem => "MEM",
             Column::Id => "ID",
+            Column::Node => "NODE",
         }
     }
 }
@@ -82,6 +85,8 @@ pub struct InstancesState {
     offset: Cell<usize>,
     height: Cell<usize>,
     pub public_host: String,
+    /// On a Swarm: each node's address → its hostname (an instance's address is its node's).
+    pub nodes: HashMap<String, String>,
 }
 
 impl InstancesState {
@@ -142,6 +147,14 @@ impl InstancesState {
             let stats = &self.stats;
             let cpu = |i: usize| stats.get(&rows[i].rec.id).map_or(-1.0, |s| s.cpu_percent);
             let mem = |i: usize| stats.get(&rows[i].rec.id).map_or(0, |s| s.memory_bytes);
+            let nodes = &self.nodes;
+            let node = |i: usize| {
+                rows[i]
+                    .rec
+                    .ports
+                    .first()
+                    .and_then(|p| nodes.get(&p.host_ip))
+            };
             self.view.sort_by(|&a, &b| {
                 let (ra, rb) = (&rows[a].rec, &rows[b].rec);
                 let ord = match col {
@@ -155,6 +168,7 @@ impl InstancesState {
                     Column::Cpu => cpu(a).total_cmp(&cpu(b)),
                     Column::Mem => mem(a).cmp(&mem(b)),
                     Column::Id => ra.id.cmp(&rb.id),
+                    Column::Node => node(a).cmp(&node(b)),
                 };
                 let ord = ord.then_with(|| ra.id.cmp(&rb.id));
                 if self.descending { ord.reverse() } else { ord }
@@ -164,6 +178,15 @@ impl InstancesState {
             .and_then(|id| self.view.iter().position(|&i| self.rows[i].rec.id == id))
             .unwrap_or(self.selected)
             .min(self.view.len().saturating_sub(1));
+    }
+
+    /// The hostname of the Swarm node an instance runs on, by its address; empty when unknown
+    /// (not started, or not on a Swarm).
+    pub fn node_of(&self, rec: &InstanceRecord) -> &str {
+        rec.ports
+            .first()
+            .and_then(|p| self.nodes.get(&p.host_ip))
+            .map_or("", String::as_str)
     }
 
     pub fn set_filter(&mut self, filter: &str) {

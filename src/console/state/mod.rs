@@ -86,6 +86,8 @@ pub struct App {
     /// Open while a flag to look up is being typed (or pasted).
     pub flag_input: Option<Input>,
     pub engine: EngineStatus,
+    /// On a Swarm: its nodes, for the nodes strip (empty otherwise).
+    pub nodes: Vec<crate::domain::nodes::NodeView>,
     pub store_path: String,
     /// Why the store watcher stopped, if it did: the screen no longer follows the store.
     pub store_watch_stopped: Option<String>,
@@ -123,6 +125,7 @@ impl App {
                 lost_reason: None,
                 retry_in_secs: 0,
             },
+            nodes: Vec::new(),
             store_path: setup.store_path,
             store_watch_stopped: None,
             api: None,

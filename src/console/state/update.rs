@@ -11,6 +11,7 @@ use crate::store::AuditEntry;
 
 use super::catalog::ImageState;
 use super::command::{Command, Op, PendingAction};
+use super::instances::Column;
 use super::logs::LogSource;
 use super::popup::{Popup, WhoseView};
 use super::smoke::LastSmoke;
@@ -46,6 +47,19 @@ impl App {
                     } else {
                         self.instances.engine.insert(instance, state.to_string());
                     }
+                    self.dirty = true;
+                }
+            }
+            Event::Nodes(nodes) => {
+                self.instances.nodes = nodes
+                    .iter()
+                    .map(|n| (n.node.address.clone(), n.node.hostname.clone()))
+                    .collect();
+                if matches!(self.instances.sort, Some(Column::Node)) {
+                    self.instances.rebuild(None);
+                }
+                if self.nodes != nodes {
+                    self.nodes = nodes;
                     self.dirty = true;
                 }
             }

@@ -137,6 +137,15 @@ pub fn spawn(conn: Connection, tx: Sender<Event>) {
 /// A container of ours died: the store learns it at once (`exited`, with the reason), and
 /// every console and the reaper see it from there.
 async fn note_exit(lifecycle: &Lifecycle, ev: &crate::engine::ContainerEvent) {
+    // Its Swarm node went down: reconcile marks it lost (and says so in the log).
+    if ev.node_lost() {
+        match lifecycle.reconcile().await {
+            Ok(report) if !report.is_empty() => tracing::info!("reconciled: {report}"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("reconciling after a node went down: {e}"),
+        }
+        return;
+    }
     if let Some(instance) = ev.instance.as_deref().filter(|_| ev.may_have_exited())
         && let Err(e) = lifecycle.note_exit(instance).await
     {

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod engine;
 pub mod input;
 pub mod logs;
+pub mod nodes;
 pub mod shared_stats;
 pub mod shared_store;
 pub mod stats;

@@ -20,7 +20,20 @@ enum Col {
     Data(Column),
 }
 
-fn columns(width: u16) -> Vec<(Col, Constraint)> {
+/// The table's columns for `width`, with the NODE column on a Swarm.
+fn columns(width: u16, on_swarm: bool) -> Vec<(Col, Constraint)> {
+    let mut cols = base_columns(width);
+    if on_swarm {
+        let after = cols
+            .iter()
+            .position(|(c, _)| matches!(c, Col::Data(Column::Address)))
+            .map_or(cols.len(), |i| i + 1);
+        cols.insert(after, (Col::Data(Column::Node), Constraint::Length(14)));
+    }
+    cols
+}
+
+fn base_columns(width: u16) -> Vec<(Col, Constraint)> {
     use Column as C;
     if width < 100 {
         vec![
@@ -77,7 +90,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let cols = columns(inner.width);
+    let cols = columns(inner.width, !app.nodes.is_empty());
     let body_height = inner.height.saturating_sub(1) as usize;
     let window = state.window(body_height);
     let header = Row::new(cols.iter().map(|(c, _)| match c {
@@ -152,6 +165,7 @@ fn cell<'a>(col: Col, row: &'a InstanceRow, app: &App, theme: &Theme) -> Cell<'a
             Cell::from(Span::styled(shown.text(r), style))
         }
         Column::Address => Cell::from(row.address.as_str()),
+        Column::Node => Cell::from(state.node_of(r).to_string()),
         Column::Age => Cell::from(format::age(r.created_at, now)),
         Column::Expires => {
             let style: Style = match format::urgency(r.expires_at, now) {

@@ -8,6 +8,7 @@ mod detail;
 mod help;
 mod instances;
 mod logs;
+mod nodes;
 mod purge;
 mod smoke;
 mod spawn;
@@ -71,13 +72,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     frame.render_widget(Block::default().style(theme.base), area);
     let banner_h = banner::height(app);
-    let [banner_area, body, status_area] = Layout::vertical([
+    let [banner_area, nodes_area, body, status_area] = Layout::vertical([
         Constraint::Length(banner_h),
+        Constraint::Length(nodes::height(app)),
         Constraint::Min(0),
         Constraint::Length(2),
     ])
     .areas(area);
     banner::draw(frame, banner_area, app, theme);
+    nodes::draw(frame, nodes_area, app, theme);
     let p = panes(body, app.catalog.rows.len());
     catalog::draw(frame, p.catalog, app, theme);
     instances::draw(frame, p.instances, app, theme);

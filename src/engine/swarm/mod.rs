@@ -4,6 +4,7 @@
 //! what only a node's own engine can do (exec, stats, the drift check) goes to that node's
 //! engine when `[swarm.nodes.<hostname>] engine` names it.
 
+mod events;
 mod images;
 mod networks;
 pub mod nodes;
@@ -25,9 +26,9 @@ pub use settings::{ChallengePlacement, NodeSettings, SwarmSettings};
 pub use spec::{Gap, gaps};
 
 use super::{
-    BuildNetwork, BuildProgress, ContainerDetail, ContainerPlan, ContainerState, ContainerStats,
-    DockerEngine, Engine, EngineError, EngineInfo, EngineKind, ExecOutput, ManagedContainer,
-    ManagedNetwork, SecurityState, SubnetPool,
+    BuildNetwork, BuildProgress, ContainerDetail, ContainerEvent, ContainerPlan, ContainerState,
+    ContainerStats, DockerEngine, Engine, EngineError, EngineInfo, EngineKind, ExecOutput,
+    ManagedContainer, ManagedNetwork, SecurityState, SubnetPool,
 };
 use crate::shared::PublishedPort;
 
@@ -39,7 +40,14 @@ pub struct SwarmEngine {
     settings: Arc<SwarmSettings>,
     /// The nodes' own engines, connected on first use, by hostname.
     node_engines: Arc<Mutex<HashMap<String, DockerEngine>>>,
+    /// Service removals in flight at once (see [`REMOVALS_AT_ONCE`]).
+    removals: Arc<tokio::sync::Semaphore>,
 }
+
+/// A purge halts up to 64 instances at once; a Docker 20.10 manager asked to remove 98 services
+/// that way crashed (a nil dereference in swarmkit's `SetServiceTasksRemove`). Removals on a
+/// Swarm wait their turn beyond this many.
+pub const REMOVALS_AT_ONCE: usize = 8;
 
 impl std::fmt::Debug for SwarmEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,6 +90,7 @@ impl SwarmEngine {
             info,
             settings: Arc::new(settings),
             node_engines: Arc::new(Mutex::new(HashMap::new())),
+            removals: Arc::new(tokio::sync::Semaphore::new(REMOVALS_AT_ONCE)),
         })
     }
 
@@ -272,6 +281,10 @@ impl Engine for SwarmEngine {
     }
 
     async fn remove_container(&self, id_or_name: &str) -> Result<(), EngineError> {
+        let _turn =
+            self.removals.acquire().await.map_err(|e| {
+                EngineError::Unexpected(format!("waiting to remove {id_or_name}: {e}"))
+            })?;
         let nodes = self.nodes().await?;
         services::remove(self.manager.client(), id_or_name, &nodes).await
     }
@@ -341,6 +354,26 @@ impl Engine for SwarmEngine {
 
     async fn ping(&self) -> Result<(), EngineError> {
         self.manager.ping().await
+    }
+
+    /// Made by looking at the services every `[swarm] watch_every` (see [`events`]).
+    fn container_events(
+        &self,
+        store_id: &str,
+    ) -> BoxStream<'static, Result<ContainerEvent, EngineError>> {
+        events::stream(
+            self.manager.client().clone(),
+            self.settings.clone(),
+            store_id,
+        )
+    }
+
+    async fn cluster_nodes(&self) -> Result<Vec<SwarmNode>, EngineError> {
+        self.nodes().await
+    }
+
+    async fn set_node_taking(&self, name: &str, take: bool) -> Result<SwarmNode, EngineError> {
+        nodes::set_taking(self.manager.client(), &self.settings, name, take).await
     }
 
     async fn container_stats(&self, id: &str) -> Result<ContainerStats, EngineError> {

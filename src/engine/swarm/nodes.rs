@@ -89,3 +89,47 @@ fn describe(node: &Node, settings: &SwarmSettings) -> SwarmNode {
         hostname,
     }
 }
+
+/// Let `name` (a hostname or node id) take new instances, or not. Not taking them is Swarm's
+/// `pause`, never its `drain`: a drain moves the node's running tasks to other nodes, on ports
+/// and addresses the teams were never given.
+pub async fn set_taking(
+    client: &Docker,
+    settings: &SwarmSettings,
+    name: &str,
+    take: bool,
+) -> Result<SwarmNode, EngineError> {
+    let all = client
+        .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+        .await
+        .map_err(EngineError::api("listing Swarm nodes"))?;
+    let node = all
+        .iter()
+        .find(|n| {
+            n.id.as_deref() == Some(name)
+                || n.description.as_ref().and_then(|d| d.hostname.as_deref()) == Some(name)
+        })
+        .ok_or_else(|| EngineError::Unexpected(format!("the Swarm has no node {name}")))?;
+    let id = node.id.clone().unwrap_or_default();
+    let version = node
+        .version
+        .as_ref()
+        .and_then(|v| v.index)
+        .unwrap_or_default();
+    let mut spec = node.spec.clone().unwrap_or_default();
+    spec.availability = Some(if take {
+        NodeSpecAvailabilityEnum::ACTIVE
+    } else {
+        NodeSpecAvailabilityEnum::PAUSE
+    });
+    let options = bollard::query_parameters::UpdateNodeOptionsBuilder::new()
+        .version(i64::try_from(version).unwrap_or(i64::MAX))
+        .build();
+    client
+        .update_node(&id, spec.clone(), options)
+        .await
+        .map_err(EngineError::api(format!("updating node {name}")))?;
+    let mut updated = node.clone();
+    updated.spec = Some(spec);
+    Ok(describe(&updated, settings))
+}

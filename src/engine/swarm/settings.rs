@@ -18,6 +18,10 @@ pub struct SwarmSettings {
     /// to run on fails the spawn with the reason when this runs out.
     #[serde(with = "humantime_serde")]
     pub start_timeout: Duration,
+    /// How often the services' tasks are looked at for the event stream: how soon a task that
+    /// died or a node that went down is known (the manager sends no event for either).
+    #[serde(with = "humantime_serde")]
+    pub watch_every: Duration,
     /// How often Swarm restarts a task that failed, before giving up.
     pub restart_attempts: u32,
     /// Share of each limit reserved on the node (0 to 1): the scheduler spreads instances by
@@ -35,6 +39,7 @@ impl Default for SwarmSettings {
             constraints: Vec::new(),
             registry: String::new(),
             start_timeout: Duration::from_secs(60),
+            watch_every: Duration::from_secs(2),
             restart_attempts: 2,
             reserve: 0.25,
             nodes: BTreeMap::new(),
@@ -73,6 +78,9 @@ impl SwarmSettings {
 
     /// What is wrong with the settings, if anything.
     pub fn check(&self) -> Result<(), String> {
+        if self.watch_every.is_zero() {
+            return Err("watch_every must be more than zero".to_string());
+        }
         if !(0.0..=1.0).contains(&self.reserve) {
             return Err(format!("reserve {} must be between 0 and 1", self.reserve));
         }

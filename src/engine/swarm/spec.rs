@@ -178,7 +178,12 @@ pub fn service_spec(
         container_spec: Some(container),
         resources: Some(resources),
         restart_policy: Some(TaskSpecRestartPolicy {
-            condition: Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE),
+            // Swarm reads `max_attempts = 0` as "no bound": no attempt at all is `none`.
+            condition: Some(if settings.restart_attempts == 0 {
+                TaskSpecRestartPolicyConditionEnum::NONE
+            } else {
+                TaskSpecRestartPolicyConditionEnum::ON_FAILURE
+            }),
             delay: Some(RESTART_DELAY_NANOS),
             max_attempts: Some(i64::from(settings.restart_attempts)),
             window: None,
@@ -348,6 +353,18 @@ mod tests {
             Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE)
         );
         assert_eq!(restart.max_attempts, Some(2));
+        let never = SwarmSettings {
+            restart_attempts: 0,
+            ..SwarmSettings::default()
+        };
+        let spec = service_spec(&plan, "img", &never, "1.41");
+        assert_eq!(
+            spec.task_template
+                .and_then(|t| t.restart_policy)
+                .and_then(|r| r.condition),
+            Some(TaskSpecRestartPolicyConditionEnum::NONE),
+            "0 attempts is none, not Swarm's unbounded 0"
+        );
         assert_eq!(
             task.placement.and_then(|p| p.constraints),
             Some(vec!["node.labels.ctfdeck==true".to_string()])

@@ -1,0 +1,125 @@
+//! The nodes of an engine that spreads instances over several (a Swarm): each with how many
+//! live instances it runs, and kept from taking new ones (or let back) by an admin, audited.
+
+use crate::engine::SwarmNode;
+use crate::store::{InstanceFilter, InstanceRecord};
+
+use super::{DomainError, Lifecycle};
+
+/// Audit action of keeping a node from taking new instances.
+pub const DRAIN_ACTION: &str = "node-drain";
+/// Audit action of letting it take them again.
+pub const ACTIVATE_ACTION: &str = "node-activate";
+
+/// A node and the live instances it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeView {
+    pub node: SwarmNode,
+    pub instances: usize,
+}
+
+/// Each node with the live instances published on its address (an instance's address is its
+/// node's on a Swarm).
+pub fn with_instances(nodes: Vec<SwarmNode>, live: &[InstanceRecord]) -> Vec<NodeView> {
+    nodes
+        .into_iter()
+        .map(|node| {
+            let instances = live
+                .iter()
+                .filter(|r| r.ports.first().is_some_and(|p| p.host_ip == node.address))
+                .count();
+            NodeView { node, instances }
+        })
+        .collect()
+}
+
+impl Lifecycle {
+    /// The engine's nodes (none on a single-host engine), with their live instances.
+    pub async fn nodes(&self) -> Result<Vec<NodeView>, DomainError> {
+        let nodes = self.engine.cluster_nodes().await?;
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let live = self.store.list_instances(&InstanceFilter::default())?;
+        Ok(with_instances(nodes, &live))
+    }
+
+    /// Keep node `name` from taking new instances (`take` false; those it runs stay until
+    /// they end) or let it take them again. Admin only; audited either way.
+    pub async fn set_node_taking(&self, name: &str, take: bool) -> Result<SwarmNode, DomainError> {
+        let action = if take { ACTIVATE_ACTION } else { DRAIN_ACTION };
+        self.require_admin(action)?;
+        match self.engine.set_node_taking(name, take).await {
+            Ok(node) => {
+                self.audit(action, None, name, "ok");
+                Ok(node)
+            }
+            Err(e) => {
+                self.audit(action, None, &format!("{name}: {e}"), "failed");
+                Err(e.into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shared::PublishedPort;
+
+    fn node(host: &str, address: &str) -> SwarmNode {
+        SwarmNode {
+            id: format!("id-{host}"),
+            hostname: host.into(),
+            address: address.into(),
+            state: "ready".into(),
+            availability: "active".into(),
+            manager: false,
+            engine_version: "20.10".into(),
+        }
+    }
+
+    fn on(address: &str) -> InstanceRecord {
+        InstanceRecord {
+            id: "abc234".into(),
+            challenge: "web".into(),
+            owner: "team:red".into(),
+            status: crate::store::InstanceStatus::Running,
+            container_id: None,
+            network_id: None,
+            ports: vec![PublishedPort {
+                container: 8080,
+                host_ip: address.into(),
+                host_port: 30000,
+                protocol: "http".into(),
+            }],
+            flag: None,
+            created_at: 0,
+            expires_at: 0,
+            stopped_at: None,
+            renewals: 0,
+            max_renewals: 0,
+            max_total_at: 0,
+            stop_reason: None,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn each_node_counts_the_instances_on_its_address() {
+        let live = [on("10.0.0.2"), on("10.0.0.2"), on("10.0.0.3")];
+        let views = with_instances(
+            vec![
+                node("a", "10.0.0.2"),
+                node("b", "10.0.0.3"),
+                node("c", "10.0.0.4"),
+            ],
+            &live,
+        );
+        let counts: Vec<(&str, usize)> = views
+            .iter()
+            .map(|v| (v.node.hostname.as_str(), v.instances))
+            .collect();
+        assert_eq!(counts, [("a", 2), ("b", 1), ("c", 0)]);
+    }
+}

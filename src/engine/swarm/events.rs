@@ -1,0 +1,223 @@
+//! The event stream of a Swarm's instances. The manager's `/events` says when a service is
+//! created, updated or removed and when a node changes, but not when a task dies or when the
+//! tasks of a node that went down stop answering; the containers' own events stay on each
+//! node's engine. So the stream is made by looking at the services and their tasks every
+//! `[swarm] watch_every` and telling what changed, in the words a container's events use:
+//! `start` (its task runs), `die` (its task ended), `create` (a new task is getting ready:
+//! Swarm is restarting it), `node_down` (its task is on a node that went down), `destroy`
+//! (the service is gone).
+
+use std::collections::HashMap;
+use std::collections::VecDeque;
+
+use bollard::Docker;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+
+use super::{SwarmSettings, nodes, services};
+use crate::engine::{ContainerEvent, EngineError, ManagedContainer, labels};
+
+/// What the last look saw: each instance's service and its state.
+type Seen = HashMap<String, (String, String)>;
+
+struct Watch {
+    client: Docker,
+    settings: std::sync::Arc<SwarmSettings>,
+    store_id: String,
+    /// `None` before the first look.
+    seen: Option<Seen>,
+    pending: VecDeque<ContainerEvent>,
+    /// After an error the stream ends, as the Docker engine's does when the engine goes away.
+    failed: bool,
+}
+
+pub fn stream(
+    client: Docker,
+    settings: std::sync::Arc<SwarmSettings>,
+    store_id: &str,
+) -> BoxStream<'static, Result<ContainerEvent, EngineError>> {
+    let every = settings.watch_every;
+    let watch = Watch {
+        client,
+        settings,
+        store_id: store_id.to_string(),
+        seen: None,
+        pending: VecDeque::new(),
+        failed: false,
+    };
+    futures_util::stream::unfold(watch, move |mut w| async move {
+        loop {
+            if let Some(event) = w.pending.pop_front() {
+                return Some((Ok(event), w));
+            }
+            if w.failed {
+                return None;
+            }
+            if w.seen.is_some() {
+                tokio::time::sleep(every).await;
+            }
+            match look(&w).await {
+                Ok(now) => {
+                    let time = unix_now();
+                    w.pending.extend(changes(w.seen.as_ref(), &now, time));
+                    w.seen = Some(seen(&now));
+                }
+                Err(e) => {
+                    w.failed = true;
+                    return Some((Err(e), w));
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+async fn look(w: &Watch) -> Result<Vec<ManagedContainer>, EngineError> {
+    let nodes = nodes::list(&w.client, &w.settings).await?;
+    services::managed(&w.client, &w.store_id, &nodes).await
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn seen(now: &[ManagedContainer]) -> Seen {
+    now.iter()
+        .filter_map(|c| {
+            let instance = c.labels.get(labels::INSTANCE)?;
+            Some((instance.clone(), (c.id.clone(), c.state.clone())))
+        })
+        .collect()
+}
+
+/// The event a service entering `state` gives.
+fn action(state: &str) -> Option<&'static str> {
+    Some(match state {
+        "running" => "start",
+        "exited" => "die",
+        "lost" => "node_down",
+        "created" => "create",
+        _ => return None,
+    })
+}
+
+/// What changed between the last look (`None`: this is the first) and `now`. The first look
+/// tells only what is already wrong (ended, or on a node that is down): whoever subscribed
+/// and then listed may have listed it running a moment before.
+fn changes(before: Option<&Seen>, now: &[ManagedContainer], time: i64) -> Vec<ContainerEvent> {
+    let now_seen = seen(now);
+    let mut out = Vec::new();
+    let mut instances: Vec<&String> = now_seen.keys().collect();
+    instances.sort();
+    for instance in instances {
+        let (service, state) = &now_seen[instance];
+        let was = before
+            .and_then(|b| b.get(instance))
+            .map(|(_, s)| s.as_str());
+        let told = match (before, was) {
+            (None, _) => matches!(state.as_str(), "exited" | "lost"),
+            (Some(_), was) => was != Some(state.as_str()),
+        };
+        if let Some(action) = action(state).filter(|_| told) {
+            out.push(event(service, instance, action, time));
+        }
+    }
+    if let Some(before) = before {
+        let mut gone: Vec<(&String, &String)> = before
+            .iter()
+            .filter(|(i, _)| !now_seen.contains_key(*i))
+            .map(|(i, (service, _))| (i, service))
+            .collect();
+        gone.sort();
+        for (instance, service) in gone {
+            out.push(event(service, instance, "destroy", time));
+        }
+    }
+    out
+}
+
+fn event(service: &str, instance: &str, action: &str, time: i64) -> ContainerEvent {
+    ContainerEvent {
+        container_id: service.to_string(),
+        instance: Some(instance.to_string()),
+        action: action.to_string(),
+        time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(instance: &str, state: &str) -> ManagedContainer {
+        ManagedContainer {
+            id: format!("svc-{instance}"),
+            name: format!("ctfdeck-web-{instance}"),
+            labels: [(labels::INSTANCE.to_string(), instance.to_string())].into(),
+            state: state.into(),
+            ports: Vec::new(),
+            created: 0,
+        }
+    }
+
+    fn told(events: &[ContainerEvent]) -> Vec<(String, String)> {
+        events
+            .iter()
+            .map(|e| (e.instance.clone().unwrap_or_default(), e.action.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn the_first_look_tells_only_what_is_already_wrong() {
+        let now = [
+            service("aaa", "running"),
+            service("bbb", "exited"),
+            service("ccc", "lost"),
+            service("ddd", "created"),
+        ];
+        assert_eq!(
+            told(&changes(None, &now, 1)),
+            [
+                ("bbb".into(), "die".into()),
+                ("ccc".into(), "node_down".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn later_looks_tell_each_change_once_and_the_services_that_went() {
+        let first = [
+            service("aaa", "running"),
+            service("bbb", "running"),
+            service("ccc", "running"),
+        ];
+        let before = seen(&first);
+        let now = [
+            service("aaa", "running"),
+            service("bbb", "lost"),
+            service("ddd", "created"),
+        ];
+        let events = changes(Some(&before), &now, 7);
+        assert_eq!(
+            told(&events),
+            [
+                ("bbb".into(), "node_down".into()),
+                ("ddd".into(), "create".into()),
+                ("ccc".into(), "destroy".into()),
+            ]
+        );
+        assert_eq!(events[0].container_id, "svc-bbb");
+        assert_eq!(events[0].time, 7);
+        assert!(changes(Some(&seen(&now)), &now, 8).is_empty());
+    }
+
+    #[test]
+    fn a_task_that_ended_is_a_die_the_domain_looks_at() {
+        let before = seen(&[service("aaa", "running")]);
+        let events = changes(Some(&before), &[service("aaa", "exited")], 1);
+        assert!(events[0].may_have_exited());
+        assert_eq!(events[0].implied_state(), Some("exited"));
+    }
+}
