@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use bollard::Docker;
+use bollard::{ClientVersion, Docker};
 
-use super::DockerEngine;
+use super::{DockerEngine, socket_get};
 use crate::engine::{EngineError, EngineInfo, EngineKind};
 
 const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
@@ -24,6 +24,18 @@ impl DockerEngine {
             target: target.clone(),
             reason,
         };
+        if let Some(path) = url.strip_prefix("unix://") {
+            // Podman names itself in its ping's headers: asked so, it needs neither its version
+            // nor its info answer, each of which gathers the host's whole description (seconds
+            // on a busy host, on every command). Anything else, or no answer to read, goes the
+            // usual way below, which reports failures in bollard's words.
+            let ping = tokio::time::timeout(CONNECT_TIMEOUT, socket_get::get(path, "/_ping"))
+                .await
+                .map_err(|_| unreachable(format!("no answer within {CONNECT_TIMEOUT:?}")))?;
+            if let Some(podman) = ping.ok().as_ref().and_then(PodmanPing::read) {
+                return connect_podman(target.clone(), path, podman).await;
+            }
+        }
         let client = if let Some(path) = url.strip_prefix("unix://") {
             Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
         } else {
@@ -40,24 +52,9 @@ impl DockerEngine {
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         let kind = kind_of(&version);
-        // Only Podman runs rootless behind this API; whether it can limit containers there
-        // depends on the cgroup version.
+        // Only Podman runs rootless behind this API (here: Podman not on a local socket).
         let (rootless, cgroup_version) = if kind == EngineKind::Podman {
-            let system = client
-                .info()
-                .await
-                .map_err(|e| unreachable(e.to_string()))?;
-            (
-                system
-                    .security_options
-                    .iter()
-                    .flatten()
-                    .any(|o| o.split(',').any(|part| part == "name=rootless")),
-                system
-                    .cgroup_version
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
-            )
+            podman_host(&client).await.map_err(unreachable)?
         } else {
             (false, String::new())
         };
@@ -76,6 +73,104 @@ impl DockerEngine {
         };
         Ok(DockerEngine { client, info })
     }
+}
+
+/// What Podman's answer to `/_ping` says of it.
+#[derive(Debug, Clone, PartialEq)]
+struct PodmanPing {
+    /// Podman's own version (`Libpod-Api-Version`, which is its release: `4.3.1`).
+    version: String,
+    /// The compatible API it speaks (`Api-Version`).
+    api_version: String,
+    client_version: ClientVersion,
+    /// From `Server: Libpod/4.3.1 (linux)`.
+    os: String,
+    /// The socket is served by root: rootful Podman, which limits containers on any cgroup
+    /// version. A process of another user is a user's own, rootless Podman.
+    served_by_root: bool,
+}
+
+impl PodmanPing {
+    /// `None`: not Podman, or not an answer this can read.
+    fn read(answer: &socket_get::Answer) -> Option<PodmanPing> {
+        if answer.status != 200 {
+            return None;
+        }
+        let version = answer.header("Libpod-Api-Version")?.to_string();
+        let api_version = answer.header("Api-Version")?.to_string();
+        let (major, minor) = api_version.split_once('.')?;
+        let server = ClientVersion {
+            major_version: major.parse().ok()?,
+            minor_version: minor.parse().ok()?,
+        };
+        // What bollard's negotiation does: the server's version when it is the older.
+        let client_version = if server < *bollard::API_DEFAULT_VERSION {
+            server
+        } else {
+            *bollard::API_DEFAULT_VERSION
+        };
+        let os = answer
+            .header("Server")
+            .and_then(|s| s.split_once('(')?.1.split_once(')'))
+            .map(|(os, _)| os.trim().to_string())
+            .unwrap_or_default();
+        Some(PodmanPing {
+            version,
+            api_version,
+            client_version,
+            os,
+            served_by_root: answer.server_uid == Some(0),
+        })
+    }
+}
+
+async fn connect_podman(
+    target: String,
+    socket: &str,
+    ping: PodmanPing,
+) -> Result<DockerEngine, EngineError> {
+    let unreachable = |reason: String| EngineError::Unreachable {
+        target: target.clone(),
+        reason,
+    };
+    let client = Docker::connect_with_unix(socket, REQUEST_TIMEOUT_SECS, &ping.client_version)
+        .map_err(|e| unreachable(e.to_string()))?;
+    // Rootful Podman limits containers on either cgroup version: its info answer is only
+    // needed for a rootless one.
+    let (rootless, cgroup_version) = if ping.served_by_root {
+        (false, String::new())
+    } else {
+        tokio::time::timeout(CONNECT_TIMEOUT, podman_host(&client))
+            .await
+            .map_err(|_| unreachable(format!("no answer within {CONNECT_TIMEOUT:?}")))?
+            .map_err(unreachable)?
+    };
+    let info = EngineInfo {
+        target: target.clone(),
+        kind: EngineKind::Podman,
+        rootless,
+        cgroup_version,
+        version: ping.version,
+        api_version: ping.api_version,
+        os: ping.os,
+    };
+    Ok(DockerEngine { client, info })
+}
+
+/// Whether Podman runs rootless, and the host's cgroup version (on cgroup v1 a rootless
+/// Podman cannot limit containers), from its info answer.
+async fn podman_host(client: &Docker) -> Result<(bool, String), String> {
+    let system = client.info().await.map_err(|e| e.to_string())?;
+    let rootless = system
+        .security_options
+        .iter()
+        .flatten()
+        .any(|o| o.split(',').any(|part| part == "name=rootless"));
+    let cgroup_version = system
+        .cgroup_version
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    Ok((rootless, cgroup_version))
 }
 
 impl DockerEngine {
@@ -139,6 +234,77 @@ mod tests {
         assert_eq!(kind_of(&parse(DOCKER_VERSION)), EngineKind::Docker);
         // No components at all (a minimal compatible server): Docker's API, Docker's rules.
         assert_eq!(kind_of(&parse("{}")), EngineKind::Docker);
+    }
+
+    fn ping(headers: &[(&str, &str)], server_uid: Option<u32>) -> socket_get::Answer {
+        socket_get::Answer {
+            status: 200,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: "OK".into(),
+            server_uid,
+        }
+    }
+
+    /// Headers recorded from Debian's podman 4.3.1 service and Docker 20.10.
+    const PODMAN_PING: [(&str, &str); 4] = [
+        ("Api-Version", "1.41"),
+        ("Libpod-Api-Version", "4.3.1"),
+        ("Libpod-Buildah-Version", "1.28.2"),
+        ("Server", "Libpod/4.3.1 (linux)"),
+    ];
+    const DOCKER_PING: [(&str, &str); 3] = [
+        ("Api-Version", "1.41"),
+        ("Ostype", "linux"),
+        ("Server", "Docker/20.10.24+dfsg1 (linux)"),
+    ];
+
+    #[test]
+    fn podman_is_known_from_its_ping_and_who_serves_its_socket() {
+        let rootful = PodmanPing::read(&ping(&PODMAN_PING, Some(0))).expect("Podman");
+        assert_eq!(rootful.version, "4.3.1");
+        assert_eq!(rootful.api_version, "1.41");
+        assert_eq!(
+            rootful.client_version,
+            ClientVersion {
+                major_version: 1,
+                minor_version: 41
+            }
+        );
+        assert_eq!(rootful.os, "linux");
+        assert!(rootful.served_by_root);
+        // Served by a user, or by someone the kernel does not name: rootless is asked.
+        assert!(
+            !PodmanPing::read(&ping(&PODMAN_PING, Some(1000)))
+                .expect("Podman")
+                .served_by_root
+        );
+        assert!(
+            !PodmanPing::read(&ping(&PODMAN_PING, None))
+                .expect("Podman")
+                .served_by_root
+        );
+    }
+
+    #[test]
+    fn docker_or_an_unreadable_ping_goes_the_usual_way() {
+        assert_eq!(PodmanPing::read(&ping(&DOCKER_PING, Some(0))), None);
+        let mut odd = PODMAN_PING.to_vec();
+        odd[0] = ("Api-Version", "one");
+        assert_eq!(PodmanPing::read(&ping(&odd, Some(0))), None);
+        let mut failed = ping(&PODMAN_PING, Some(0));
+        failed.status = 500;
+        assert_eq!(PodmanPing::read(&failed), None);
+    }
+
+    #[test]
+    fn a_newer_podman_api_is_spoken_at_the_clients_own_version() {
+        let mut newer = PODMAN_PING.to_vec();
+        newer[0] = ("Api-Version", "1.99");
+        let read = PodmanPing::read(&ping(&newer, Some(0))).expect("Podman");
+        assert_eq!(read.client_version, *bollard::API_DEFAULT_VERSION);
     }
 
     #[tokio::test]

@@ -37,11 +37,44 @@ pub fn stream(
                     Some(Ok(ContainerEvent {
                         container_id: actor.id.unwrap_or_default(),
                         instance: attributes.get(labels::INSTANCE).cloned(),
-                        action: msg.action.unwrap_or_default(),
+                        action: in_docker_words(msg.action.unwrap_or_default()),
                         time: msg.time.unwrap_or_default(),
                     }))
                 }
             }
         })
         .boxed()
+}
+
+/// Podman's compatible stream names a container's removal `remove`, Docker's `destroy`; the
+/// rest of ctfdeck reads Docker's word. Docker itself sends no `remove` for containers.
+fn in_docker_words(action: String) -> String {
+    if action == "remove" {
+        "destroy".to_string()
+    } else {
+        action
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As Podman 4.3's compatible stream words a `run` then `rm -f`.
+    #[test]
+    fn podmans_remove_is_dockers_destroy_and_the_rest_is_as_sent() {
+        let podman = [
+            "create", "init", "start", "die", "cleanup", "sync", "remove",
+        ];
+        let read: Vec<String> = podman
+            .iter()
+            .map(|a| in_docker_words(a.to_string()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                "create", "init", "start", "die", "cleanup", "sync", "destroy"
+            ]
+        );
+    }
 }

@@ -1,21 +1,16 @@
 //! What Podman's Docker-compatible answers leave out, read from its own API on the same socket:
 //! a network's bridge interface (its compatible network answer carries no options).
 //!
-//! One small GET, written by hand: bollard speaks only the compatible API, and the socket is
-//! local. HTTP/1.0 so the answer is neither chunked nor kept alive.
+//! One small GET on the local socket ([`socket_get`]): bollard speaks only the compatible API.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
-
+use super::socket_get;
 use crate::engine::EngineError;
 
 /// Podman's own API path prefix; 4.0 is the oldest release that serves it under this name.
 const LIBPOD: &str = "/v4.0.0/libpod";
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// A network's description is a few KiB; anything far larger is not one.
-const MAX_ANSWER: u64 = 1 << 20;
 
 /// The bridge interface Podman made for network `name` (`None`: it names none, or the engine
 /// is not on a local socket, where this cannot be asked).
@@ -48,29 +43,11 @@ fn unexpected(name: &str, reason: String) -> EngineError {
 
 /// The body of a 200 answer to `GET path` on the unix socket `socket`.
 async fn get(socket: &str, path: &str) -> Result<String, String> {
-    let mut stream = UnixStream::connect(socket)
-        .await
-        .map_err(|e| format!("{socket}: {e}"))?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: podman\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut answer = Vec::new();
-    stream
-        .take(MAX_ANSWER)
-        .read_to_end(&mut answer)
-        .await
-        .map_err(|e| e.to_string())?;
-    let answer = String::from_utf8_lossy(&answer);
-    let (head, body) = answer
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| "an answer without headers".to_string())?;
-    let status = head.lines().next().unwrap_or_default();
-    if status.split_whitespace().nth(1) != Some("200") {
-        return Err(format!("{status}: {}", body.trim()));
+    let answer = socket_get::get(socket, path).await?;
+    if answer.status != 200 {
+        return Err(format!("{}: {}", answer.status, answer.body.trim()));
     }
-    Ok(body.to_string())
+    Ok(answer.body)
 }
 
 /// Network names ctfdeck makes are `[a-z0-9-]`; anything else is percent-encoded.

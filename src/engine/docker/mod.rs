@@ -15,6 +15,7 @@ pub(crate) mod networks;
 mod podman;
 mod pull;
 mod seccomp_file;
+mod socket_get;
 mod stats;
 
 use std::collections::BTreeMap;
