@@ -97,6 +97,26 @@ mod tests {
         assert!(parse("SSH-2.0-OpenSSH\r\n\r\n").is_err());
     }
 
+    proptest::proptest! {
+        /// Whatever the socket answers: an answer or an error, never a panic.
+        #[test]
+        fn any_answer_parses_or_is_an_error(text in ".{0,400}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn any_header_block_keeps_its_status(
+            status in 100u16..600,
+            headers in proptest::collection::vec(("[A-Za-z-]{1,12}", "[ -~]{0,20}"), 0..6),
+            body in ".{0,50}",
+        ) {
+            let head: String = headers.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+            let a = parse(&format!("HTTP/1.1 {status} X\r\n{head}\r\n{body}")).expect("parses");
+            proptest::prop_assert_eq!(a.status, status);
+            proptest::prop_assert_eq!(a.body, body);
+        }
+    }
+
     #[tokio::test]
     async fn a_missing_socket_is_named() {
         let err = get("/nonexistent/ctfdeck-get.sock", "/_ping")
