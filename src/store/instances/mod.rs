@@ -203,18 +203,30 @@ impl Store {
         &self,
         filter: &InstanceFilter<'_>,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
+        // Only the conditions that apply are in the statement, so that SQLite can use the
+        // owner index (`?1 IS NULL OR owner = ?1` would scan every row ever recorded, and the
+        // API lists one owner's instances on every request).
+        let mut conditions = Vec::new();
+        let mut values: Vec<&str> = Vec::new();
+        for (column, value) in [("challenge", filter.challenge), ("owner", filter.owner)] {
+            if let Some(value) = value {
+                values.push(value);
+                conditions.push(format!("{column} = ?{}", values.len()));
+            }
+        }
+        if !filter.all {
+            conditions.push("status IN ('starting', 'running', 'stopping', 'exited')".into());
+        }
+        let condition = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM instances
-             WHERE (?1 IS NULL OR challenge = ?1)
-               AND (?2 IS NULL OR owner = ?2)
-               AND (?3 OR status IN ('starting', 'running', 'stopping', 'exited'))
-             ORDER BY created_at, id"
+            "SELECT {COLUMNS} FROM instances {condition} ORDER BY created_at, id"
         ))?;
-        let rows = stmt.query_map(
-            params![filter.challenge, filter.owner, filter.all],
-            from_row,
-        )?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
