@@ -3,10 +3,12 @@
 //! one notification per burst.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
-use notify_debouncer_mini::notify::{self, RecursiveMode};
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify::{
+    self, Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _,
+};
 use thiserror::Error;
 
 /// Changes closer together than this are one burst.
@@ -23,36 +25,76 @@ pub struct WatchError {
 /// What one burst of changes touched (or why watching failed).
 pub type Changes = Result<Vec<PathBuf>, String>;
 
-/// Keeps watching while alive.
+/// Keeps watching while alive; dropping it ends the burst thread too (its channel closes).
 pub struct Watcher {
-    _debouncer: Debouncer<notify::RecommendedWatcher>,
+    _watcher: RecommendedWatcher,
 }
 
 /// Watch `dir` and everything under it; `on_change` gets each burst of changed paths, on the
 /// watcher's own thread.
 pub fn watch(
     dir: &Path,
-    mut on_change: impl FnMut(Changes) + Send + 'static,
+    on_change: impl FnMut(Changes) + Send + 'static,
 ) -> Result<Watcher, WatchError> {
     let error = |source| WatchError {
         path: dir.to_path_buf(),
         source,
     };
-    let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
-        on_change(
-            result
-                .map(|events| events.into_iter().map(|e| e.path).collect())
-                .map_err(|e| e.to_string()),
-        );
-    })
-    .map_err(error)?;
-    debouncer
-        .watcher()
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(tx).map_err(error)?;
+    watcher
         .watch(dir, RecursiveMode::Recursive)
         .map_err(error)?;
-    Ok(Watcher {
-        _debouncer: debouncer,
-    })
+    std::thread::Builder::new()
+        .name("catalog watch".into())
+        .spawn(move || bursts(&rx, on_change))
+        .map_err(|e| error(notify::Error::io(e)))?;
+    Ok(Watcher { _watcher: watcher })
+}
+
+/// Whether an event changes the folder. Opening and reading a file is no change: whoever
+/// follows the folder reads it again after each change, and on Linux those reads come back as
+/// events of their own — taken as changes, they would make a reload that never stops.
+fn is_change(event: &Event) -> bool {
+    !matches!(event.kind, EventKind::Access(_))
+}
+
+/// Gather events into bursts: a burst starts at a change and ends [`DEBOUNCE`] after its last
+/// change; then `on_change` gets its paths (or the watcher's error).
+fn bursts(rx: &Receiver<notify::Result<Event>>, mut on_change: impl FnMut(Changes)) {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut failed: Option<String> = None;
+    let mut ends: Option<Instant> = None;
+    loop {
+        let next = match ends {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+        };
+        match next {
+            Ok(Ok(event)) if is_change(&event) => {
+                for path in event.paths {
+                    if !paths.contains(&path) {
+                        paths.push(path);
+                    }
+                }
+                ends = Some(Instant::now() + DEBOUNCE);
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                failed = Some(e.to_string());
+                ends = Some(Instant::now() + DEBOUNCE);
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                ends = None;
+                match failed.take() {
+                    Some(e) => on_change(Err(e)),
+                    None => on_change(Ok(std::mem::take(&mut paths))),
+                }
+                paths.clear();
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +128,28 @@ mod tests {
             );
             seen.extend(batch.unwrap().unwrap());
         }
+    }
+
+    #[test]
+    fn reading_the_folder_is_not_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("chal")).unwrap();
+        let file = dir.path().join("chal/challenge.json");
+        std::fs::write(&file, "{}").unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _w = watch(dir.path(), move |c| {
+            let _ = tx.send(c);
+        })
+        .unwrap();
+        for _ in 0..5 {
+            std::fs::read_to_string(&file).unwrap();
+        }
+        // Reads only: nothing is reported (the watcher would have spoken within its debounce).
+        assert!(rx.recv_timeout(DEBOUNCE * 5).is_err());
+        // A write after them still is.
+        std::fs::write(&file, "{ }").unwrap();
+        let changes = rx.recv_timeout(Duration::from_secs(30)).unwrap().unwrap();
+        assert!(changes.iter().any(|p| p.ends_with("chal/challenge.json")));
     }
 
     #[test]
