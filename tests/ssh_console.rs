@@ -3,12 +3,15 @@
 //! in tmux against the real engine: staff keys get the console (an admin acts, a monitor is
 //! refused), unknown keys, commands, subsystems and forwarding are refused, SIGHUP drops a
 //! removed key without dropping open sessions, and a client killed mid-session leaves
-//! nothing behind. Needs ssh, tmux and an engine; without them it fails, it never skips.
+//! nothing behind; agent and X11 forwarding are refused with the console still served, a
+//! console nobody types in is closed, and a client that stops reading holds up no one else.
+//! Needs ssh, tmux and an engine; without them it fails, it never skips.
 
 mod common;
 mod console_support;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -49,8 +52,13 @@ fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
 const MAX_SESSIONS: usize = 21;
 
 fn config(listen: &str, host_key: &Path, staff: &[(&str, &str, &str)]) -> String {
+    config_with(listen, host_key, staff, "")
+}
+
+/// The config with more `[ssh]` settings (`extra`, TOML lines).
+fn config_with(listen: &str, host_key: &Path, staff: &[(&str, &str, &str)], extra: &str) -> String {
     let mut text = format!(
-        "public_host = \"127.0.0.1\"\n[container]\nbind_address = \"127.0.0.1\"\n[ssh]\nlisten = \"{listen}\"\nhost_key = \"{}\"\nmax_sessions = {MAX_SESSIONS}\n",
+        "public_host = \"127.0.0.1\"\n[container]\nbind_address = \"127.0.0.1\"\n[ssh]\nlisten = \"{listen}\"\nhost_key = \"{}\"\nmax_sessions = {MAX_SESSIONS}\n{extra}",
         host_key.display()
     );
     for (name, role, key) in staff {
@@ -240,7 +248,6 @@ fn staff_get_the_console_over_ssh_and_nothing_else() {
     let config_path = dir.path().join("config.toml");
     std::fs::write(&config_path, config("127.0.0.1:0", &host_key, &staff)).unwrap();
     let mut server = Server::start(dir.path(), &store, &catalog);
-    let sockets_before = server.open_sockets();
 
     // The host key was made on first start, private, and its fingerprint printed.
     use std::os::unix::fs::PermissionsExt;
@@ -427,6 +434,8 @@ fn staff_get_the_console_over_ssh_and_nothing_else() {
     // A client killed mid-session: the server notices and frees the session.
     drop(monitor);
     server.wait_line("the killed client's session to end", "SSH: bob left");
+    // With the admin alone: their client, and the engine connection all sessions share.
+    let sockets_alone = server.open_sockets();
 
     // 20 more sessions at once, each its own console; one more is turned away.
     let crowd: Vec<Tmux> = (0..MAX_SESSIONS - 1)
@@ -458,6 +467,16 @@ fn staff_get_the_console_over_ssh_and_nothing_else() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Nothing of theirs is left open in the server: no client, no engine connection.
+    let start = Instant::now();
+    while server.open_sockets() > sockets_alone {
+        assert!(
+            start.elapsed() < WAIT,
+            "the server holds {} sockets, {sockets_alone} with one session",
+            server.open_sockets()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // Quitting gives the client its terminal back, and ssh ends with success.
     admin.keys(&["q"]);
@@ -468,14 +487,149 @@ fn staff_get_the_console_over_ssh_and_nothing_else() {
     );
     server.wait_line("the admin's session to end", "SSH: alice left");
 
-    // Nothing of the sessions is left open in the server: no client, no engine connection.
+    // And the last one's client socket is closed too.
     let start = Instant::now();
-    while server.open_sockets() > sockets_before {
+    while server.open_sockets() >= sockets_alone {
         assert!(
             start.elapsed() < WAIT,
-            "the server holds {} sockets, {sockets_before} before any session",
+            "the server holds {} sockets, {sockets_alone} while the session was open",
             server.open_sockets()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// How many lines of the server's output contain `text`, waited for until there are `n`.
+fn wait_count(server: &mut Server, what: &str, text: &str, n: usize) {
+    let start = Instant::now();
+    while server.count(text) < n {
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out waiting for {what}:\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn forwarding_asked_along_is_refused_idle_consoles_close_and_a_stalled_client_holds_up_no_one() {
+    ensure_images();
+    need("ssh");
+    need("ssh-agent");
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog");
+    common::copy_dir(
+        &repo().join("challenges/web-robots"),
+        &catalog.join("web-robots"),
+    );
+    let store = dir.path().join("ssh.db");
+    let _cleanup = EngineCleanup {
+        store: store.clone(),
+    };
+    let (alice_key, alice_pub) = keygen(dir.path(), "alice");
+    let host_key = dir.path().join("ssh_host_ed25519_key");
+    let staff = [("alice", "admin", alice_pub.as_str())];
+    // Long enough for the steps below to type in time, short enough to wait for.
+    let idle = "idle_timeout = \"20s\"\n";
+    std::fs::write(
+        dir.path().join("config.toml"),
+        config_with("127.0.0.1:0", &host_key, &staff, idle),
+    )
+    .unwrap();
+    let mut server = Server::start(dir.path(), &store, &catalog);
+    let pid = std::process::id();
+
+    // Agent (-A, with an agent running) and X11 (-X, with a display named; trusted, so the
+    // client asks even without an X server to make a cookie for) forwarding asked for
+    // along with the console: both refused, the console served all the same.
+    let forwarding = Tmux::start(
+        &format!("ctfdeck-ssh-fwd-{pid}"),
+        &format!(
+            "eval $(ssh-agent -s) >/dev/null; ssh-add {} 2>/dev/null; DISPLAY=127.0.0.1:99 \
+             ssh -tt -A -X -o ForwardX11Trusted=yes {} alice@127.0.0.1; echo \"ssh exited $?\"; \
+             ssh-agent -k >/dev/null; sleep 600",
+            alice_key.display(),
+            server.ssh_args(&alice_key).join(" ")
+        ),
+        100,
+        30,
+        WAIT,
+    );
+    forwarding.wait("the console with forwarding asked", |s| {
+        s.contains("Instances 0/0") && s.contains("● engine")
+    });
+    server.wait_line("the agent refusal", "refused agent forwarding from alice");
+    server.wait_line("the X11 refusal", "refused X11 forwarding from alice");
+
+    // A client whose output nobody reads (its terminal is a pipe into `sleep`): the server
+    // cannot deliver its frames, and must not let that stop anyone else.
+    let mut stalled = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "script -qfc 'stty cols 200 rows 60; exec ssh -tt {} alice@127.0.0.1' /dev/null | sleep 600",
+            server.ssh_args(&alice_key).join(" ")
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    wait_count(
+        &mut server,
+        "the stalled client's session",
+        "SSH: alice (admin) connected",
+        2,
+    );
+
+    // Another console acts and sees every step while the stalled one gets nothing through.
+    let admin = Tmux::start(
+        &format!("ctfdeck-ssh-act-{pid}"),
+        &server.ssh_command(&alice_key, "alice"),
+        120,
+        32,
+        WAIT,
+    );
+    admin.wait_for("Instances 0/0");
+    for round in 0..3 {
+        let owner = format!("team:stall{round}");
+        admin.keys(&["s"]);
+        admin.wait_for("Spawn web-robots");
+        admin.text(&owner);
+        admin.keys(&["Enter"]);
+        admin.wait("the instance running", |s| {
+            row(s, &owner).is_some_and(|r| r.contains("running"))
+        });
+        admin.keys(&["x"]);
+        admin.wait_for("Confirm stop");
+        admin.keys(&["y"]);
+        admin.wait("the instance gone", |s| row(s, &owner).is_none());
+    }
+
+    // Nobody types in the forwarding console, nor in the stalled one: both are closed, and
+    // the client is told why.
+    forwarding.wait_for("ssh exited");
+    let s = forwarding.screen();
+    assert!(s.contains("closed after 20s without a key"), "{s}");
+    wait_count(
+        &mut server,
+        "the idle consoles to end",
+        "SSH: alice left",
+        2,
+    );
+    assert!(
+        server.output().contains("refused X11 forwarding"),
+        "{}",
+        server.output()
+    );
+    // The stalled client is gone from the server; its process is ours to end.
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(stalled.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = stalled.wait();
+    // The console that was used, once left alone, goes the same way.
+    admin.wait_for("ssh exited");
+    wait_count(&mut server, "the last console to end", "SSH: alice left", 3);
 }

@@ -20,6 +20,8 @@ pub enum Event {
     Tick(Millis),
     /// The store changed (a commit from this or another process): its live rows and audit tail.
     Store(StoreSnapshot),
+    /// Only the API's heartbeat in the store moved (instances and audit are as they were).
+    Api(Option<crate::domain::api_status::ApiStatus>),
     /// What the engine runs for this store, listed after (re)connecting.
     EngineSynced(Vec<ManagedContainer>),
     Engine(ContainerEvent),

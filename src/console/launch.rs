@@ -11,6 +11,7 @@ use crate::domain::Lifecycle;
 
 use super::keys::Keymap;
 use super::logging::Warnings;
+use super::tasks::shared_engine::SharedEngine;
 use super::tasks::shared_stats::SharedStats;
 use super::tasks::shared_store::SharedStore;
 
@@ -19,13 +20,17 @@ use super::tasks::shared_store::SharedStore;
 pub struct SharedFeeds {
     pub store: SharedStore,
     pub stats: SharedStats,
+    pub engine: SharedEngine,
 }
 
 impl SharedFeeds {
-    pub fn spawn(store: PathBuf) -> SharedFeeds {
+    /// `connect` opens the one engine connection (with the process's own actor: the
+    /// consoles act through lifecycles of their own on that engine).
+    pub fn spawn(store: PathBuf, connect: Connector) -> SharedFeeds {
         SharedFeeds {
             store: SharedStore::spawn(store),
             stats: SharedStats::spawn(),
+            engine: SharedEngine::spawn(connect),
         }
     }
 }
@@ -52,7 +57,7 @@ pub struct Launch {
     pub public_host: String,
     /// Warnings logged while the console runs, for the activity pane.
     pub warnings: Option<Warnings>,
-    /// The store watcher and stats sampler shared by the consoles of one process; `None`: the
-    /// console runs its own.
+    /// The store watcher, stats sampler and engine connection shared by the consoles of one
+    /// process (`connect` then works on the shared engine); `None`: the console runs its own.
     pub shared: Option<SharedFeeds>,
 }

@@ -29,6 +29,7 @@ pub use launch::{Connector, Launch, SharedFeeds};
 use state::{App, Command, Setup};
 use tasks::engine::Current;
 use tasks::logs::LogFollower;
+pub use tasks::shared_engine::SharedEngine;
 use theme::Theme;
 
 /// Events waiting to be applied; producers wait when it is full (a log flood cannot grow memory).
@@ -104,9 +105,16 @@ impl Console {
             warnings,
             shared,
         } = launch;
-        let store = Store::open(&store_path)
-            .wrap_err_with(|| format!("opening the store {}", store_path.display()))?;
-        let snapshot = tasks::store::load(&store).wrap_err("reading the store")?;
+        // A console among many starts from the snapshot they share, not a read of every row.
+        let latest = shared.as_ref().and_then(|s| s.store.latest());
+        let snapshot = match latest {
+            Some(snapshot) => (*snapshot).clone(),
+            None => {
+                let store = Store::open(&store_path)
+                    .wrap_err_with(|| format!("opening the store {}", store_path.display()))?;
+                tasks::store::load(&store).wrap_err("reading the store")?
+            }
+        };
         // The first attempt happens before the screen opens, so a healthy start looks as it
         // always did; an engine that does not answer is retried in the background.
         let first = connect().await;
@@ -148,15 +156,18 @@ impl Console {
         if let Some(warnings) = warnings {
             tasks::input::spawn_warnings(warnings, tx.clone());
         }
-        tasks::engine::spawn(
-            tasks::engine::Connection {
-                connect,
-                first,
-                reconcile: !read_only,
-                current: current_tx,
-            },
-            tx.clone(),
-        );
+        match &shared {
+            Some(shared) => shared.engine.follow(connect, first, current_tx, tx.clone()),
+            None => tasks::engine::spawn(
+                tasks::engine::Connection {
+                    connect,
+                    first,
+                    reconcile: !read_only,
+                    current: current_tx,
+                },
+                tx.clone(),
+            ),
+        }
         match &shared {
             Some(shared) => shared.stats.follow(current.clone(), targets_rx, tx.clone()),
             None => tasks::stats::spawn(current.clone(), targets_rx, tx.clone()),

@@ -18,7 +18,7 @@ pub struct SshConfig {
     pub host_key: Option<PathBuf>,
     /// Consoles open at once at most; one more is told so and closed.
     pub max_sessions: usize,
-    /// A session that sends nothing (no key, no keepalive) for this long is closed.
+    /// A console nobody types in (no key, no window change) for this long is closed.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
     /// Bytes of screen output one client may have waiting; beyond it the waiting frames are

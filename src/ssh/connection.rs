@@ -66,14 +66,20 @@ impl Connection {
 
     /// Refuse a request on a channel, saying why on the client's stderr, and log it.
     fn refuse(&self, id: ChannelId, what: &str, session: &mut Session) -> Result<(), russh::Error> {
+        self.log_refused(what);
+        session.extended_data(id, 1, ONLY_THE_CONSOLE.as_bytes().to_vec())?;
+        session.channel_failure(id)?;
+        session.close(id)
+    }
+
+    /// A request refused without ending the session (forwarding the client asked for along
+    /// with the console).
+    fn log_refused(&self, what: &str) {
         tracing::warn!(
             "SSH: refused {what} from {} ({})",
             self.staff.as_ref().map_or("?", |s| s.name.as_str()),
             self.peer_text()
         );
-        session.extended_data(id, 1, ONLY_THE_CONSOLE.as_bytes().to_vec())?;
-        session.channel_failure(id)?;
-        session.close(id)
     }
 
     fn log_unknown_key(&self, key: &russh::keys::PublicKey) {
@@ -256,6 +262,8 @@ impl Handler for Connection {
         _x11_screen_number: u32,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // Refused, not the session: the console goes on without it.
+        self.log_refused("X11 forwarding");
         session.channel_failure(channel)
     }
 
@@ -274,6 +282,9 @@ impl Handler for Connection {
         _channel: ChannelId,
         _session: &mut Session,
     ) -> Result<bool, Self::Error> {
+        // The server never opens an agent channel back to the client: the staff member's
+        // keys stay on their machine.
+        self.log_refused("agent forwarding");
         Ok(false)
     }
 

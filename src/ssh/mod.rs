@@ -72,6 +72,8 @@ pub(crate) struct Shared {
     pub sessions: Arc<Semaphore>,
     pub max_sessions: usize,
     pub output_budget: usize,
+    /// A console nobody types in for this long is closed.
+    pub idle_timeout: std::time::Duration,
     pub refusals: refusals::RefusalLog,
     pub launcher: Launcher,
 }
@@ -116,6 +118,7 @@ pub async fn serve(serve: SshServe) -> Result<(), SshError> {
         sessions: Arc::new(Semaphore::new(config.max_sessions)),
         max_sessions: config.max_sessions,
         output_budget: config.output_budget,
+        idle_timeout: config.idle_timeout,
         refusals: refusals::RefusalLog::default(),
         launcher,
     });
@@ -127,7 +130,8 @@ pub async fn serve(serve: SshServe) -> Result<(), SshError> {
         ))),
         methods: russh::MethodSet::from(&[russh::MethodKind::PublicKey][..]),
         keys: vec![key],
-        // Nothing from the client (no key, no keepalive) for this long: the session ends.
+        // A connection silent both ways for this long (a console is closed sooner, when nobody
+        // types: see `session`) — one that never asked for a console, or a vanished client.
         inactivity_timeout: Some(config.idle_timeout),
         auth_rejection_time: std::time::Duration::from_millis(300),
         auth_rejection_time_initial: Some(std::time::Duration::ZERO),

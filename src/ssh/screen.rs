@@ -251,6 +251,31 @@ mod tests {
         assert_eq!(screen.take(), b"c");
     }
 
+    #[tokio::test]
+    async fn a_stalled_client_holds_at_most_the_budget_and_never_blocks_the_console() {
+        let budget = 64 * 1024;
+        let screen = Screen::new(Size::new(80, 24), budget);
+        // A client that reads nothing: the channel takes 1 KiB, then every write waits.
+        let (tx, _never_read) = tokio::io::duplex(1024);
+        let writer = tokio::spawn(screen.clone().write_out(tx, std::future::pending()));
+        let frame = [b'x'; 10 * 1024];
+        for _ in 0..1000 {
+            // Pushing never waits for the client: the console draws on.
+            screen.push(&frame);
+            tokio::task::yield_now().await;
+            assert!(lock(&screen.outbox).pending.len() <= budget);
+        }
+        // What waits is at most the budget, plus the one write the writer is stuck in
+        // (itself at most the budget): 10 MB drawn, not 10 MB held.
+        assert!(
+            screen.dropped_bytes() > 9 * 1024 * 1024,
+            "{}",
+            screen.dropped_bytes()
+        );
+        assert!(!writer.is_finished());
+        writer.abort();
+    }
+
     #[test]
     fn sizes_from_the_client_are_clamped() {
         assert_eq!(clamp_size(0, 0), Size::new(80, 24));

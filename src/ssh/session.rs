@@ -1,5 +1,5 @@
 //! One staff member's console over one SSH channel: keys in, frames out, until they quit,
-//! the client goes away or the idle timeout ends the connection. Nothing of the session
+//! the client goes away or nobody types for the idle timeout. Nothing of the session
 //! outlives it: its producers stop with its event channel, its slot is given back.
 
 use std::net::SocketAddr;
@@ -53,6 +53,7 @@ pub(crate) async fn run(start: SessionStart) {
     let (mut reader, writer) = channel.split();
     let screen = Screen::new(size, shared.output_budget);
     let (done_tx, done_rx) = oneshot::channel::<()>();
+    let (idled_tx, idled_rx) = oneshot::channel::<bool>();
     let out = tokio::spawn(screen.clone().write_out(writer.make_writer(), async {
         let _ = done_rx.await;
     }));
@@ -60,11 +61,14 @@ pub(crate) async fn run(start: SessionStart) {
     let result = match ratatui::Terminal::new(SshBackend::new(screen.clone())) {
         Ok(mut terminal) => {
             let input_screen = screen.clone();
+            let idle = shared.idle_timeout;
+            let idled = idled_tx;
             let feed = move |tx: mpsc::Sender<Event>| {
                 tokio::spawn(async move {
                     tokio::select! {
                         () = tx.closed() => {}
-                        () = forward_input(&mut reader, &input_screen, &tx) => {
+                        ended = forward_input(&mut reader, &input_screen, &tx, idle) => {
+                            let _ = idled.send(ended == InputEnd::Idle);
                             let _ = tx.send(Event::Terminate).await;
                         }
                     }
@@ -76,12 +80,17 @@ pub(crate) async fn run(start: SessionStart) {
         }
         Err(e) => Err(e.into()),
     };
+    let idled = idled_rx.await.unwrap_or(false);
+    screen.push(LEAVE);
     if let Err(e) = &result {
         let text = format!("\r\nctfdeck: the console stopped: {e:#}\r\n");
-        screen.push(LEAVE);
         screen.push(text.as_bytes());
-    } else {
-        screen.push(LEAVE);
+    } else if idled {
+        let text = format!(
+            "ctfdeck: closed after {} without a key\r\n",
+            humantime::format_duration(shared.idle_timeout)
+        );
+        screen.push(text.as_bytes());
     }
     let _ = done_tx.send(());
     let drained = tokio::time::timeout(DRAIN, out).await.is_ok();
@@ -108,19 +117,35 @@ pub(crate) async fn run(start: SessionStart) {
     );
 }
 
-/// Keys and window changes from the client, until it closes the channel or goes away.
+#[derive(Debug, PartialEq, Eq)]
+enum InputEnd {
+    /// The client closed the channel or went away (or the console ended first).
+    Gone,
+    /// Nothing typed for the idle timeout.
+    Idle,
+}
+
+/// Keys and window changes from the client, until it closes the channel, goes away, or sends
+/// nothing for `idle`. Idle means no key: the console's own output (countdowns move every
+/// second) and the client's keepalives keep a connection busy, not a person at it.
 async fn forward_input(
     reader: &mut russh::ChannelReadHalf,
     screen: &Screen,
     tx: &mpsc::Sender<Event>,
-) {
+    idle: Duration,
+) -> InputEnd {
     let mut decoder = KeyDecoder::default();
-    while let Some(msg) = reader.wait().await {
+    loop {
+        let msg = match tokio::time::timeout(idle, reader.wait()).await {
+            Ok(Some(msg)) => msg,
+            Ok(None) => return InputEnd::Gone,
+            Err(_) => return InputEnd::Idle,
+        };
         match msg {
             ChannelMsg::Data { data } => {
                 for key in decoder.feed(&data) {
                     if tx.send(Event::Key(key)).await.is_err() {
-                        return;
+                        return InputEnd::Gone;
                     }
                 }
             }
@@ -131,10 +156,10 @@ async fn forward_input(
             } => {
                 screen.resize(clamp_size(col_width, row_height));
                 if tx.send(Event::Redraw).await.is_err() {
-                    return;
+                    return InputEnd::Gone;
                 }
             }
-            ChannelMsg::Eof | ChannelMsg::Close => return,
+            ChannelMsg::Eof | ChannelMsg::Close => return InputEnd::Gone,
             _ => {}
         }
     }

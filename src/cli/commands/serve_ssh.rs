@@ -7,12 +7,16 @@ use color_eyre::eyre::{Result, WrapErr};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use crate::catalog::Catalog;
 use crate::cli::context::Context;
 use crate::config::Config;
-use crate::console::SharedFeeds;
 use crate::console::keys::Keymap;
 use crate::console::theme::Theme;
+use crate::console::{Connector, SharedEngine, SharedFeeds};
+use crate::domain::{Actor, Lifecycle};
+use crate::engine::DockerEngine;
 use crate::ssh::{self, Launcher, Reload, SshServe};
+use crate::store::Store;
 
 /// The SSH server to run beside the API, or a future that never ends when `[ssh] listen` is
 /// not set. Configuration errors are reported before anything listens.
@@ -33,17 +37,22 @@ pub fn start(ctx: &Context) -> Result<BoxFuture<'static, Result<()>>> {
         global: ctx.global.clone(),
         config: ctx.config.clone(),
     };
-    // One store watcher and one stats sampler for all sessions, not one each.
-    let shared = SharedFeeds::spawn(ctx.store_path());
+    // One store watcher, one stats sampler and one engine connection for all sessions, not
+    // one each.
+    let shared = SharedFeeds::spawn(
+        ctx.store_path(),
+        engine_connector(ctx, catalog.clone(), ctx.actor()),
+    );
     let launcher: Launcher = Arc::new(move |actor| {
         let mut launch = super::console::launch(
             &owned,
             catalog.clone(),
             keymap.clone(),
             theme.clone(),
-            actor,
+            actor.clone(),
             None,
         );
+        launch.connect = on_shared_engine(&owned, &shared.engine, catalog.clone(), actor);
         launch.shared = Some(shared.clone());
         launch
     });
@@ -65,4 +74,44 @@ pub fn start(ctx: &Context) -> Result<BoxFuture<'static, Result<()>>> {
             .wrap_err("serving the console over SSH")
     }
     .boxed())
+}
+
+/// Connects to the engine for the one connection all sessions share.
+fn engine_connector(ctx: &Context, catalog: Arc<Catalog>, actor: Actor) -> Connector {
+    let (store_path, policy, explicit) =
+        (ctx.store_path(), ctx.config.policy(), ctx.engine_explicit());
+    Arc::new(move || {
+        let (catalog, store_path) = (catalog.clone(), store_path.clone());
+        let (policy, actor, explicit) = (policy.clone(), actor.clone(), explicit.clone());
+        async move {
+            let engine = DockerEngine::connect(explicit.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+            Lifecycle::new(Arc::new(engine), store, catalog, policy, actor)
+                .map_err(|e| e.to_string())
+        }
+        .boxed()
+    })
+}
+
+/// A session's lifecycle — its staff member as the actor — on the shared engine: no
+/// connection of its own; while the shared one is down it fails with why.
+fn on_shared_engine(
+    ctx: &Context,
+    shared: &SharedEngine,
+    catalog: Arc<Catalog>,
+    actor: Actor,
+) -> Connector {
+    let (store_path, policy, shared) = (ctx.store_path(), ctx.config.policy(), shared.clone());
+    Arc::new(move || {
+        let engine = shared.engine().ok_or_else(|| shared.why_not());
+        let (catalog, store_path) = (catalog.clone(), store_path.clone());
+        let (policy, actor) = (policy.clone(), actor.clone());
+        async move {
+            let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+            Lifecycle::new(engine?, store, catalog, policy, actor).map_err(|e| e.to_string())
+        }
+        .boxed()
+    })
 }

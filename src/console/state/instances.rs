@@ -220,12 +220,20 @@ impl InstancesState {
     }
 
     /// Stats changed: only the CPU/MEM sorts depend on them.
-    pub fn set_stats(&mut self, samples: Vec<(String, ContainerStats)>) {
-        self.stats.extend(samples);
-        if matches!(self.sort, Some(Column::Cpu | Column::Mem)) {
+    /// Take new samples; true when any of them reads differently on screen (an idle
+    /// container's samples every few seconds need no redraw).
+    pub fn set_stats(&mut self, samples: Vec<(String, ContainerStats)>) -> bool {
+        let shown = |s: Option<&ContainerStats>| (super::format::cpu(s), super::format::mem(s));
+        let mut changed = false;
+        for (id, sample) in samples {
+            changed |= shown(self.stats.get(&id)) != shown(Some(&sample));
+            self.stats.insert(id, sample);
+        }
+        if changed && matches!(self.sort, Some(Column::Cpu | Column::Mem)) {
             let keep = self.selected_row().map(|r| r.rec.id.clone());
             self.rebuild(keep.as_deref());
         }
+        changed
     }
 
     pub fn total(&self) -> usize {

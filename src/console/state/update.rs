@@ -32,6 +32,13 @@ impl App {
                 self.dirty = true;
                 return self.follow_selected();
             }
+            Event::Api(api) => {
+                self.api = api;
+                // The heartbeat moves every few seconds; the screen only when its text does.
+                if self.api_text() != self.last_api {
+                    self.dirty = true;
+                }
+            }
             Event::EngineSynced(containers) => {
                 self.instances.engine = containers
                     .into_iter()
@@ -99,8 +106,9 @@ impl App {
                 self.dirty = true;
             }
             Event::Stats(samples) => {
-                self.instances.set_stats(samples);
-                self.dirty = true;
+                if self.instances.set_stats(samples) {
+                    self.dirty = true;
+                }
             }
             Event::Images(images) => {
                 for (challenge, present) in images {

@@ -2,10 +2,12 @@
 //! channel. None of them touches the state.
 
 pub mod catalog;
+pub mod cgroup_stats;
 pub mod engine;
 pub mod input;
 pub mod logs;
 pub mod nodes;
+pub mod shared_engine;
 pub mod shared_stats;
 pub mod shared_store;
 pub mod stats;

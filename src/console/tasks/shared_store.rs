@@ -13,6 +13,9 @@ use crate::console::event::{Event, StoreSnapshot};
 #[derive(Debug, Clone, Default)]
 pub struct StoreState {
     pub snapshot: Option<Arc<StoreSnapshot>>,
+    /// Bumped when the instances or the audit changed — not for `serve`'s heartbeat alone,
+    /// which commits every few seconds and needs no console to take every row again.
+    pub content: u64,
     /// Why the watcher stopped, if it did.
     pub stopped: Option<String>,
 }
@@ -33,6 +36,12 @@ impl SharedStore {
             while let Some(event) = rx.recv().await {
                 match event {
                     Event::Store(snapshot) => state_tx.send_modify(|s| {
+                        let same = s.snapshot.as_ref().is_some_and(|old| {
+                            old.instances == snapshot.instances && old.audit == snapshot.audit
+                        });
+                        if !same {
+                            s.content += 1;
+                        }
                         s.snapshot = Some(Arc::new(snapshot));
                     }),
                     Event::StoreWatchStopped(reason) => {
@@ -45,11 +54,17 @@ impl SharedStore {
         SharedStore { state }
     }
 
+    /// The latest snapshot, if the watcher has read one: a console starts from it instead of
+    /// reading every row itself.
+    pub fn latest(&self) -> Option<Arc<StoreSnapshot>> {
+        self.state.borrow().snapshot.clone()
+    }
+
     /// Feed one console from the shared watcher, until the console is gone.
     pub fn follow(&self, tx: mpsc::Sender<Event>) {
         let mut state = self.state.clone();
         // What is there already was read by the console itself at start.
-        state.mark_unchanged();
+        let mut content = state.borrow_and_update().content;
         tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -61,9 +76,16 @@ impl SharedStore {
                     let _ = tx.send(Event::StoreWatchStopped(reason)).await;
                     return;
                 }
-                if let Some(snapshot) = now.snapshot
-                    && tx.send(Event::Store((*snapshot).clone())).await.is_err()
-                {
+                let Some(snapshot) = now.snapshot else {
+                    continue;
+                };
+                let event = if now.content == content {
+                    Event::Api(snapshot.api.clone())
+                } else {
+                    content = now.content;
+                    Event::Store((*snapshot).clone())
+                };
+                if tx.send(event).await.is_err() {
                     return;
                 }
             }

@@ -1,4 +1,5 @@
-//! Resource samples for the rows on screen only, every few seconds.
+//! Resource samples for the rows on screen only, every few seconds: from the cgroup files when
+//! the engine runs on this host, else from the engine's stats API.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,7 +58,21 @@ pub async fn sample(
     targets: Targets,
     previous: &mut HashMap<String, crate::engine::ContainerStats>,
 ) -> Vec<(String, crate::engine::ContainerStats)> {
-    let samples: Vec<_> = stream::iter(targets)
+    // The cgroup files first (one blocking pass over all); the engine's API for the rest.
+    let (mut samples, rest) = tokio::task::spawn_blocking(move || {
+        let mut local = Vec::new();
+        let mut rest = Vec::new();
+        for (instance, container) in targets {
+            match super::cgroup_stats::sample(&container) {
+                Some(s) => local.push((instance, container, s)),
+                None => rest.push((instance, container)),
+            }
+        }
+        (local, rest)
+    })
+    .await
+    .unwrap_or_default();
+    let asked: Vec<_> = stream::iter(rest)
         .map(|(instance, container)| {
             let engine = engine.clone();
             async move {
@@ -69,6 +84,7 @@ pub async fn sample(
         .filter_map(std::future::ready)
         .collect()
         .await;
+    samples.extend(asked);
     let mut fresh = HashMap::new();
     let samples = samples
         .into_iter()
