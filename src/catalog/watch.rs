@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use notify::{
-    self, Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _,
-};
+use notify::{self, Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use thiserror::Error;
 
 /// Changes closer together than this are one burst.
