@@ -19,6 +19,27 @@ pub struct Context {
     pub config: Config,
 }
 
+/// The engine instances run on, by kind: every caller connects the same way.
+#[derive(Clone)]
+pub struct InstanceEngineTarget {
+    choice: EngineChoice,
+    explicit: Option<String>,
+    swarm: crate::engine::SwarmSettings,
+}
+
+impl InstanceEngineTarget {
+    pub async fn connect(&self) -> Result<Arc<dyn Engine>, crate::engine::EngineError> {
+        Ok(match self.choice {
+            EngineChoice::Docker => {
+                Arc::new(DockerEngine::connect(self.explicit.as_deref()).await?)
+            }
+            EngineChoice::Swarm => {
+                Arc::new(SwarmEngine::connect(self.explicit.as_deref(), self.swarm.clone()).await?)
+            }
+        })
+    }
+}
+
 impl Context {
     pub fn new(global: GlobalArgs) -> Result<Context> {
         let config = Config::load(global.config.as_deref())?;
@@ -76,10 +97,17 @@ impl Context {
     /// The engine instances run on: the Docker engine, or a Swarm manager with
     /// `[engine] kind = "swarm"`.
     pub async fn instance_engine(&self) -> Result<Arc<dyn Engine>> {
-        Ok(match self.config.engine_choice() {
-            EngineChoice::Docker => Arc::new(self.engine().await?),
-            EngineChoice::Swarm => Arc::new(self.swarm_engine().await?),
-        })
+        Ok(self.instance_engine_target().connect().await?)
+    }
+
+    /// Where [`Context::instance_engine`] connects, as a value the console's and the SSH
+    /// sessions' background tasks keep to connect again after losing the engine.
+    pub fn instance_engine_target(&self) -> InstanceEngineTarget {
+        InstanceEngineTarget {
+            choice: self.config.engine_choice(),
+            explicit: self.engine_explicit(),
+            swarm: self.config.swarm.clone(),
+        }
     }
 
     /// The Swarm manager `--engine` (or `[engine] url`) names.

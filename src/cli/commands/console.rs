@@ -59,17 +59,14 @@ pub fn launch(
     let connect: Connector = {
         let (catalog, store_path) = (catalog.clone(), store_path.clone());
         let policy = ctx.config.policy();
-        let explicit = explicit.clone();
+        let target = ctx.instance_engine_target();
         Arc::new(move || {
             let (catalog, store_path) = (catalog.clone(), store_path.clone());
-            let (policy, actor, explicit) = (policy.clone(), actor.clone(), explicit.clone());
+            let (policy, actor, target) = (policy.clone(), actor.clone(), target.clone());
             async move {
-                let engine = DockerEngine::connect(explicit.as_deref())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let engine = target.connect().await.map_err(|e| e.to_string())?;
                 let store = Store::open(&store_path).map_err(|e| e.to_string())?;
-                Lifecycle::new(Arc::new(engine), store, catalog, policy, actor)
-                    .map_err(|e| e.to_string())
+                Lifecycle::new(engine, store, catalog, policy, actor).map_err(|e| e.to_string())
             }
             .boxed()
         })

@@ -14,7 +14,6 @@ use crate::console::keys::Keymap;
 use crate::console::theme::Theme;
 use crate::console::{Connector, SharedEngine, SharedFeeds};
 use crate::domain::{Actor, Lifecycle};
-use crate::engine::DockerEngine;
 use crate::ssh::{self, Launcher, Reload, SshServe};
 use crate::store::Store;
 
@@ -78,18 +77,18 @@ pub fn start(ctx: &Context) -> Result<BoxFuture<'static, Result<()>>> {
 
 /// Connects to the engine for the one connection all sessions share.
 fn engine_connector(ctx: &Context, catalog: Arc<Catalog>, actor: Actor) -> Connector {
-    let (store_path, policy, explicit) =
-        (ctx.store_path(), ctx.config.policy(), ctx.engine_explicit());
+    let (store_path, policy, target) = (
+        ctx.store_path(),
+        ctx.config.policy(),
+        ctx.instance_engine_target(),
+    );
     Arc::new(move || {
         let (catalog, store_path) = (catalog.clone(), store_path.clone());
-        let (policy, actor, explicit) = (policy.clone(), actor.clone(), explicit.clone());
+        let (policy, actor, target) = (policy.clone(), actor.clone(), target.clone());
         async move {
-            let engine = DockerEngine::connect(explicit.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
+            let engine = target.connect().await.map_err(|e| e.to_string())?;
             let store = Store::open(&store_path).map_err(|e| e.to_string())?;
-            Lifecycle::new(Arc::new(engine), store, catalog, policy, actor)
-                .map_err(|e| e.to_string())
+            Lifecycle::new(engine, store, catalog, policy, actor).map_err(|e| e.to_string())
         }
         .boxed()
     })
