@@ -494,7 +494,16 @@ async fn a_task_that_dies_is_recorded_by_the_reaper_and_started_again(lab: &Lab)
     reaper.abort();
     let row = lifecycle.store().instance(&rec.id).unwrap().unwrap();
     assert_eq!(row.status, InstanceStatus::Running);
-    assert!(engine.container_state(&service).await.unwrap().running);
+    // The Swarm's own restart policy may have started a task of its own beside ctfdeck's
+    // forced update: the newest task is running once the Swarm has settled.
+    let settled = std::time::Instant::now() + Duration::from_secs(60);
+    while !engine.container_state(&service).await.unwrap().running {
+        assert!(
+            std::time::Instant::now() < settled,
+            "the restarted service has no running task"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let port = &row.ports[0];
     assert!(http_status_line(&port.host_ip, port.host_port).contains(" 200"));
     let outcome = lifecycle.stop(&rec.id, "test").await.unwrap();
