@@ -260,12 +260,20 @@ impl Engine for SwarmEngine {
         id: &str,
         protocols: &BTreeMap<u16, String>,
     ) -> Result<Vec<PublishedPort>, EngineError> {
-        let tasks = services::tasks(self.manager.client(), id).await?;
-        let Some(task) = running(&tasks) else {
-            return Ok(Vec::new());
-        };
-        let nodes = self.nodes().await?;
-        Ok(services::ports(task, &nodes, protocols))
+        // Right after a restart the Swarm may be between tasks (its own restart policy and a
+        // forced update can overlap): wait for a running task rather than record no ports.
+        let deadline = tokio::time::Instant::now() + self.settings.start_timeout;
+        loop {
+            let tasks = services::tasks(self.manager.client(), id).await?;
+            if let Some(task) = running(&tasks) {
+                let nodes = self.nodes().await?;
+                return Ok(services::ports(task, &nodes, protocols));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(Vec::new());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
     }
 
     /// Services are not frozen: the caller removes them outright.
