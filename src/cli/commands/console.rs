@@ -56,21 +56,7 @@ pub fn launch(
     let store_path = ctx.store_path();
     let explicit = ctx.engine_explicit();
     let read_only = actor.role == Role::Monitor;
-    let connect: Connector = {
-        let (catalog, store_path) = (catalog.clone(), store_path.clone());
-        let policy = ctx.config.policy();
-        let target = ctx.instance_engine_target();
-        Arc::new(move || {
-            let (catalog, store_path) = (catalog.clone(), store_path.clone());
-            let (policy, actor, target) = (policy.clone(), actor.clone(), target.clone());
-            async move {
-                let engine = target.connect().await.map_err(|e| e.to_string())?;
-                let store = Store::open(&store_path).map_err(|e| e.to_string())?;
-                Lifecycle::new(engine, store, catalog, policy, actor).map_err(|e| e.to_string())
-            }
-            .boxed()
-        })
-    };
+    let connect = engine_connector(ctx, catalog.clone(), actor.clone());
     Launch {
         keymap,
         theme,
@@ -88,4 +74,24 @@ pub fn launch(
         warnings,
         shared: None,
     }
+}
+
+/// Connects (again, after a loss) to the engine instances run on, with `actor`'s lifecycle:
+/// the local console's connection, and the one all SSH sessions share.
+pub fn engine_connector(ctx: &Context, catalog: Arc<Catalog>, actor: Actor) -> Connector {
+    let (store_path, policy, target) = (
+        ctx.store_path(),
+        ctx.config.policy(),
+        ctx.instance_engine_target(),
+    );
+    Arc::new(move || {
+        let (catalog, store_path) = (catalog.clone(), store_path.clone());
+        let (policy, actor, target) = (policy.clone(), actor.clone(), target.clone());
+        async move {
+            let engine = target.connect().await.map_err(|e| e.to_string())?;
+            let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+            Lifecycle::new(engine, store, catalog, policy, actor).map_err(|e| e.to_string())
+        }
+        .boxed()
+    })
 }

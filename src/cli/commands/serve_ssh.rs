@@ -40,7 +40,7 @@ pub fn start(ctx: &Context) -> Result<BoxFuture<'static, Result<()>>> {
     // one each.
     let shared = SharedFeeds::spawn(
         ctx.store_path(),
-        engine_connector(ctx, catalog.clone(), ctx.actor()),
+        super::console::engine_connector(ctx, catalog.clone(), ctx.actor()),
     );
     let launcher: Launcher = Arc::new(move |actor| {
         let mut launch = super::console::launch(
@@ -73,25 +73,6 @@ pub fn start(ctx: &Context) -> Result<BoxFuture<'static, Result<()>>> {
             .wrap_err("serving the console over SSH")
     }
     .boxed())
-}
-
-/// Connects to the engine for the one connection all sessions share.
-fn engine_connector(ctx: &Context, catalog: Arc<Catalog>, actor: Actor) -> Connector {
-    let (store_path, policy, target) = (
-        ctx.store_path(),
-        ctx.config.policy(),
-        ctx.instance_engine_target(),
-    );
-    Arc::new(move || {
-        let (catalog, store_path) = (catalog.clone(), store_path.clone());
-        let (policy, actor, target) = (policy.clone(), actor.clone(), target.clone());
-        async move {
-            let engine = target.connect().await.map_err(|e| e.to_string())?;
-            let store = Store::open(&store_path).map_err(|e| e.to_string())?;
-            Lifecycle::new(engine, store, catalog, policy, actor).map_err(|e| e.to_string())
-        }
-        .boxed()
-    })
 }
 
 /// A session's lifecycle — its staff member as the actor — on the shared engine: no
