@@ -11,6 +11,7 @@ use crate::domain::Lifecycle;
 
 use super::keys::Keymap;
 use super::logging::Warnings;
+use super::tasks::shared_catalog::SharedCatalog;
 use super::tasks::shared_engine::SharedEngine;
 use super::tasks::shared_stats::SharedStats;
 use super::tasks::shared_store::SharedStore;
@@ -21,16 +22,24 @@ pub struct SharedFeeds {
     pub store: SharedStore,
     pub stats: SharedStats,
     pub engine: SharedEngine,
+    pub catalog: SharedCatalog,
 }
 
 impl SharedFeeds {
     /// `connect` opens the one engine connection (with the process's own actor: the
-    /// consoles act through lifecycles of their own on that engine).
-    pub fn spawn(store: PathBuf, connect: Connector) -> SharedFeeds {
+    /// consoles act through lifecycles of their own on that engine); `catalog` is the folder
+    /// every console's catalog pane follows.
+    pub fn spawn(
+        store: PathBuf,
+        connect: Connector,
+        catalog: PathBuf,
+        ceilings: Ceilings,
+    ) -> SharedFeeds {
         SharedFeeds {
             store: SharedStore::spawn(store),
             stats: SharedStats::spawn(),
             engine: SharedEngine::spawn(connect),
+            catalog: SharedCatalog::spawn(catalog, ceilings),
         }
     }
 }
@@ -57,7 +66,8 @@ pub struct Launch {
     pub public_host: String,
     /// Warnings logged while the console runs, for the activity pane.
     pub warnings: Option<Warnings>,
-    /// The store watcher, stats sampler and engine connection shared by the consoles of one
-    /// process (`connect` then works on the shared engine); `None`: the console runs its own.
+    /// The store watcher, stats sampler, engine connection and catalog watcher shared by the
+    /// consoles of one process (`connect` then works on the shared engine); `None`: the
+    /// console runs its own.
     pub shared: Option<SharedFeeds>,
 }

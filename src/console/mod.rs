@@ -173,7 +173,13 @@ impl Console {
             None => tasks::stats::spawn(current.clone(), targets_rx, tx.clone()),
         }
         tasks::nodes::spawn(current.clone(), tx.clone());
-        let catalog_watch = tasks::catalog::spawn(catalog.root.clone(), ceilings, tx.clone());
+        let catalog_watch = match &shared {
+            Some(shared) => {
+                shared.catalog.follow(tx.clone());
+                None
+            }
+            None => tasks::catalog::spawn(catalog.root.clone(), ceilings, tx.clone()),
+        };
         let runner = Runner {
             current,
             tx,

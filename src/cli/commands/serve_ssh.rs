@@ -36,11 +36,13 @@ pub fn start(ctx: &Context) -> Result<BoxFuture<'static, Result<()>>> {
         global: ctx.global.clone(),
         config: ctx.config.clone(),
     };
-    // One store watcher, one stats sampler and one engine connection for all sessions, not
-    // one each.
+    // One store watcher, one stats sampler, one engine connection and one catalog watcher for
+    // all sessions, not one each.
     let shared = SharedFeeds::spawn(
         ctx.store_path(),
         super::console::engine_connector(ctx, catalog.clone(), ctx.actor()),
+        catalog.root.clone(),
+        ctx.config.ceilings.clone(),
     );
     let launcher: Launcher = Arc::new(move |actor| {
         let mut launch = super::console::launch(

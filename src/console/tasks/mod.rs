@@ -7,6 +7,7 @@ pub mod engine;
 pub mod input;
 pub mod logs;
 pub mod nodes;
+pub mod shared_catalog;
 pub mod shared_engine;
 pub mod shared_stats;
 pub mod shared_store;
