@@ -12,10 +12,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::swarm_lab::remove_by_store_label;
-pub use crate::common::swarm_lab::{
-    LAB_RUN, NODES, REGISTRY, config_file, ensure_images, node_sock, settings,
-};
+use crate::common::swarm_lab::{LAB_RUN, remove_by_store_label};
+pub use crate::common::swarm_lab::{NODES, config_file, ensure_images, node_sock, settings};
 use crate::common::{load_catalog, repo};
 use ctfdeck::config::Config;
 use ctfdeck::domain::{Actor, Lifecycle};
