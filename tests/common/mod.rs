@@ -186,7 +186,8 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = TestEngine::connect().await;
         let mut policy = Config::default().policy();
-        // Tests run on loopback; nothing needs to be reachable from elsewhere.
+        // Tests run on loopback; nothing needs to be reachable from elsewhere. (A Swarm
+        // publishes on the node's address whatever this says.)
         policy.container.bind_address = "127.0.0.1".to_string();
         adjust(&mut policy);
         let (catalog_dir, config) = match &engine {
