@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use common::{Fixture, bin, repo};
 use ctfdeck::domain::StopOutcome;
 use ctfdeck::domain::exits::{EXIT_ACTION, MAX_RESTARTS, RESTART_ACTION, RESTART_LIMIT_ACTION};
-use ctfdeck::engine::Engine;
 use ctfdeck::store::{AuditEntry, AuditFilter, InstanceRecord, InstanceStatus, Store, now_millis};
 use futures_util::StreamExt;
 

@@ -6,7 +6,6 @@ mod common;
 
 use common::Fixture;
 use ctfdeck::domain::plan::{PlanInput, plan_for};
-use ctfdeck::engine::Engine;
 use ctfdeck::store::{InstanceRecord, InstanceStatus, now_millis};
 
 /// What a spawning process leaves when it is killed after creating the engine objects but

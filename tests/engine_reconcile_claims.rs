@@ -11,7 +11,6 @@ use std::process::{Command, Output};
 use common::{Fixture, bin, repo};
 use ctfdeck::domain::lease;
 use ctfdeck::domain::plan::{PlanInput, plan_for};
-use ctfdeck::engine::Engine;
 use ctfdeck::store::{AdmissionLimits, InstanceRecord, InstanceStatus, Lease, now_millis};
 
 fn ctfdeck(f: &Fixture, args: &[&str]) -> Output {

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use common::{Fixture, http_status_line, repo, tcp_banner};
 use ctfdeck::domain::{Owner, StopOutcome};
-use ctfdeck::engine::{Engine, labels};
+use ctfdeck::engine::labels;
 use ctfdeck::store::InstanceStatus;
 
 async fn inspect(f: &Fixture, id: &str) -> bollard::models::ContainerInspectResponse {

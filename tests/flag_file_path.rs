@@ -9,7 +9,6 @@ use std::sync::Arc;
 use common::{Fixture, load_catalog, repo};
 use ctfdeck::catalog::Catalog;
 use ctfdeck::domain::{Actor, Lifecycle};
-use ctfdeck::engine::Engine;
 use ctfdeck::store::Store;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -24,7 +23,7 @@ async fn a_quote_in_the_flag_file_path_runs_nothing_in_the_instance() {
     let name = "a';cd ..;cd tmp;touch pwned;: '";
     challenge.flag.inject = format!("file:/tmp/{name}");
     f.lifecycle = Lifecycle::new(
-        Arc::new(f.engine.clone()) as Arc<dyn Engine>,
+        f.engine.shared(),
         Store::open(&f.store_path()).unwrap(),
         Arc::new(Catalog {
             root: repo().join("challenges"),

@@ -5,9 +5,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{Fixture, bin, repo};
+use common::{Fixture, repo};
 use ctfdeck::domain::{FlagOwner, Submission, flags};
-use ctfdeck::engine::Engine;
 use futures_util::StreamExt;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -26,11 +25,11 @@ async fn flags_are_unique_reproducible_and_never_in_logs_or_audit() {
             flag
         );
         // The instance really holds it (through the challenge's own bug).
-        let port = rec.ports[0].host_port;
+        let (host, port) = common::address_of(&rec.ports[0]);
         // Its port proxy and server may need a moment after the spawn returns.
-        common::http_status_line(port);
+        common::http_status_line_on(&host, port);
         let out = Command::new(repo().join("challenges/web-cmdinject/solve.sh"))
-            .args(["--connection-info", &format!("http://127.0.0.1:{port}")])
+            .args(["--connection-info", &format!("http://{host}:{port}")])
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), flag);
@@ -91,11 +90,8 @@ async fn flags_are_unique_reproducible_and_never_in_logs_or_audit() {
         .unwrap()
         .flag
         .unwrap();
-    let out = Command::new(bin())
-        .arg("--store")
-        .arg(f.store_path())
-        .arg("--catalog")
-        .arg(repo().join("challenges"))
+    let out = f
+        .cli()
         .args(["flag", "whose", &live_flag, "--json"])
         .output()
         .unwrap();
@@ -118,12 +114,8 @@ async fn flags_are_unique_reproducible_and_never_in_logs_or_audit() {
 
 /// `ctfdeck flag whose FLAG --submitted-by OWNER` on the fixture's store.
 fn submitted(f: &Fixture, flag: &str, by: &str, json: bool) -> std::process::Output {
-    let mut cmd = Command::new(bin());
-    cmd.arg("--store")
-        .arg(f.store_path())
-        .arg("--catalog")
-        .arg(f.lifecycle.catalog().root.clone())
-        .args(["flag", "whose", flag, "--submitted-by", by]);
+    let mut cmd = f.cli();
+    cmd.args(["flag", "whose", flag, "--submitted-by", by]);
     if json {
         cmd.arg("--json");
     }

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Fixture;
 use common::relay::Relay;
-use common::{Fixture, bin, repo};
 use ctfdeck::store::{InstanceStatus, now_millis};
 
 /// A running reaper daemon; killed when dropped, so a failing test leaves no daemon behind.
@@ -33,12 +33,8 @@ fn start_reaper(f: &Fixture, log: &Path) -> Reaper {
 }
 
 fn reaper_command(f: &Fixture) -> Command {
-    let mut cmd = Command::new(bin());
-    cmd.arg("--store")
-        .arg(f.store_path())
-        .arg("--catalog")
-        .arg(repo().join("challenges"))
-        .args(["reap", "--watch"]);
+    let mut cmd = f.cli();
+    cmd.args(["reap", "--watch"]);
     cmd
 }
 
@@ -144,7 +140,6 @@ async fn two_reapers_stop_each_instance_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_reaper_reconciles_on_start_and_says_what_it_changed() {
-    use ctfdeck::engine::Engine;
     let f = Fixture::new().await;
     let rec = f.spawn("nc-calc", "team:gone").await;
     // Its container disappears behind ctfdeck's back (an admin's `docker rm -f`).
@@ -191,7 +186,7 @@ fn the_reaper_rides_out_an_engine_outage() {
         )
         .unwrap()
         .instance;
-    let relay = Relay::new(&f.dir.path().join("engine.sock"));
+    let relay = Relay::to(&f.dir.path().join("engine.sock"), &f.engine_socket());
     let (out, err) = (f.dir.path().join("out.log"), f.dir.path().join("err.log"));
     let reaper = Reaper(
         reaper_command(&f)
@@ -254,16 +249,7 @@ fn the_reaper_rides_out_an_engine_outage() {
 async fn doctor_notices_when_no_reaper_runs() {
     let f = Fixture::new().await;
     let rec = f.spawn("nc-calc", "team:forgotten").await;
-    let doctor = || {
-        Command::new(bin())
-            .arg("--store")
-            .arg(f.store_path())
-            .arg("--catalog")
-            .arg(repo().join("challenges"))
-            .arg("doctor")
-            .output()
-            .unwrap()
-    };
+    let doctor = || f.cli().arg("doctor").output().unwrap();
     let fine = doctor();
     let said = String::from_utf8_lossy(&fine.stdout).to_string();
     assert!(fine.status.success(), "{said}");

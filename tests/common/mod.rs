@@ -1,10 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Shared set-up for tests that need the real engine: connect (failing loudly when there is
 //! none), make sure the example images exist, and give each test its own store.
+//!
+//! The lifecycle and policy suites run on Docker, on Podman and on the Swarm lab: `Fixture`
+//! builds its lifecycle on whichever `CTFDECK_TEST_ENGINE` names (see `.ci/run`).
 
 #![allow(dead_code)]
 
 pub mod relay;
+pub mod swarm_lab;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +17,8 @@ use std::sync::{Arc, OnceLock};
 use ctfdeck::catalog::{Catalog, Ceilings};
 use ctfdeck::config::Config;
 use ctfdeck::domain::{Actor, Lifecycle, Policy};
-use ctfdeck::engine::{DockerEngine, Engine, labels};
+use ctfdeck::engine::{DockerEngine, Engine, SwarmEngine, labels};
+use ctfdeck::shared::PublishedPort;
 use ctfdeck::store::{InstanceRecord, Store};
 
 pub fn repo() -> PathBuf {
@@ -48,6 +53,63 @@ pub async fn engine() -> DockerEngine {
         );
     }
     engine
+}
+
+/// Whether this run means the Swarm lab (`CTFDECK_TEST_ENGINE=swarm`).
+pub fn on_swarm() -> bool {
+    std::env::var("CTFDECK_TEST_ENGINE").is_ok_and(|w| w.eq_ignore_ascii_case("swarm"))
+}
+
+/// The engine a [`Fixture`]'s instances run on: the Docker-compatible engine (Docker or
+/// Podman), or the Swarm lab's manager. Derefs to the [`Engine`] the lifecycle uses, so a test
+/// body reads the same on each.
+#[derive(Clone)]
+pub enum TestEngine {
+    Docker(DockerEngine),
+    Swarm(SwarmEngine),
+}
+
+impl std::ops::Deref for TestEngine {
+    type Target = dyn Engine;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            TestEngine::Docker(engine) => engine,
+            TestEngine::Swarm(engine) => engine,
+        }
+    }
+}
+
+impl TestEngine {
+    /// Connect to the engine this run means, with the images the bundled catalog needs there.
+    pub async fn connect() -> TestEngine {
+        if on_swarm() {
+            let manager = swarm_lab::manager_from_env();
+            swarm_lab::ensure_images(&manager);
+            let engine = SwarmEngine::connect(Some(&manager), swarm_lab::settings())
+                .await
+                .unwrap_or_else(|e| panic!("the Swarm lab's manager at {manager} answers: {e}"));
+            TestEngine::Swarm(engine)
+        } else {
+            ensure_images();
+            TestEngine::Docker(engine().await)
+        }
+    }
+
+    /// The Docker API client (on a Swarm, the manager's), for what the engine trait does not say.
+    pub fn client(&self) -> &bollard::Docker {
+        match self {
+            TestEngine::Docker(engine) => engine.client(),
+            TestEngine::Swarm(engine) => engine.manager().client(),
+        }
+    }
+
+    pub fn shared(&self) -> Arc<dyn Engine> {
+        match self {
+            TestEngine::Docker(engine) => Arc::new(engine.clone()),
+            TestEngine::Swarm(engine) => Arc::new(engine.clone()),
+        }
+    }
 }
 
 /// Whether the tests run on Podman (where some answers are worded differently).
@@ -96,11 +158,14 @@ pub fn load_catalog(dir: &Path) -> Catalog {
     report.catalog
 }
 
-/// A lifecycle on a fresh temporary store and the given catalog.
+/// A lifecycle on a fresh temporary store and the given catalog, on the engine this run means
+/// (see [`TestEngine`]).
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub lifecycle: Lifecycle,
-    pub engine: DockerEngine,
+    pub engine: TestEngine,
+    /// The config file the CLI needs to reach the same engine (the Swarm lab's), if any.
+    config: Option<PathBuf>,
 }
 
 impl Fixture {
@@ -118,17 +183,27 @@ impl Fixture {
     }
 
     async fn build(catalog_dir: &Path, adjust: impl FnOnce(&mut Policy)) -> Fixture {
-        ensure_images();
         let dir = tempfile::tempdir().expect("tempdir");
-        let engine = engine().await;
+        let engine = TestEngine::connect().await;
         let mut policy = Config::default().policy();
-        // Tests run on loopback; nothing needs to be reachable from elsewhere.
+        // Tests run on loopback; nothing needs to be reachable from elsewhere. (A Swarm
+        // publishes on the node's address whatever this says.)
         policy.container.bind_address = "127.0.0.1".to_string();
         adjust(&mut policy);
+        let (catalog_dir, config) = match &engine {
+            TestEngine::Docker(_) => (catalog_dir.to_path_buf(), None),
+            TestEngine::Swarm(_) => (
+                swarm_catalog(catalog_dir, dir.path()),
+                Some(swarm_lab::config_file(
+                    dir.path(),
+                    &swarm_lab::manager_from_env(),
+                )),
+            ),
+        };
         let lifecycle = lifecycle_on(
             &engine,
             &dir.path().join("ctfdeck.db"),
-            catalog_dir,
+            &catalog_dir,
             policy,
             Actor::admin("tester"),
         );
@@ -136,6 +211,7 @@ impl Fixture {
             dir,
             lifecycle,
             engine,
+            config,
         }
     }
 
@@ -155,6 +231,37 @@ impl Fixture {
         self.dir.path().join("ctfdeck.db")
     }
 
+    /// The `ctfdeck` command on this fixture's engine, store and catalog.
+    pub fn cli(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        if let Some(config) = &self.config {
+            cmd.arg("--config").arg(config);
+        }
+        cmd.arg("--store")
+            .arg(self.store_path())
+            .arg("--catalog")
+            .arg(&self.lifecycle.catalog().root);
+        cmd
+    }
+
+    /// The unix socket the fixture's engine listens on (for a relay that can cut it).
+    pub fn engine_socket(&self) -> PathBuf {
+        match &self.engine {
+            TestEngine::Docker(_) => PathBuf::from(relay::ENGINE_SOCKET),
+            TestEngine::Swarm(_) => {
+                let manager = swarm_lab::manager_from_env();
+                let path = manager.strip_prefix("unix://").unwrap_or_else(|| {
+                    panic!("the Swarm lab's manager is a unix socket, not {manager}")
+                });
+                PathBuf::from(path)
+            }
+        }
+    }
+
+    pub fn on_swarm(&self) -> bool {
+        matches!(self.engine, TestEngine::Swarm(_))
+    }
+
     /// Spawn `challenge` for `owner` (as `team:name`), failing the test if it fails.
     pub async fn spawn(&self, challenge: &str, owner: &str) -> InstanceRecord {
         self.lifecycle
@@ -164,7 +271,8 @@ impl Fixture {
             .instance
     }
 
-    /// Containers and networks this fixture's store still has on the engine.
+    /// Containers (services on a Swarm) and networks this fixture's store still has on the
+    /// engine.
     pub async fn leftovers(&self) -> (usize, usize) {
         let id = self.lifecycle.store_id();
         (
@@ -189,10 +297,35 @@ impl Fixture {
     }
 }
 
+/// On the Swarm, the bundled catalog with web-cmdinject on the `default` profile: its own
+/// (`challenge`: egress denied behind a port proxy, ctfdeck's seccomp filter) is refused there,
+/// as the README's guarantee table says, and the lifecycle and policy rules these suites check
+/// do not depend on the profile. Other catalogs are used as given.
+fn swarm_catalog(catalog_dir: &Path, dir: &Path) -> PathBuf {
+    if catalog_dir != repo().join("challenges") {
+        return catalog_dir.to_path_buf();
+    }
+    let copy = dir.join("challenges");
+    copy_dir(catalog_dir, &copy);
+    let definition = copy.join("web-cmdinject/challenge.json");
+    let mut def: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&definition).unwrap()).unwrap();
+    def["container"]["security"]["profile"] = serde_json::json!("default");
+    std::fs::write(&definition, serde_json::to_string_pretty(&def).unwrap()).unwrap();
+    copy
+}
+
 /// A test that fails half way must not leave instances on the engine other tests share: whatever
 /// still carries this fixture's store label goes when the fixture does, pass or fail.
 impl Drop for Fixture {
     fn drop(&mut self) {
+        if self.on_swarm() {
+            swarm_lab::remove_by_store_label(
+                &swarm_lab::manager_from_env(),
+                self.lifecycle.store_id(),
+            );
+            return;
+        }
         let filter = format!("label={}={}", labels::STORE, self.lifecycle.store_id());
         let list = |args: &[&str]| -> Vec<String> {
             Command::new("docker")
@@ -225,14 +358,14 @@ impl Drop for Fixture {
 }
 
 fn lifecycle_on(
-    engine: &DockerEngine,
+    engine: &TestEngine,
     store: &Path,
     catalog_dir: &Path,
     policy: Policy,
     actor: Actor,
 ) -> Lifecycle {
     Lifecycle::new(
-        Arc::new(engine.clone()) as Arc<dyn Engine>,
+        engine.shared(),
         Store::open(store).expect("open store"),
         Arc::new(load_catalog(catalog_dir)),
         policy,
@@ -247,11 +380,25 @@ const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// First line an HTTP GET of `/` answers with, e.g. `HTTP/1.1 200 OK`.
 pub fn http_status_line(port: u16) -> String {
+    http_status_line_on("127.0.0.1", port)
+}
+
+/// Where an instance's published port answers: its node's address on a Swarm, loopback here.
+pub fn address_of(port: &PublishedPort) -> (String, u16) {
+    let host = match port.host_ip.as_str() {
+        "" | "0.0.0.0" | "::" => "127.0.0.1",
+        given => given,
+    };
+    (host.to_string(), port.host_port)
+}
+
+/// As [`http_status_line`], on `host`.
+pub fn http_status_line_on(host: &str, port: u16) -> String {
     use std::io::{BufRead, BufReader, Write};
     let mut last = String::from("never tried");
     let deadline = std::time::Instant::now() + ANSWER_WITHIN;
     while std::time::Instant::now() < deadline {
-        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+        match std::net::TcpStream::connect((host, port)) {
             Ok(mut s) => {
                 let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(3)));
                 let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
@@ -265,7 +412,7 @@ pub fn http_status_line(port: u16) -> String {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("no HTTP answer on 127.0.0.1:{port} within {ANSWER_WITHIN:?} ({last})")
+    panic!("no HTTP answer on {host}:{port} within {ANSWER_WITHIN:?} ({last})")
 }
 
 /// The first line a TCP service sends on connect.

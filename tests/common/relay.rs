@@ -7,19 +7,26 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
-const ENGINE_SOCKET: &str = "/var/run/docker.sock";
+pub const ENGINE_SOCKET: &str = "/var/run/docker.sock";
 
 /// A unix-socket relay to the engine that can be cut and restored.
 pub struct Relay {
     pub path: PathBuf,
+    engine: PathBuf,
     rt: tokio::runtime::Runtime,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Relay {
     pub fn new(path: &Path) -> Relay {
+        Relay::to(path, Path::new(ENGINE_SOCKET))
+    }
+
+    /// A relay to the engine listening on `engine` (a unix socket).
+    pub fn to(path: &Path, engine: &Path) -> Relay {
         let relay = Relay {
             path: path.to_path_buf(),
+            engine: engine.to_path_buf(),
             rt: tokio::runtime::Runtime::new().unwrap(),
             tasks: Arc::new(Mutex::new(Vec::new())),
         };
@@ -34,10 +41,12 @@ impl Relay {
             .block_on(async { UnixListener::bind(&self.path) })
             .unwrap();
         let tasks = self.tasks.clone();
+        let target = self.engine.clone();
         let accept = self.rt.spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
+                let target = target.clone();
                 let conn = tokio::spawn(async move {
-                    if let Ok(mut engine) = UnixStream::connect(ENGINE_SOCKET).await {
+                    if let Ok(mut engine) = UnixStream::connect(&target).await {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
                     }
                 });

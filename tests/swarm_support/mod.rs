@@ -7,24 +7,18 @@
 //! set, a lab that cannot come up is a failure, not a skip.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{bin, load_catalog, repo};
+use crate::common::swarm_lab::{LAB_RUN, remove_by_store_label};
+pub use crate::common::swarm_lab::{NODES, config_file, ensure_images, node_sock, settings};
+use crate::common::{load_catalog, repo};
 use ctfdeck::config::Config;
 use ctfdeck::domain::{Actor, Lifecycle};
-use ctfdeck::engine::swarm::NodeSettings;
-use ctfdeck::engine::{Engine, EngineKind, SwarmEngine, SwarmSettings, labels};
+use ctfdeck::engine::{Engine, EngineKind, SwarmEngine, SwarmSettings};
 use ctfdeck::store::Store;
-
-pub const LAB_RUN: &str = "/run/ctfdeck-swarm-lab";
-pub const REGISTRY: &str = "10.99.0.1:5000";
-pub const NODES: [(&str, &str); 2] = [
-    ("ctfdeck-lab-1", "10.99.0.2"),
-    ("ctfdeck-lab-2", "10.99.0.3"),
-];
 
 /// The lab while the test uses it: brought up unless it was up already (then left as found),
 /// taken down afterwards, pass or fail.
@@ -75,91 +69,6 @@ impl Drop for Lab {
     }
 }
 
-pub fn node_sock(n: usize) -> String {
-    format!("unix://{LAB_RUN}/node{n}.sock")
-}
-
-/// `[swarm]` as the lab needs it: its registry, its label, each node's own engine.
-pub fn settings() -> SwarmSettings {
-    SwarmSettings {
-        constraints: vec!["node.labels.ctfdeck==true".into()],
-        registry: REGISTRY.into(),
-        start_timeout: Duration::from_secs(60),
-        nodes: NODES
-            .iter()
-            .enumerate()
-            .map(|(i, (host, _))| {
-                (
-                    host.to_string(),
-                    NodeSettings {
-                        public_host: None,
-                        engine: Some(node_sock(i + 1)),
-                    },
-                )
-            })
-            .collect(),
-        ..SwarmSettings::default()
-    }
-}
-
-/// The same as a config file, for the CLI.
-pub fn config_file(dir: &Path, manager: &str) -> PathBuf {
-    let mut text = format!(
-        "[engine]\nkind = \"swarm\"\nurl = \"{manager}\"\n\n[swarm]\nconstraints = \
-         [\"node.labels.ctfdeck==true\"]\nregistry = \"{REGISTRY}\"\n"
-    );
-    for (i, (host, _)) in NODES.iter().enumerate() {
-        text.push_str(&format!(
-            "\n[swarm.nodes.{host}]\nengine = \"{}\"\n",
-            node_sock(i + 1)
-        ));
-    }
-    let path = dir.join("swarm.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// `busybox:1.36` (made on the host by `scripts/busybox-base`) loaded into the manager, then
-/// web-robots and web-cmdinject built there and pushed to the lab's registry, through the real `ctfdeck build`.
-pub fn ensure_images(manager: &str) {
-    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    DONE.get_or_init(|| {
-        let base = Command::new(repo().join("scripts/busybox-base"))
-            .status()
-            .expect("run scripts/busybox-base");
-        assert!(base.success(), "scripts/busybox-base failed");
-        let load = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "docker -H {manager} image inspect busybox:1.36 >/dev/null 2>&1 || \
-                 docker save busybox:1.36 | docker -H {manager} load -q"
-            ))
-            .output()
-            .expect("docker save | docker load");
-        assert!(
-            load.status.success(),
-            "loading busybox:1.36 into the manager: {}",
-            String::from_utf8_lossy(&load.stderr)
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(bin())
-            .arg("--config")
-            .arg(config_file(dir.path(), manager))
-            .arg("--store")
-            .arg(dir.path().join("build.db"))
-            .arg("--catalog")
-            .arg(repo().join("challenges"))
-            .args(["build", "web-robots", "web-cmdinject"])
-            .output()
-            .expect("run ctfdeck build");
-        assert!(
-            out.status.success(),
-            "ctfdeck build on the Swarm failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-}
-
 pub async fn swarm(lab: &Lab, settings: SwarmSettings) -> SwarmEngine {
     let engine = SwarmEngine::connect(Some(&lab.manager), settings)
         .await
@@ -188,28 +97,7 @@ pub struct Leftovers {
 
 impl Drop for Leftovers {
     fn drop(&mut self) {
-        let filter = format!("label={}={}", labels::STORE, self.store_id);
-        for (list, remove) in [
-            (&["service", "ls", "-q"][..], &["service", "rm"][..]),
-            (&["network", "ls", "-q"][..], &["network", "rm"][..]),
-        ] {
-            let ids = Command::new("docker")
-                .args(["-H", &self.manager])
-                .args(list)
-                .args(["--filter", &filter])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-                .unwrap_or_default();
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
-                let _ = Command::new("docker")
-                    .args(["-H", &self.manager])
-                    .args(remove)
-                    .args(&ids)
-                    .output();
-                std::thread::sleep(Duration::from_secs(2));
-            }
-        }
+        remove_by_store_label(&self.manager, &self.store_id);
     }
 }
 
