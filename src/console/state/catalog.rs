@@ -111,6 +111,15 @@ impl CatalogState {
             .map_or_else(|| "-".to_string(), |l| l.text(now))
     }
 
+    /// What the "last smoke" column reads at `now` (its ages move with time).
+    pub fn clock_text(&self, now: Millis) -> String {
+        self.rows
+            .iter()
+            .map(|r| self.smoke_text(&r.id, now))
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
     pub fn live_total(&self) -> usize {
         self.live.values().sum()
     }

@@ -347,9 +347,39 @@ fn the_tick_redraws_only_when_a_visible_countdown_changes() {
     app.instances.window(10);
     app.drawn();
     app.on_event(Event::Tick(NOW + 20_000));
-    assert!(!app.dirty, "2h01m still reads 2h01m: nothing to draw");
+    assert!(
+        !app.dirty && !app.clocks_moved,
+        "2h01m still reads 2h01m: nothing to draw"
+    );
     app.on_event(Event::Tick(NOW + 61_000));
-    assert!(app.dirty, "the countdown moved to 2h00m");
+    assert!(app.clocks_moved, "the countdown moved to 2h00m");
+    assert!(
+        !app.dirty,
+        "only the instances pane's clocks are drawn again"
+    );
+    app.drawn();
+    assert!(!app.clocks_moved);
+}
+
+#[test]
+fn a_last_smoke_age_that_moves_redraws_the_whole_screen() {
+    let mut app = sample_app();
+    app.catalog.last_smoke.insert(
+        "web-robots".into(),
+        crate::console::state::smoke::LastSmoke {
+            at: NOW - 120_000,
+            failed: None,
+        },
+    );
+    app.dirty = true;
+    app.drawn();
+    app.on_event(Event::Tick(NOW + 5_000));
+    assert!(!app.dirty, "the pane still reads 2m ago");
+    app.on_event(Event::Tick(NOW + 60_000));
+    assert!(
+        app.dirty,
+        "3m ago is outside the instances pane: the whole screen"
+    );
 }
 
 #[test]

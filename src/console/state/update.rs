@@ -174,7 +174,12 @@ impl App {
 
     fn tick(&mut self, now: crate::store::Millis) {
         self.now = now;
-        if self.instances.clock_text(now) != self.last_clock {
+        let clock = self.instances.clock_text(now);
+        if clock != self.last_clock {
+            self.last_clock = clock;
+            self.clocks_moved = true;
+        }
+        if self.catalog.clock_text(now) != self.last_catalog_clock {
             self.dirty = true;
         }
         // The API's heartbeat goes stale without any store change.
