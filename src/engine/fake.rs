@@ -15,7 +15,7 @@ use futures_util::stream::BoxStream;
 
 use super::{
     BuildProgress, ContainerPlan, ContainerState, Engine, EngineError, EngineInfo, ExecOutput,
-    ManagedContainer, ManagedNetwork, SubnetPool, labels,
+    ManagedContainer, ManagedNetwork, SubnetPool, SwarmNode, labels,
 };
 use crate::shared::PublishedPort;
 
@@ -46,6 +46,8 @@ struct State {
     failing_start: Option<String>,
     /// Built images, in order, with their contexts.
     builds: Vec<(String, String)>,
+    /// The nodes of a Swarm it plays (none: a single host).
+    nodes: Vec<SwarmNode>,
 }
 
 /// See the module documentation.
@@ -121,6 +123,16 @@ impl FakeEngine {
     /// Images built so far, with the contexts they were built from.
     pub fn builds(&self) -> Vec<(String, String)> {
         self.state().builds.clone()
+    }
+
+    /// Play a Swarm of these nodes (an empty list: a single host again).
+    pub fn set_nodes(&self, nodes: Vec<SwarmNode>) {
+        self.state().nodes = nodes;
+    }
+
+    /// The nodes as they are now (availability changed by drains and activations).
+    pub fn nodes(&self) -> Vec<SwarmNode> {
+        self.state().nodes.clone()
     }
 
     /// Every container, by id.
@@ -469,6 +481,27 @@ impl Engine for FakeEngine {
             error: None,
             health: None,
         })
+    }
+
+    async fn cluster_nodes(&self) -> Result<Vec<SwarmNode>, EngineError> {
+        Ok(self.reach()?.nodes.clone())
+    }
+
+    /// As the Swarm engine does: not taking is `pause`, taking is `active`.
+    async fn set_node_taking(&self, name: &str, take: bool) -> Result<SwarmNode, EngineError> {
+        let mut s = self.reach()?;
+        if s.nodes.is_empty() {
+            return Err(EngineError::Unexpected(format!(
+                "this engine runs everything on one host: there is no node {name}"
+            )));
+        }
+        let node = s
+            .nodes
+            .iter_mut()
+            .find(|n| n.id == name || n.hostname == name)
+            .ok_or_else(|| EngineError::Unexpected(format!("the Swarm has no node {name}")))?;
+        node.availability = if take { "active" } else { "pause" }.to_string();
+        Ok(node.clone())
     }
 
     async fn ping(&self) -> Result<(), EngineError> {

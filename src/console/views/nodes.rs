@@ -5,6 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use crate::console::keys::Action;
 use crate::console::state::App;
 use crate::console::theme::Theme;
 
@@ -38,6 +39,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 k => format!("{k} instances"),
             }
         )));
+    }
+    // The drain key only means something here, so it is said here rather than in the hints.
+    let key = app.keymap.keys_text(Action::Node);
+    if !key.is_empty() && !app.read_only {
+        spans.push(Span::styled(key, theme.key));
+        spans.push(Span::styled(" drain/activate", theme.hint));
     }
     frame.render_widget(Line::from(spans), area);
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod build;
+mod nodes;
 mod owned;
 mod quotas;
 mod reaper;
