@@ -69,6 +69,32 @@ async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_add
     }
     assert_eq!(used.len(), 2, "instances on both nodes: {used:?}");
 
+    // The nodes strip's figures: what each node offers the scheduler, and what the instances
+    // placed there reserve (a quarter of each limit, `[swarm] reserve`). Another store's
+    // instances on the same lab reserve there too, hence at least.
+    let strip = engine.cluster_nodes().await.unwrap();
+    for (host, addr) in NODES {
+        let node = strip.iter().find(|n| n.hostname == host).unwrap();
+        let here = records
+            .iter()
+            .filter(|r| r.ports[0].host_ip == addr)
+            .count() as i64;
+        assert!(here > 0);
+        assert!(
+            node.reservable.nano_cpus >= 1_000_000_000 && node.reservable.memory_bytes > 0,
+            "{node:?}"
+        );
+        assert!(
+            node.reserved.nano_cpus >= here * 125_000_000
+                && node.reserved.memory_bytes >= here * (16 << 20),
+            "{here} instance(s) on {host}: {node:?}"
+        );
+        assert!(
+            node.reserved.nano_cpus <= node.reservable.nano_cpus,
+            "{node:?}"
+        );
+    }
+
     // The task container, on its own node, runs as hardened as the API lets a service be.
     let rec = &records[0];
     let service = rec.container_id.clone().expect("service id");

@@ -180,6 +180,7 @@ mod tests {
             availability: "active".into(),
             manager: false,
             engine_version: "20.10.24".into(),
+            ..Default::default()
         }
     }
 

@@ -26,6 +26,7 @@ fn node(host: &str, address: &str, availability: &str, k: usize) -> NodeView {
             availability: availability.into(),
             manager: false,
             engine_version: "20.10.24".into(),
+            ..Default::default()
         },
         instances: k,
     }

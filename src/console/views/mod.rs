@@ -75,7 +75,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let banner_h = banner::height(app);
     let [banner_area, nodes_area, body, status_area] = Layout::vertical([
         Constraint::Length(banner_h),
-        Constraint::Length(nodes::height(app)),
+        Constraint::Length(nodes::height(app, area.width, area.height)),
         Constraint::Min(0),
         Constraint::Length(2),
     ])

@@ -67,6 +67,7 @@ mod tests {
                 availability: availability.into(),
                 manager: false,
                 engine_version: "20.10.24".into(),
+                ..Default::default()
             },
             instances: k,
         }

@@ -15,6 +15,7 @@ fn node(host: &str, address: &str) -> SwarmNode {
         availability: "active".into(),
         manager: false,
         engine_version: "20.10.24".into(),
+        ..Default::default()
     }
 }
 
