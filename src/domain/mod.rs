@@ -13,6 +13,7 @@ mod host_accounts;
 pub mod ids;
 pub mod lease;
 mod lifecycle;
+mod node_down;
 pub mod nodes;
 mod owned;
 mod owner;

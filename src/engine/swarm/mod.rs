@@ -22,7 +22,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 
 pub use nodes::{NodeResources, SwarmNode};
-pub use settings::{ChallengePlacement, NodeSettings, SwarmSettings};
+pub use settings::{ChallengePlacement, NodeSettings, OnNodeDown, SwarmSettings};
 pub use spec::{Gap, gaps};
 
 use super::{
