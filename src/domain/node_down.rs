@@ -3,8 +3,9 @@
 //! instances, the row kept running (same id, owner, expiry and flag) on its new node's address
 //! and port. What ran inside is gone either way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
+use crate::engine::EngineKind;
 use crate::engine::swarm::OnNodeDown;
 use crate::shared::PublishedPort;
 use crate::store::{InstanceRecord, InstanceStatus};
@@ -89,15 +90,35 @@ impl Lifecycle {
         }
     }
 
-    /// Follow an instance the Swarm placed again by itself (its node went down and its restart
-    /// policy put a task elsewhere before ctfdeck saw the node down): the row takes the
-    /// ports it runs on now. Only when rescheduling is asked for; true when the row moved.
+    /// The addresses of the Swarm's nodes that are not up, when rescheduling is asked for
+    /// (empty otherwise, and off a Swarm): the instances recorded there may have moved.
+    pub(super) async fn down_node_addresses(&self) -> Result<HashSet<String>, DomainError> {
+        if self.policy.on_node_down != OnNodeDown::Reschedule
+            || self.engine.info().kind != EngineKind::Swarm
+        {
+            return Ok(HashSet::new());
+        }
+        Ok(self
+            .engine
+            .cluster_nodes()
+            .await?
+            .into_iter()
+            .filter(|n| n.state != "ready")
+            .map(|n| n.address)
+            .collect())
+    }
+
+    /// Follow an instance the Swarm placed again by itself (its node, one of `down`, went down
+    /// and its restart policy put a task elsewhere before ctfdeck saw the node down): the row
+    /// takes the ports it runs on now. True when the row moved.
     pub(super) fn follow_move(
         &self,
         row: &InstanceRecord,
         running_on: &[PublishedPort],
+        down: &HashSet<String>,
     ) -> Result<bool, DomainError> {
-        if self.policy.on_node_down != OnNodeDown::Reschedule || !moved(&row.ports, running_on) {
+        let was_on_down_node = row.ports.first().is_some_and(|p| down.contains(&p.host_ip));
+        if !was_on_down_node || !moved(&row.ports, running_on) {
             return Ok(false);
         }
         let ports: Vec<PublishedPort> = running_on

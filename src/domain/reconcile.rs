@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::engine::{EngineKind, ManagedContainer, labels};
+use crate::engine::{ManagedContainer, labels};
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
 
 use super::lease::{self, Liveness};
@@ -134,6 +134,8 @@ impl Lifecycle {
         })?;
         let now = now_millis();
         let mut accounted: HashSet<String> = HashSet::new();
+        // Where instances may have been moved away from (only asked for when rescheduling).
+        let down = self.down_node_addresses().await?;
 
         for row in &live {
             let container = by_instance.get(row.id.as_str()).copied();
@@ -182,12 +184,10 @@ impl Lifecycle {
                         NodeDown::Elsewhere => {}
                     }
                 }
-                // On a Swarm, the scheduler may have moved it to another node by itself.
-                InstanceStatus::Running
-                    if apply && self.engine.info().kind == EngineKind::Swarm =>
-                {
+                // Its node went down and the Swarm moved it to another by itself.
+                InstanceStatus::Running if apply && !down.is_empty() => {
                     if let Some(c) = container.filter(|c| c.state == "running")
-                        && self.follow_move(row, &c.ports)?
+                        && self.follow_move(row, &c.ports, &down)?
                     {
                         report.rescheduled.push(row.id.clone());
                     }
