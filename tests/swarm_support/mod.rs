@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::common::{bin, load_catalog, repo};
 use ctfdeck::config::Config;
-use ctfdeck::domain::{Actor, Lifecycle};
+use ctfdeck::domain::{Actor, Lifecycle, Policy};
 use ctfdeck::engine::swarm::NodeSettings;
 use ctfdeck::engine::{Engine, EngineKind, SwarmEngine, SwarmSettings, labels};
 use ctfdeck::store::Store;
@@ -169,7 +169,11 @@ pub async fn swarm(lab: &Lab, settings: SwarmSettings) -> SwarmEngine {
 }
 
 pub fn lifecycle(engine: &SwarmEngine, store: &Path) -> Lifecycle {
-    let policy = Config::default().policy();
+    lifecycle_with(engine, store, Config::default().policy())
+}
+
+/// As [`lifecycle`], with its own policy.
+pub fn lifecycle_with(engine: &SwarmEngine, store: &Path, policy: Policy) -> Lifecycle {
     Lifecycle::new(
         Arc::new(engine.clone()) as Arc<dyn Engine>,
         Store::open(store).expect("open store"),
