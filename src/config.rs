@@ -240,6 +240,7 @@ impl Config {
             quotas: self.quotas.clone(),
             network: self.network.clone(),
             build: self.build.clone(),
+            on_node_down: self.swarm.on_node_down,
         }
     }
 }
@@ -474,5 +475,21 @@ mod engine_tests {
         assert!(parse("[engine]\nkind = \"kubernetes\"\n").is_err());
         let bad = parse("[swarm]\nconstraints = [\"nonsense\"]\n").unwrap_err();
         assert!(bad.contains("[swarm] constraints"), "{bad}");
+    }
+
+    #[test]
+    fn a_node_going_down_loses_its_instances_unless_told_to_reschedule() {
+        use crate::engine::swarm::OnNodeDown;
+        assert_eq!(parse("").unwrap().policy().on_node_down, OnNodeDown::Lost);
+        let lost = parse("[swarm]\non_node_down = \"lost\"\n").unwrap();
+        assert_eq!(lost.policy().on_node_down, OnNodeDown::Lost);
+        let moved = parse("[swarm]\non_node_down = \"reschedule\"\n").unwrap();
+        assert_eq!(moved.swarm.on_node_down, OnNodeDown::Reschedule);
+        assert_eq!(moved.policy().on_node_down, OnNodeDown::Reschedule);
+        let bad = parse("[swarm]\non_node_down = \"migrate\"\n").unwrap_err();
+        assert!(
+            bad.starts_with("c.toml:2:") && bad.contains("`lost` or `reschedule`"),
+            "{bad}"
+        );
     }
 }

@@ -21,8 +21,8 @@ use ctfdeck::domain::{DomainError, StopOutcome};
 use ctfdeck::engine::{DockerEngine, Engine, SwarmEngine, labels};
 use ctfdeck::store::{InstanceFilter, InstanceStatus};
 use swarm_support::{
-    Lab, Leftovers, NODES, config_file, ensure_images, http_status_line, lifecycle, node_sock,
-    refused, settings, swarm,
+    Lab, Leftovers, NODES, config_file, ensure_images, http_status_line, lifecycle, lifecycle_with,
+    node_sock, refused, settings, swarm,
 };
 
 async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_address(lab: &Lab) {
@@ -68,6 +68,32 @@ async fn instances_spread_over_both_nodes_hardened_and_reached_on_their_node_add
         );
     }
     assert_eq!(used.len(), 2, "instances on both nodes: {used:?}");
+
+    // The nodes strip's figures: what each node offers the scheduler, and what the instances
+    // placed there reserve (a quarter of each limit, `[swarm] reserve`). Another store's
+    // instances on the same lab reserve there too, hence at least.
+    let strip = engine.cluster_nodes().await.unwrap();
+    for (host, addr) in NODES {
+        let node = strip.iter().find(|n| n.hostname == host).unwrap();
+        let here = records
+            .iter()
+            .filter(|r| r.ports[0].host_ip == addr)
+            .count() as i64;
+        assert!(here > 0);
+        assert!(
+            node.reservable.nano_cpus >= 1_000_000_000 && node.reservable.memory_bytes > 0,
+            "{node:?}"
+        );
+        assert!(
+            node.reserved.nano_cpus >= here * 125_000_000
+                && node.reserved.memory_bytes >= here * (16 << 20),
+            "{here} instance(s) on {host}: {node:?}"
+        );
+        assert!(
+            node.reserved.nano_cpus <= node.reservable.nano_cpus,
+            "{node:?}"
+        );
+    }
 
     // The task container, on its own node, runs as hardened as the API lets a service be.
     let rec = &records[0];
@@ -398,6 +424,18 @@ fn reaper(
     tokio::task::JoinHandle<()>,
     tokio::sync::mpsc::UnboundedReceiver<ReaperEvent>,
 ) {
+    reaper_with(engine, store, ctfdeck::config::Config::default().policy())
+}
+
+/// As [`reaper`], under its own policy.
+fn reaper_with(
+    engine: &SwarmEngine,
+    store: &Path,
+    policy: ctfdeck::domain::Policy,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::mpsc::UnboundedReceiver<ReaperEvent>,
+) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let events: ctfdeck::domain::reaper::ReaperEvents = Arc::new(move |e| {
         let _ = tx.send(e);
@@ -406,7 +444,7 @@ fn reaper(
         reconcile_every: Duration::from_secs(3600),
         ..ReaperTiming::default()
     };
-    let lifecycle = Arc::new(lifecycle(engine, store));
+    let lifecycle = Arc::new(lifecycle_with(engine, store, policy));
     let task = tokio::spawn(async move {
         if let Err(e) = ctfdeck::domain::reaper::watch(lifecycle, &timing, events).await {
             panic!("the reaper lost the Swarm: {e}");
@@ -610,6 +648,115 @@ async fn a_node_going_down_marks_its_instances_lost_and_leaves_nothing(lab: &Lab
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// Node 1 taking instances again when the test ends, pass or fail (a test drains it to place
+/// an instance on node 2).
+struct NodeTakes(String, String);
+
+impl Drop for NodeTakes {
+    fn drop(&mut self) {
+        let back = Command::new("docker")
+            .args([
+                "-H",
+                &self.0,
+                "node",
+                "update",
+                "--availability",
+                "active",
+                &self.1,
+            ])
+            .output();
+        if !back.is_ok_and(|o| o.status.success()) {
+            eprintln!("could not let {} take instances again", self.1);
+        }
+    }
+}
+
+async fn with_reschedule_a_node_going_down_moves_its_instance_to_the_other_node(lab: &Lab) {
+    let (up_host, up_addr) = NODES[0];
+    let (down_host, down_addr) = NODES[1];
+    let engine = swarm(lab, settings()).await;
+    wait_for_node(&engine, down_host, "ready").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("ctfdeck.db");
+    let mut policy = ctfdeck::config::Config::default().policy();
+    policy.on_node_down = ctfdeck::engine::swarm::OnNodeDown::Reschedule;
+    let lifecycle = lifecycle_with(&engine, &store, policy.clone());
+    let _leftovers = Leftovers {
+        manager: lab.manager.clone(),
+        store_id: lifecycle.store_id().to_string(),
+    };
+
+    // On node 2: node 1 takes no new instances while it spawns (drained as `node drain` and
+    // the console's key do it).
+    let node_1_back = NodeTakes(lab.manager.clone(), up_host.to_string());
+    lifecycle.set_node_taking(up_host, false).await.unwrap();
+    let rec = lifecycle
+        .spawn("web-robots", &"team:moves".parse().unwrap())
+        .await
+        .expect("spawn on node 2")
+        .instance;
+    lifecycle.set_node_taking(up_host, true).await.unwrap();
+    drop(node_1_back);
+    assert_eq!(rec.ports[0].host_ip, down_addr);
+
+    let (reaper, mut reported) = reaper_with(&engine, &store, policy);
+    let back = NodeBack(2);
+    let stop = Command::new(repo().join("scripts/swarm-lab"))
+        .args(["stop-node", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    wait_for_node(&engine, down_host, "down").await;
+
+    // Placed again by ctfdeck (a forced update) or already by the Swarm's restart policy:
+    // either way the row follows it to node 1.
+    wait_for(
+        &mut reported,
+        "the reaper has it placed again",
+        |e| matches!(e, ReaperEvent::Reconciled(r) if r.rescheduled.contains(&rec.id)),
+    )
+    .await;
+    reaper.abort();
+    let row = lifecycle.store().instance(&rec.id).unwrap().unwrap();
+    assert_eq!(row.status, InstanceStatus::Running, "{row:?}");
+    assert_eq!(row.ports[0].host_ip, up_addr, "{row:?}");
+    assert_eq!((&row.flag, row.expires_at), (&rec.flag, rec.expires_at));
+    let port = &row.ports[0];
+    assert!(
+        http_status_line(&port.host_ip, port.host_port).contains(" 200"),
+        "answers on node 1 at {}:{}",
+        port.host_ip,
+        port.host_port
+    );
+    let audit = lifecycle.store().audit_for_instance(&rec.id, 50).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == ctfdeck::domain::RESCHEDULE_ACTION && e.outcome == "ok"),
+        "{audit:?}"
+    );
+    let outcome = lifecycle.stop(&rec.id, "test").await.unwrap();
+    assert!(matches!(outcome, StopOutcome::Stopped), "{outcome:?}");
+
+    // Back up, node 2 drops the task it ran.
+    drop(back);
+    wait_for_node(&engine, down_host, "ready").await;
+    let node = DockerEngine::connect(Some(&node_sock(2))).await.unwrap();
+    let mut left = Vec::new();
+    for _ in 0..60 {
+        left = node.managed_containers(lifecycle.store_id()).await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// One lab for every scenario, one after another: the lab is brought up once and taken down at
 /// the end, and the node-down scenario runs alone.
 #[tokio::test(flavor = "multi_thread")]
@@ -622,4 +769,5 @@ async fn the_swarm_engine_on_a_two_node_lab() {
     extend_reset_logs_whose_flag_reap_and_purge_work_on_services(&lab).await;
     a_task_that_dies_is_recorded_by_the_reaper_and_started_again(&lab).await;
     a_node_going_down_marks_its_instances_lost_and_leaves_nothing(&lab).await;
+    with_reschedule_a_node_going_down_moves_its_instance_to_the_other_node(&lab).await;
 }

@@ -123,6 +123,8 @@ pub enum OpOutcome {
     },
     /// A smoke test's whole report (teardown included).
     Smoked(Box<SmokeReport>),
+    /// A Swarm node drained or let take instances again, as it is now.
+    NodeTaking(Box<crate::engine::SwarmNode>),
     Failed {
         what: String,
         error: String,

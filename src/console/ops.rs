@@ -49,6 +49,9 @@ async fn run(
             }
         }
         Op::Stop { ids, reason } => stop(lifecycle, op, ids, &reason, tx).await,
+        Op::SetNodeTaking { node, take } => OpOutcome::NodeTaking(Box::new(
+            lifecycle.set_node_taking(&node, take).await.map_err(e)?,
+        )),
         Op::Smoke { .. } => return Err("a smoke test starts through start_smoke".to_string()),
         Op::WhoseFlag { flag } => {
             let owners = lifecycle.whose_flag(&flag).map_err(e)?;
@@ -154,5 +157,77 @@ async fn stop(
         stopped,
         already,
         failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::domain::{Actor, Policy, Role};
+    use crate::engine::SwarmNode;
+    use crate::engine::fake::FakeEngine;
+    use crate::store::Store;
+
+    fn node() -> SwarmNode {
+        SwarmNode {
+            id: "id-node-1".into(),
+            hostname: "node-1".into(),
+            address: "10.99.0.2".into(),
+            state: "ready".into(),
+            availability: "active".into(),
+            manager: false,
+            engine_version: "20.10.24".into(),
+            ..Default::default()
+        }
+    }
+
+    /// What the console's drain of node-1 comes back with, for `role`.
+    async fn drain_as(role: Role, engine: Arc<FakeEngine>) -> OpOutcome {
+        let dir = tempfile::tempdir().unwrap();
+        let actor = Actor {
+            name: "staff".into(),
+            origin: "local".into(),
+            role,
+        };
+        let lifecycle = Lifecycle::new(
+            engine,
+            Store::open(&dir.path().join("ctfdeck.db")).unwrap(),
+            Arc::new(Catalog::default()),
+            Policy::default(),
+            actor,
+        )
+        .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let request = Op::SetNodeTaking {
+            node: "node-1".into(),
+            take: false,
+        };
+        start(Arc::new(lifecycle), 7, request, tx);
+        match rx.recv().await {
+            Some(Event::OpDone { op: 7, outcome }) => outcome,
+            other => panic!("expected the drain's outcome, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_consoles_drain_goes_through_the_domains_role_check() {
+        let engine = Arc::new(FakeEngine::new());
+        engine.set_nodes(vec![node()]);
+        match drain_as(Role::Monitor, engine.clone()).await {
+            OpOutcome::Failed { what, error } => {
+                assert_eq!(what, "drain node node-1");
+                assert!(error.contains("monitor role"), "{error}");
+            }
+            other => panic!("a monitor's drain ran: {other:?}"),
+        }
+        assert_eq!(engine.nodes()[0].availability, "active");
+        match drain_as(Role::Admin, engine.clone()).await {
+            OpOutcome::NodeTaking(n) => assert_eq!(n.availability, "pause"),
+            other => panic!("expected the drained node, got {other:?}"),
+        }
+        assert_eq!(engine.nodes()[0].availability, "pause");
     }
 }

@@ -13,6 +13,7 @@ mod host_accounts;
 pub mod ids;
 pub mod lease;
 mod lifecycle;
+mod node_down;
 pub mod nodes;
 mod owned;
 mod owner;
@@ -39,6 +40,7 @@ pub use error::DomainError;
 pub use exits::{ExitHandled, ExitStep};
 pub use host_accounts::{HostAccounts, host_account_clashes};
 pub use lifecycle::{BULK_CONCURRENCY, Lifecycle, Spawned};
+pub use node_down::{NODE_DOWN_REASON, RESCHEDULE_ACTION};
 pub use owner::{Owner, OwnerKind, OwnerParseError, SpawnOwnerError};
 pub use policy::{
     AssignmentMode, ChallengeQuota, ContainerDefaults, DEFAULT_USER, Lifetime, LifetimeDefaults,

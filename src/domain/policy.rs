@@ -163,6 +163,8 @@ pub struct Policy {
     pub quotas: Quotas,
     pub network: super::SubnetPool,
     pub build: super::BuildDefaults,
+    /// `[swarm] on_node_down`: what reconcile does with an instance whose node went down.
+    pub on_node_down: crate::engine::swarm::OnNodeDown,
 }
 
 /// The effective lifetime rules for one challenge.

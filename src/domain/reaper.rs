@@ -191,7 +191,7 @@ pub async fn watch(
         tokio::select! {
             () = tokio::time::sleep(until_next_expiry(&lifecycle, timing)?) => {}
             event = engine_events.next() => match event {
-                Some(Ok(event)) if event.node_lost() => note_lost(&lifecycle, &events).await?,
+                Some(Ok(event)) if event.calls_for_reconcile() => note_lost(&lifecycle, &events).await?,
                 Some(Ok(event)) => note_exit(&lifecycle, &event, &events).await?,
                 Some(Err(e)) => return Err(e.into()),
                 None => {

@@ -8,6 +8,7 @@ use crate::engine::{ManagedContainer, labels};
 use crate::store::{InstanceFilter, InstanceRecord, InstanceStatus, now_millis};
 
 use super::lease::{self, Liveness};
+use super::node_down::NodeDown;
 use super::{DomainError, Lifecycle, Role};
 
 /// A `starting` (or `stopping`) row younger than this may belong to a spawn (or stop) in
@@ -31,6 +32,9 @@ pub struct ReconcileReport {
     pub repaired: Vec<String>,
     /// Running rows whose container had stopped, now `exited` with the reason.
     pub exited: Vec<String>,
+    /// Instances whose Swarm node went down, placed again on another node
+    /// (`[swarm] on_node_down = "reschedule"`), or that the Swarm had already moved.
+    pub rescheduled: Vec<String>,
 }
 
 impl ReconcileReport {
@@ -40,6 +44,7 @@ impl ReconcileReport {
             && self.removed.is_empty()
             && self.repaired.is_empty()
             && self.exited.is_empty()
+            && self.rescheduled.is_empty()
     }
 }
 
@@ -71,6 +76,11 @@ impl std::fmt::Display for ReconcileReport {
                     "instance whose process exited",
                     "instances whose process exited",
                 ),
+                (
+                    &self.rescheduled,
+                    "instance to place on another node",
+                    "instances to place on another node",
+                ),
             ]
         } else {
             [
@@ -79,6 +89,7 @@ impl std::fmt::Display for ReconcileReport {
                 (&self.removed, "removed", "removed"),
                 (&self.repaired, "repaired", "repaired"),
                 (&self.exited, "exited", "exited"),
+                (&self.rescheduled, "rescheduled", "rescheduled"),
             ]
         };
         let said: Vec<String> = parts
@@ -123,6 +134,8 @@ impl Lifecycle {
         })?;
         let now = now_millis();
         let mut accounted: HashSet<String> = HashSet::new();
+        // Where instances may have been moved away from (only asked for when rescheduling).
+        let down = self.down_node_addresses().await?;
 
         for row in &live {
             let container = by_instance.get(row.id.as_str()).copied();
@@ -162,18 +175,22 @@ impl Lifecycle {
                     report.lost.push(row.id.clone());
                 }
                 // The engine says nothing can answer for it (its Swarm node is down): lost, and
-                // what the engine still holds of it goes.
+                // what the engine still holds of it goes — or placed again on another node, as
+                // `[swarm] on_node_down` says.
                 InstanceStatus::Running if container.is_some_and(|c| c.state == "lost") => {
-                    if apply {
-                        self.remove_engine_objects(row).await;
-                        self.store.finish(
-                            &row.id,
-                            InstanceStatus::Lost,
-                            "the node running it went down",
-                        )?;
-                        self.audit("reconcile", Some(&row.id), "node down", "lost");
+                    match self.node_went_down(row, apply).await? {
+                        NodeDown::Lost => report.lost.push(row.id.clone()),
+                        NodeDown::Rescheduled => report.rescheduled.push(row.id.clone()),
+                        NodeDown::Elsewhere => {}
                     }
-                    report.lost.push(row.id.clone());
+                }
+                // Its node went down and the Swarm moved it to another by itself.
+                InstanceStatus::Running if apply && !down.is_empty() => {
+                    if let Some(c) = container.filter(|c| c.state == "running")
+                        && self.follow_move(row, &c.ports, &down)?
+                    {
+                        report.rescheduled.push(row.id.clone());
+                    }
                 }
                 _ => {}
             }

@@ -15,7 +15,7 @@ use futures_util::stream::BoxStream;
 
 use super::{
     BuildProgress, ContainerPlan, ContainerState, Engine, EngineError, EngineInfo, ExecOutput,
-    ManagedContainer, ManagedNetwork, SubnetPool, labels,
+    ManagedContainer, ManagedNetwork, SubnetPool, SwarmNode, labels,
 };
 use crate::shared::PublishedPort;
 
@@ -46,6 +46,8 @@ struct State {
     failing_start: Option<String>,
     /// Built images, in order, with their contexts.
     builds: Vec<(String, String)>,
+    /// The nodes of a Swarm it plays (none: a single host).
+    nodes: Vec<SwarmNode>,
 }
 
 /// See the module documentation.
@@ -123,6 +125,56 @@ impl FakeEngine {
         self.state().builds.clone()
     }
 
+    /// Play a Swarm of these nodes (an empty list: a single host again).
+    pub fn set_nodes(&self, nodes: Vec<SwarmNode>) {
+        self.state().nodes = nodes;
+    }
+
+    /// A fake that says it is a Swarm manager of `nodes`: each container is published on the
+    /// address of the node that takes instances and runs the fewest, as the Swarm's spread.
+    pub fn swarm(nodes: Vec<SwarmNode>) -> FakeEngine {
+        let mut fake = FakeEngine::new();
+        fake.info.kind = super::EngineKind::Swarm;
+        fake.set_nodes(nodes);
+        fake
+    }
+
+    /// Node `hostname` goes down: what it runs is `lost`, as the Swarm engine reports it.
+    pub fn node_down(&self, hostname: &str) {
+        let mut s = self.state();
+        let Some(node) = s.nodes.iter_mut().find(|n| n.hostname == hostname) else {
+            return;
+        };
+        node.state = "down".to_string();
+        let address = node.address.clone();
+        for c in s.containers.values_mut() {
+            if c.managed.state == "running" && on_address(c, &address) {
+                c.managed.state = "lost".to_string();
+            }
+        }
+    }
+
+    /// The Swarm placed container `id` on node `hostname` by itself (new ports there).
+    pub fn move_to(&self, id: &str, hostname: &str) {
+        let mut s = self.state();
+        let Some(address) = s
+            .nodes
+            .iter()
+            .find(|n| n.hostname == hostname)
+            .map(|n| n.address.clone())
+        else {
+            return;
+        };
+        if let Some(key) = find_container(&s, id) {
+            republish(&mut s, &key, &address);
+        }
+    }
+
+    /// The nodes as they are now (availability changed by drains and activations).
+    pub fn nodes(&self) -> Vec<SwarmNode> {
+        self.state().nodes.clone()
+    }
+
     /// Every container, by id.
     pub fn containers(&self) -> BTreeMap<String, FakeContainer> {
         self.state().containers.clone()
@@ -160,6 +212,42 @@ impl FakeEngine {
         );
         id
     }
+}
+
+fn on_address(c: &FakeContainer, address: &str) -> bool {
+    c.managed
+        .ports
+        .first()
+        .is_some_and(|p| p.host_ip == address)
+}
+
+/// The address of the node that takes instances and runs the fewest containers (`but` left
+/// out); `None` when no node takes any.
+fn least_busy_node(s: &State, but: Option<&str>) -> Option<String> {
+    s.nodes
+        .iter()
+        .filter(|n| n.takes_instances() && Some(n.address.as_str()) != but)
+        .min_by_key(|n| {
+            s.containers
+                .values()
+                .filter(|c| c.managed.state == "running" && on_address(c, &n.address))
+                .count()
+        })
+        .map(|n| n.address.clone())
+}
+
+/// Container `key` runs on `address` now, on fresh ports there.
+fn republish(s: &mut State, key: &str, address: &str) {
+    let mut next = s.next_port;
+    if let Some(c) = s.containers.get_mut(key) {
+        for p in &mut c.managed.ports {
+            p.host_ip = address.to_string();
+            p.host_port = next;
+            next = next.wrapping_add(1);
+        }
+        c.managed.state = "running".to_string();
+    }
+    s.next_port = next;
 }
 
 fn unix_seconds() -> i64 {
@@ -288,13 +376,21 @@ impl Engine for FakeEngine {
             )));
         }
         let id = next_id(&mut s, "c");
+        let host_ip = if s.nodes.is_empty() {
+            plan.bind_address.clone()
+        } else {
+            least_busy_node(&s, None).ok_or_else(|| EngineError::NotStarted {
+                service: plan.name.clone(),
+                reason: "no node takes instances".to_string(),
+            })?
+        };
         let mut ports = Vec::new();
         for p in &plan.ports {
             let host_port = s.next_port;
             s.next_port = s.next_port.wrapping_add(1);
             ports.push(PublishedPort {
                 container: p.container,
-                host_ip: plan.bind_address.clone(),
+                host_ip: host_ip.clone(),
                 host_port,
                 protocol: "tcp".to_string(),
             });
@@ -327,6 +423,38 @@ impl Engine for FakeEngine {
             c.managed.state = "running".to_string();
         }
         Ok(())
+    }
+
+    /// On a Swarm, a container whose node went down is placed on another node that takes
+    /// instances, as a forced update of its service does; none: it cannot start.
+    async fn start_again(&self, id: &str) -> Result<(), EngineError> {
+        let placed = {
+            let mut s = self.reach()?;
+            let key = find_container(&s, id).ok_or_else(|| not_found("start container", id))?;
+            let lost_on = s
+                .containers
+                .get(&key)
+                .filter(|c| c.managed.state == "lost")
+                .and_then(|c| c.managed.ports.first().map(|p| p.host_ip.clone()));
+            match lost_on {
+                Some(down) => {
+                    let address = least_busy_node(&s, Some(&down)).ok_or_else(|| {
+                        EngineError::NotStarted {
+                            service: id.to_string(),
+                            reason: "no node takes instances".to_string(),
+                        }
+                    })?;
+                    republish(&mut s, &key, &address);
+                    true
+                }
+                None => false,
+            }
+        };
+        if placed {
+            Ok(())
+        } else {
+            self.start_container(id).await
+        }
     }
 
     async fn published_ports(
@@ -469,6 +597,27 @@ impl Engine for FakeEngine {
             error: None,
             health: None,
         })
+    }
+
+    async fn cluster_nodes(&self) -> Result<Vec<SwarmNode>, EngineError> {
+        Ok(self.reach()?.nodes.clone())
+    }
+
+    /// As the Swarm engine does: not taking is `pause`, taking is `active`.
+    async fn set_node_taking(&self, name: &str, take: bool) -> Result<SwarmNode, EngineError> {
+        let mut s = self.reach()?;
+        if s.nodes.is_empty() {
+            return Err(EngineError::Unexpected(format!(
+                "this engine runs everything on one host: there is no node {name}"
+            )));
+        }
+        let node = s
+            .nodes
+            .iter_mut()
+            .find(|n| n.id == name || n.hostname == name)
+            .ok_or_else(|| EngineError::Unexpected(format!("the Swarm has no node {name}")))?;
+        node.availability = if take { "active" } else { "pause" }.to_string();
+        Ok(node.clone())
     }
 
     async fn ping(&self) -> Result<(), EngineError> {

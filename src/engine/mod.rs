@@ -33,7 +33,7 @@ pub use plan::{
 pub use security_state::{AppliedHardening, AttachedNetwork, ProxyState, SecurityState};
 pub use state::{ContainerState, Health};
 pub use subnets::SubnetPool;
-pub use swarm::{SwarmEngine, SwarmNode, SwarmSettings};
+pub use swarm::{NodeResources, SwarmEngine, SwarmNode, SwarmSettings};
 
 use crate::shared::PublishedPort;
 

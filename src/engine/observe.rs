@@ -24,10 +24,11 @@ impl ContainerEvent {
         matches!(self.action.as_str(), "die" | "oom")
     }
 
-    /// Nothing can answer for the container any more (a Swarm task whose node went down):
-    /// reconcile marks its instance lost and removes what is left of it.
-    pub fn node_lost(&self) -> bool {
-        self.action == "node_down"
+    /// Only a reconcile can tell what became of the instance: nothing can answer for its
+    /// container any more (a Swarm task whose node went down: lost, or placed again), or the
+    /// Swarm moved it to another node by itself (the row follows).
+    pub fn calls_for_reconcile(&self) -> bool {
+        matches!(self.action.as_str(), "node_down" | "moved")
     }
 
     /// The container state this event implies, if it changes one.
@@ -35,7 +36,7 @@ impl ContainerEvent {
         let action = self.action.as_str();
         Some(match action {
             "create" => "created",
-            "start" | "unpause" | "restart" => "running",
+            "start" | "unpause" | "restart" | "moved" => "running",
             "pause" => "paused",
             "die" | "kill" | "stop" | "oom" => "exited",
             "destroy" => "removed",

@@ -11,6 +11,7 @@ mod lease;
 mod migrations;
 mod open;
 mod record;
+mod reschedule;
 mod settings;
 mod tokens;
 

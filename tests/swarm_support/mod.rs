@@ -16,7 +16,7 @@ use crate::common::swarm_lab::{LAB_RUN, remove_by_store_label};
 pub use crate::common::swarm_lab::{NODES, config_file, ensure_images, node_sock, settings};
 use crate::common::{load_catalog, repo};
 use ctfdeck::config::Config;
-use ctfdeck::domain::{Actor, Lifecycle};
+use ctfdeck::domain::{Actor, Lifecycle, Policy};
 use ctfdeck::engine::{Engine, EngineKind, SwarmEngine, SwarmSettings};
 use ctfdeck::store::Store;
 
@@ -78,7 +78,11 @@ pub async fn swarm(lab: &Lab, settings: SwarmSettings) -> SwarmEngine {
 }
 
 pub fn lifecycle(engine: &SwarmEngine, store: &Path) -> Lifecycle {
-    let policy = Config::default().policy();
+    lifecycle_with(engine, store, Config::default().policy())
+}
+
+/// As [`lifecycle`], with its own policy.
+pub fn lifecycle_with(engine: &SwarmEngine, store: &Path, policy: Policy) -> Lifecycle {
     Lifecycle::new(
         Arc::new(engine.clone()) as Arc<dyn Engine>,
         Store::open(store).expect("open store"),

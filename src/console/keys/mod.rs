@@ -17,6 +17,8 @@ pub enum Context {
     Confirm,
     Detail,
     PurgeMenu,
+    /// Choosing the Swarm node to drain or activate.
+    NodeMenu,
     Whose,
     Smoke,
 }
@@ -33,6 +35,7 @@ impl Context {
             Context::Confirm => "confirm",
             Context::Detail => "detail",
             Context::PurgeMenu => "purge menu",
+            Context::NodeMenu => "node menu",
             Context::Whose => "whose flag",
             Context::Smoke => "smoke",
         }
@@ -46,6 +49,8 @@ pub enum Action {
     Stop,
     Reset,
     Purge,
+    /// Drain a Swarm node or let it take instances again.
+    Node,
     Build,
     Smoke,
     Mark,
@@ -106,6 +111,7 @@ const LISTS: &[Context] = &[
     C::Help,
     C::Detail,
     C::PurgeMenu,
+    C::NodeMenu,
     C::Whose,
     C::Smoke,
 ];
@@ -183,6 +189,15 @@ pub const ACTIONS: &[ActionInfo] = &[
         &[C::Catalog, C::Instances],
         &["P"],
     )),
+    // Out of the hints: it only means something on a Swarm, whose nodes strip shows the key.
+    quiet(mutating(row(
+        A::Node,
+        "node",
+        "drain/activate node",
+        "on a Swarm: drain a node (no new instances; running ones stay) or let it take them again; the selected instance's node is offered first, then confirm",
+        &[C::Instances],
+        &["N"],
+    ))),
     mutating(row(
         A::Build,
         "build",
@@ -349,7 +364,7 @@ pub const ACTIONS: &[ActionInfo] = &[
         "confirm",
         "yes",
         "do it",
-        &[C::Confirm, C::PurgeMenu],
+        &[C::Confirm, C::PurgeMenu, C::NodeMenu],
         &["y", "enter"],
     ),
     ActionInfo {
@@ -373,6 +388,7 @@ pub const ACTIONS: &[ActionInfo] = &[
             C::Confirm,
             C::Detail,
             C::PurgeMenu,
+            C::NodeMenu,
             C::Whose,
             C::Smoke,
         ],

@@ -61,6 +61,11 @@ pub enum Op {
     Smoke {
         challenge: String,
     },
+    /// Let a Swarm node take new instances (`take`) or drain it.
+    SetNodeTaking {
+        node: String,
+        take: bool,
+    },
 }
 
 impl Op {
@@ -85,6 +90,8 @@ impl Op {
             Op::Build { challenge } => format!("build {challenge}"),
             Op::WhoseFlag { .. } => "flag lookup".to_string(),
             Op::Smoke { challenge } => format!("smoke {challenge}"),
+            Op::SetNodeTaking { node, take: true } => format!("activate node {node}"),
+            Op::SetNodeTaking { node, take: false } => format!("drain node {node}"),
         }
     }
 }
@@ -106,6 +113,12 @@ pub enum PendingAction {
         summary: String,
         selector: String,
     },
+    /// Drain a Swarm node (`take` false) or let it take instances again.
+    NodeTaking {
+        node: String,
+        take: bool,
+        summary: String,
+    },
 }
 
 impl PendingAction {
@@ -114,6 +127,16 @@ impl PendingAction {
             PendingAction::Stop { .. } => "Stop",
             PendingAction::Reset { .. } => "Reset",
             PendingAction::Purge { .. } => "Purge",
+            PendingAction::NodeTaking { take: false, .. } => "Drain",
+            PendingAction::NodeTaking { take: true, .. } => "Activate",
+        }
+    }
+
+    /// What the confirmation's keys act on: the instances listed, or the one node.
+    pub fn object(&self) -> &'static str {
+        match self {
+            PendingAction::NodeTaking { .. } => "it",
+            _ => "them",
         }
     }
 
@@ -127,6 +150,18 @@ impl PendingAction {
             PendingAction::Purge {
                 summary, selector, ..
             } => format!("stop {summary} (purge: {selector})"),
+            PendingAction::NodeTaking {
+                summary,
+                take: false,
+                ..
+            } => format!(
+                "drain node {summary}: it takes no new instances; the ones it runs stay until they end"
+            ),
+            PendingAction::NodeTaking {
+                summary,
+                take: true,
+                ..
+            } => format!("activate node {summary}: it takes new instances again"),
         }
     }
 
@@ -134,6 +169,7 @@ impl PendingAction {
         match self {
             PendingAction::Stop { ids, .. } | PendingAction::Purge { ids, .. } => ids.clone(),
             PendingAction::Reset { id, .. } => vec![id.clone()],
+            PendingAction::NodeTaking { .. } => Vec::new(),
         }
     }
 
@@ -148,6 +184,7 @@ impl PendingAction {
                 reason: "purged".to_string(),
             },
             PendingAction::Reset { id, .. } => Op::Reset { id },
+            PendingAction::NodeTaking { node, take, .. } => Op::SetNodeTaking { node, take },
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::{Owner, PurgeSelector};
 
 use super::command::{Command, LogTarget, Op, PendingAction};
 use super::logs::LogSource;
-use super::popup::{DetailView, Popup, PurgeChoice, PurgeMenu, SpawnForm, WhoseView};
+use super::popup::{DetailView, NodeMenu, Popup, PurgeChoice, PurgeMenu, SpawnForm, WhoseView};
 use super::smoke::SmokeView;
 use super::{App, catalog::ImageState};
 
@@ -145,7 +145,10 @@ impl App {
                     return Vec::new();
                 };
                 self.say(format!("{}…", pending.sentence()));
-                self.instances.marks.clear();
+                // The marks were for the instances that go; a node's drain leaves them.
+                if !pending.ids().is_empty() {
+                    self.instances.marks.clear();
+                }
                 vec![self.run(pending.into_op())]
             }
             (Some(Popup::PurgeMenu(menu)), Action::Confirm) => {
@@ -160,6 +163,19 @@ impl App {
                     Some(PurgeChoice::All) | None => PurgeSelector::All,
                 };
                 vec![self.run(Op::SelectPurge(selector))]
+            }
+            (Some(Popup::NodeMenu(menu)), Action::Confirm) => {
+                let pending = menu.choices.get(menu.selected).map(|c| c.pending());
+                self.popup = pending.map(Popup::Confirm);
+                Vec::new()
+            }
+            (Some(Popup::NodeMenu(menu)), Action::Up) => {
+                menu.selected = menu.selected.saturating_sub(1);
+                Vec::new()
+            }
+            (Some(Popup::NodeMenu(menu)), Action::Down) => {
+                menu.selected = (menu.selected + 1).min(menu.choices.len().saturating_sub(1));
+                Vec::new()
             }
             (Some(Popup::PurgeMenu(menu)), Action::Up) => {
                 menu.selected = menu.selected.saturating_sub(1);
@@ -295,6 +311,17 @@ impl App {
                 };
                 let menu = PurgeMenu::new(challenge, self.instances.marks.len());
                 self.popup = Some(Popup::PurgeMenu(menu));
+            }
+            Action::Node => {
+                if self.nodes.is_empty() {
+                    self.complain("no nodes: this engine runs everything on one host");
+                    return Vec::new();
+                }
+                let preselect = selected
+                    .as_ref()
+                    .map(|rec| self.instances.node_of(rec).to_string())
+                    .unwrap_or_default();
+                self.popup = Some(Popup::NodeMenu(NodeMenu::new(&self.nodes, &preselect)));
             }
             Action::Smoke => {
                 let challenge = match self.focus {

@@ -8,6 +8,8 @@ mod dispatch;
 pub mod format;
 pub mod instances;
 pub mod logs;
+#[cfg(test)]
+mod node_tests;
 pub mod popup;
 pub mod smoke;
 #[cfg(test)]
@@ -153,6 +155,7 @@ impl App {
             Some(Popup::Confirm(_)) => Context::Confirm,
             Some(Popup::Detail(_)) => Context::Detail,
             Some(Popup::PurgeMenu(_)) => Context::PurgeMenu,
+            Some(Popup::NodeMenu(_)) => Context::NodeMenu,
             Some(Popup::Whose(_)) => Context::Whose,
             Some(Popup::Smoke(_)) => Context::Smoke,
             Some(Popup::Spawn(_)) | None => self.focus,

@@ -2,6 +2,7 @@
 
 use tui_input::Input;
 
+use crate::domain::nodes::NodeView;
 use crate::domain::{FlagOwner, Owner};
 use crate::engine::ContainerDetail;
 
@@ -18,6 +19,8 @@ pub enum Popup {
     Spawn(SpawnForm),
     Detail(DetailView),
     PurgeMenu(PurgeMenu),
+    /// Which Swarm node to drain or let take instances again.
+    NodeMenu(NodeMenu),
     /// What a flag lookup found.
     Whose(WhoseView),
     /// A smoke test, live.
@@ -122,6 +125,87 @@ impl PurgeMenu {
             choices,
             selected: 0,
         }
+    }
+}
+
+/// One node offered in the node menu, with what choosing it does: a node that takes instances
+/// is drained, one that does not is let take them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeChoice {
+    pub hostname: String,
+    pub address: String,
+    pub state: String,
+    pub availability: String,
+    pub instances: usize,
+    /// Choosing it lets the node take instances (else: drains it).
+    pub take: bool,
+}
+
+impl NodeChoice {
+    pub fn of(view: &NodeView) -> NodeChoice {
+        let n = &view.node;
+        NodeChoice {
+            hostname: n.hostname.clone(),
+            address: n.address.clone(),
+            state: n.state.clone(),
+            availability: n.availability.clone(),
+            instances: view.instances,
+            take: n.availability != "active",
+        }
+    }
+
+    pub fn verb(&self) -> &'static str {
+        if self.take { "activate" } else { "drain" }
+    }
+
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} ({}, {}, {})",
+            self.verb(),
+            self.hostname,
+            self.state,
+            self.availability,
+            instances_text(self.instances)
+        )
+    }
+
+    /// The confirmation this choice leads to.
+    pub fn pending(&self) -> PendingAction {
+        PendingAction::NodeTaking {
+            node: self.hostname.clone(),
+            take: self.take,
+            summary: format!(
+                "{} ({}, {} running)",
+                self.hostname,
+                self.address,
+                instances_text(self.instances)
+            ),
+        }
+    }
+}
+
+fn instances_text(k: usize) -> String {
+    match k {
+        1 => "1 instance".to_string(),
+        k => format!("{k} instances"),
+    }
+}
+
+#[derive(Debug)]
+pub struct NodeMenu {
+    pub choices: Vec<NodeChoice>,
+    pub selected: usize,
+}
+
+impl NodeMenu {
+    /// Every node, the one named `preselect` (the selected instance's) chosen first.
+    pub fn new(nodes: &[NodeView], preselect: &str) -> NodeMenu {
+        let choices: Vec<NodeChoice> = nodes.iter().map(NodeChoice::of).collect();
+        let selected = choices
+            .iter()
+            .position(|c| c.hostname == preselect)
+            .unwrap_or(0);
+        NodeMenu { choices, selected }
     }
 }
 

@@ -290,6 +290,20 @@ impl App {
                     self.complain(text);
                 }
             }
+            OpOutcome::NodeTaking(node) => {
+                // Shown at once; the next sample of the nodes says the same.
+                if let Some(view) = self.nodes.iter_mut().find(|v| v.node.id == node.id) {
+                    view.node.availability = node.availability.clone();
+                }
+                if node.availability == "active" {
+                    self.say(format!("node {}: takes new instances", node.hostname));
+                } else {
+                    self.say(format!(
+                        "node {}: takes no new instances ({}); the ones it runs stay until they end",
+                        node.hostname, node.availability
+                    ));
+                }
+            }
             OpOutcome::Built { challenge } => {
                 self.catalog.set_image(&challenge, ImageState::Built);
                 self.say(format!("built {challenge}"));

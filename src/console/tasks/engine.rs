@@ -137,8 +137,9 @@ pub fn spawn(conn: Connection, tx: Sender<Event>) {
 /// A container of ours died: the store learns it at once (`exited`, with the reason), and
 /// every console and the reaper see it from there.
 async fn note_exit(lifecycle: &Lifecycle, ev: &crate::engine::ContainerEvent) {
-    // Its Swarm node went down: reconcile marks it lost (and says so in the log).
-    if ev.node_lost() {
+    // Its Swarm node went down, or the Swarm moved it: reconcile says what became of it (and
+    // says so in the log).
+    if ev.calls_for_reconcile() {
         match lifecycle.reconcile().await {
             Ok(report) if !report.is_empty() => tracing::info!("reconciled: {report}"),
             Ok(_) => {}

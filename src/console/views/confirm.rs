@@ -46,11 +46,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, pending: &PendingAction, t
     lines.push(Line::from(vec![
         Span::styled(app.keymap.keys_text(Action::Confirm), theme.key),
         Span::styled(
-            format!(" {} them   ", pending.verb().to_lowercase()),
+            format!(" {} {}   ", pending.verb().to_lowercase(), pending.object()),
             theme.popup,
         ),
         Span::styled(app.keymap.keys_text(Action::Cancel), theme.key),
-        Span::styled(" keep them", theme.popup),
+        Span::styled(format!(" keep {}", pending.object()), theme.popup),
     ]));
     frame.render_widget(
         Paragraph::new(lines)
@@ -86,5 +86,16 @@ mod tests {
             summary: "12 instances of web-robots owned by 12 owners".into(),
         }));
         snapshot_screen!("confirm_stop", &app);
+    }
+
+    #[test]
+    fn confirm_drain_names_the_node_and_what_stays() {
+        let mut app = sample_app();
+        app.popup = Some(Popup::Confirm(PendingAction::NodeTaking {
+            node: "node-2".into(),
+            take: false,
+            summary: "node-2 (10.99.0.3, 2 instances running)".into(),
+        }));
+        snapshot_screen!("confirm_drain", &app);
     }
 }

@@ -27,6 +27,7 @@ pub fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
                 Context::Confirm,
                 Context::Detail,
                 Context::PurgeMenu,
+                Context::NodeMenu,
                 Context::Whose,
                 Context::Smoke,
             ],

@@ -8,6 +8,7 @@ mod detail;
 mod help;
 mod instances;
 mod logs;
+mod node_menu;
 mod nodes;
 mod purge;
 mod smoke;
@@ -79,7 +80,7 @@ struct Areas {
 fn areas(area: Rect, app: &App) -> Areas {
     let [banner, nodes, body, status] = Layout::vertical([
         Constraint::Length(banner::height(app)),
-        Constraint::Length(nodes::height(app)),
+        Constraint::Length(nodes::height(app, area.width, area.height)),
         Constraint::Min(0),
         Constraint::Length(2),
     ])
@@ -110,6 +111,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Popup::Spawn(form)) => spawn::draw(frame, area, form, theme),
         Some(Popup::Detail(d)) => detail::draw(frame, area, app, d, theme),
         Some(Popup::PurgeMenu(menu)) => purge::draw(frame, area, app, menu, theme),
+        Some(Popup::NodeMenu(menu)) => node_menu::draw(frame, area, app, menu, theme),
         Some(Popup::Whose(w)) => whose::draw(frame, area, app, w, theme),
         Some(Popup::Smoke(v)) => smoke::draw(frame, area, app, v, theme),
     }

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod build;
+mod node_down;
+mod nodes;
 mod owned;
 mod quotas;
 mod reaper;
@@ -65,11 +67,16 @@ impl Deck {
     }
 
     pub fn with_policy(adjust: impl FnOnce(&mut Policy)) -> Deck {
+        Deck::on(FakeEngine::new(), adjust)
+    }
+
+    /// On `engine` (a fake Swarm, say), with the policy adjusted.
+    pub fn on(engine: FakeEngine, adjust: impl FnOnce(&mut Policy)) -> Deck {
         let dir = tempfile::tempdir().unwrap();
         // `web`'s build context: a build checks it is really there before sending it.
         std::fs::create_dir(dir.path().join("web")).unwrap();
         std::fs::write(dir.path().join("web/Dockerfile"), "FROM busybox:1.36\n").unwrap();
-        let engine = Arc::new(FakeEngine::new());
+        let engine = Arc::new(engine);
         engine.add_image("ctfdeck-test/web:1");
         engine.add_image("registry.example/pwn:1");
         let mut policy = Policy::default();

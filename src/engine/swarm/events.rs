@@ -17,8 +17,8 @@ use futures_util::stream::BoxStream;
 use super::{SwarmSettings, nodes, services};
 use crate::engine::{ContainerEvent, EngineError, ManagedContainer, labels};
 
-/// What the last look saw: each instance's service and its state.
-type Seen = HashMap<String, (String, String)>;
+/// What the last look saw: each instance's service, its state, and where it is published.
+type Seen = HashMap<String, (String, String, String)>;
 
 struct Watch {
     client: Docker,
@@ -87,7 +87,12 @@ fn seen(now: &[ManagedContainer]) -> Seen {
     now.iter()
         .filter_map(|c| {
             let instance = c.labels.get(labels::INSTANCE)?;
-            Some((instance.clone(), (c.id.clone(), c.state.clone())))
+            let at = c
+                .ports
+                .first()
+                .map(|p| format!("{}:{}", p.host_ip, p.host_port))
+                .unwrap_or_default();
+            Some((instance.clone(), (c.id.clone(), c.state.clone(), at)))
         })
         .collect()
 }
@@ -112,23 +117,29 @@ fn changes(before: Option<&Seen>, now: &[ManagedContainer], time: i64) -> Vec<Co
     let mut instances: Vec<&String> = now_seen.keys().collect();
     instances.sort();
     for instance in instances {
-        let (service, state) = &now_seen[instance];
-        let was = before
-            .and_then(|b| b.get(instance))
-            .map(|(_, s)| s.as_str());
+        let (service, state, at) = &now_seen[instance];
+        let was = before.and_then(|b| b.get(instance));
         let told = match (before, was) {
             (None, _) => matches!(state.as_str(), "exited" | "lost"),
-            (Some(_), was) => was != Some(state.as_str()),
+            (Some(_), was) => was.map(|(_, s, _)| s.as_str()) != Some(state.as_str()),
         };
         if let Some(action) = action(state).filter(|_| told) {
             out.push(event(service, instance, action, time));
+        }
+        // Running still, somewhere else: the Swarm placed a new task on another node by
+        // itself (its node went down and its restart policy was quicker than this look).
+        let moved = matches!(was, Some((_, s, w)) if s == "running" && !w.is_empty() && w != at)
+            && state == "running"
+            && !at.is_empty();
+        if moved {
+            out.push(event(service, instance, "moved", time));
         }
     }
     if let Some(before) = before {
         let mut gone: Vec<(&String, &String)> = before
             .iter()
             .filter(|(i, _)| !now_seen.contains_key(*i))
-            .map(|(i, (service, _))| (i, service))
+            .map(|(i, (service, _, _))| (i, service))
             .collect();
         gone.sort();
         for (instance, service) in gone {
@@ -211,6 +222,27 @@ mod tests {
         assert_eq!(events[0].container_id, "svc-bbb");
         assert_eq!(events[0].time, 7);
         assert!(changes(Some(&seen(&now)), &now, 8).is_empty());
+    }
+
+    #[test]
+    fn a_running_service_published_elsewhere_now_has_moved() {
+        let on = |host_ip: &str| {
+            let mut s = service("aaa", "running");
+            s.ports = vec![crate::shared::PublishedPort {
+                container: 8080,
+                host_ip: host_ip.into(),
+                host_port: 30000,
+                protocol: "tcp".into(),
+            }];
+            s
+        };
+        let before = seen(&[on("10.99.0.3")]);
+        let events = changes(Some(&before), &[on("10.99.0.2")], 1);
+        assert_eq!(told(&events), [("aaa".into(), "moved".into())]);
+        assert!(events[0].calls_for_reconcile());
+        assert_eq!(events[0].implied_state(), Some("running"));
+        // Between two tasks it publishes nothing: not a move.
+        assert!(changes(Some(&before), &[service("aaa", "running")], 2).is_empty());
     }
 
     #[test]

@@ -21,8 +21,8 @@ use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 
-pub use nodes::SwarmNode;
-pub use settings::{ChallengePlacement, NodeSettings, SwarmSettings};
+pub use nodes::{NodeResources, SwarmNode};
+pub use settings::{ChallengePlacement, NodeSettings, OnNodeDown, SwarmSettings};
 pub use spec::{Gap, gaps};
 
 use super::{
@@ -377,7 +377,7 @@ impl Engine for SwarmEngine {
     }
 
     async fn cluster_nodes(&self) -> Result<Vec<SwarmNode>, EngineError> {
-        self.nodes().await
+        nodes::list_with_reservations(self.manager.client(), &self.settings).await
     }
 
     async fn set_node_taking(&self, name: &str, take: bool) -> Result<SwarmNode, EngineError> {

@@ -404,6 +404,7 @@ mod tests {
             availability: "active".into(),
             manager: false,
             engine_version: "20.10".into(),
+            ..Default::default()
         }
     }
 

@@ -27,6 +27,8 @@ pub struct SwarmSettings {
     /// Share of each limit reserved on the node (0 to 1): the scheduler spreads instances by
     /// what is reserved, the limits bound what each may use.
     pub reserve: f64,
+    /// What becomes of an instance whose node goes down.
+    pub on_node_down: OnNodeDown,
     /// `[swarm.nodes.<hostname>]`: per node settings.
     pub nodes: BTreeMap<String, NodeSettings>,
     /// `[swarm.challenges.<id>]`: per challenge placement.
@@ -42,8 +44,31 @@ impl Default for SwarmSettings {
             watch_every: Duration::from_secs(2),
             restart_attempts: 2,
             reserve: 0.25,
+            on_node_down: OnNodeDown::default(),
             nodes: BTreeMap::new(),
             challenges: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[swarm] on_node_down`: what becomes of an instance whose node goes down.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnNodeDown {
+    /// Marked `lost` and its service removed: the team spawns a new one (a fresh flag).
+    #[default]
+    Lost,
+    /// Placed again by the Swarm on a node that takes instances: the row keeps running, same
+    /// flag, on its new node's address and port (what ran inside is gone). `lost` after all
+    /// when no node can take it within `start_timeout`.
+    Reschedule,
+}
+
+impl OnNodeDown {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnNodeDown::Lost => "lost",
+            OnNodeDown::Reschedule => "reschedule",
         }
     }
 }
