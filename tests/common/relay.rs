@@ -7,7 +7,14 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
-const ENGINE_SOCKET: &str = "/var/run/docker.sock";
+/// The engine's socket: `DOCKER_HOST`'s when it names a unix socket (the Podman pass of CI),
+/// else Docker's default.
+fn engine_socket() -> PathBuf {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"))
+}
 
 /// A unix-socket relay to the engine that can be cut and restored.
 pub struct Relay {
@@ -34,10 +41,12 @@ impl Relay {
             .block_on(async { UnixListener::bind(&self.path) })
             .unwrap();
         let tasks = self.tasks.clone();
+        let engine_socket = engine_socket();
         let accept = self.rt.spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
+                let engine_socket = engine_socket.clone();
                 let conn = tokio::spawn(async move {
-                    if let Ok(mut engine) = UnixStream::connect(ENGINE_SOCKET).await {
+                    if let Ok(mut engine) = UnixStream::connect(&engine_socket).await {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
                     }
                 });
