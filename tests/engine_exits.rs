@@ -173,7 +173,16 @@ async fn killed_and_oom_killed_instances_are_listed_exited_and_doctor_fails_nami
     let o = listed(&oom.id);
     assert_eq!(o["status"], "exited", "{o}");
     let reason = o["stop_reason"].as_str().unwrap();
-    assert!(reason.contains("OOM-killed"), "{reason}");
+    if common::on_podman(&f.engine) {
+        // Podman 4.3 on cgroup v1 does not tell an OOM kill from any SIGKILL (`OOMKilled`
+        // false, exit 137): the reason says what is known and what it most likely was.
+        assert_eq!(
+            reason, "exited with code 137 (killed by SIGKILL: over its memory limit?)",
+            "{o}"
+        );
+    } else {
+        assert!(reason.contains("OOM-killed"), "{reason}");
+    }
     assert_eq!(audit(store, &killed.id, EXIT_ACTION).len(), 1);
 
     // The plain table says why too.
@@ -195,7 +204,12 @@ async fn killed_and_oom_killed_instances_are_listed_exited_and_doctor_fails_nami
             "doctor does not name {id}:\n{said}"
         );
     }
-    assert!(said.contains("live-restore is"), "{said}");
+    if common::on_podman(&f.engine) {
+        // Podman has no live-restore: its containers outlive its API service.
+        assert!(said.contains("instances outlive its API service"), "{said}");
+    } else {
+        assert!(said.contains("live-restore is"), "{said}");
+    }
 
     // An admin gets the killed one back fresh; the other stops cleanly. Container and network
     // of each go.

@@ -41,6 +41,10 @@ pub const FORWARD_CHAIN: &str = "CTFDECK-FORWARD";
 const DOCKER_USER: &str = "DOCKER-USER";
 /// Podman's netavark names its chains so; ctfdeck's jump must come before theirs.
 const NETAVARK: &str = "NETAVARK";
+/// netavark's isolation chains only drop (traffic between its networks) or return: a jump to
+/// them ahead of ctfdeck's shadows nothing. netavark puts it at the top of FORWARD whenever a
+/// network comes.
+const NETAVARK_ISOLATION: &str = "NETAVARK_ISOLATION";
 
 /// The rules of each chain, as `iptables -S` prints them.
 fn chain_rules(chain: &str) -> Vec<String> {
@@ -103,8 +107,13 @@ fn positions(parent: &str, wanted: &str) -> Result<(Vec<usize>, bool), FirewallE
     let shadowed = rules
         .iter()
         .take(first.saturating_sub(1))
-        .any(|r| r.contains(&format!("-j {NETAVARK}")));
+        .any(|r| shadows(r));
     Ok((found, shadowed))
+}
+
+/// Whether a rule ahead of ctfdeck's jump may accept what ctfdeck's chain would refuse.
+fn shadows(rule: &str) -> bool {
+    rule.contains(&format!("-j {NETAVARK}")) && !rule.contains(&format!("-j {NETAVARK_ISOLATION}"))
 }
 
 /// What is in place.
@@ -340,6 +349,15 @@ mod tests {
         assert_eq!(BRIDGES, format!("{BRIDGE_PREFIX}+"));
         assert_eq!(INTERNAL_BRIDGES, format!("{INTERNAL_PREFIX}+"));
         assert!(INTERNAL_PREFIX.starts_with(BRIDGE_PREFIX));
+    }
+
+    #[test]
+    fn only_netavarks_accepting_chains_shadow_the_jump() {
+        assert!(shadows(
+            "-A FORWARD -m comment --comment \"netavark firewall plugin rules\" -j NETAVARK_FORWARD"
+        ));
+        assert!(!shadows("-A FORWARD -j NETAVARK_ISOLATION_1"));
+        assert!(!shadows("-A FORWARD -j DOCKER-USER"));
     }
 
     #[test]

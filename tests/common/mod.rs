@@ -247,7 +247,7 @@ impl Fixture {
     /// The unix socket the fixture's engine listens on (for a relay that can cut it).
     pub fn engine_socket(&self) -> PathBuf {
         match &self.engine {
-            TestEngine::Docker(_) => PathBuf::from(relay::ENGINE_SOCKET),
+            TestEngine::Docker(_) => relay::engine_socket(),
             TestEngine::Swarm(_) => {
                 let manager = swarm_lab::manager_from_env();
                 let path = manager.strip_prefix("unix://").unwrap_or_else(|| {

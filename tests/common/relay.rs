@@ -7,7 +7,14 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
-pub const ENGINE_SOCKET: &str = "/var/run/docker.sock";
+/// The engine's socket: `DOCKER_HOST`'s when it names a unix socket (the Podman pass of CI),
+/// else Docker's default.
+pub fn engine_socket() -> PathBuf {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"))
+}
 
 /// A unix-socket relay to the engine that can be cut and restored.
 pub struct Relay {
@@ -19,7 +26,7 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(path: &Path) -> Relay {
-        Relay::to(path, Path::new(ENGINE_SOCKET))
+        Relay::to(path, &engine_socket())
     }
 
     /// A relay to the engine listening on `engine` (a unix socket).

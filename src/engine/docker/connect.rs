@@ -140,7 +140,7 @@ async fn connect_podman(
     let (rootless, cgroup_version) = if ping.served_by_root {
         (false, String::new())
     } else {
-        tokio::time::timeout(CONNECT_TIMEOUT, podman_host(&client))
+        tokio::time::timeout(CONNECT_TIMEOUT, podman_host_on_socket(socket))
             .await
             .map_err(|_| unreachable(format!("no answer within {CONNECT_TIMEOUT:?}")))?
             .map_err(unreachable)?
@@ -157,8 +157,41 @@ async fn connect_podman(
     Ok(DockerEngine { client, info })
 }
 
+/// Whether Podman runs rootless, and the host's cgroup version, from its info answer read
+/// whole: Podman 4.3 says rootless only in a field of its own (`Rootless`), which bollard's
+/// reading of the answer drops, and not among its security options.
+async fn podman_host_on_socket(socket: &str) -> Result<(bool, String), String> {
+    let answer = socket_get::get(socket, "/info").await?;
+    if answer.status != 200 {
+        return Err(format!("info: {}: {}", answer.status, answer.body.trim()));
+    }
+    let info: serde_json::Value =
+        serde_json::from_str(&answer.body).map_err(|e| format!("info: {e}"))?;
+    Ok(podman_host_in(&info))
+}
+
+/// `Rootless` (Podman's own field) or `name=rootless` among the security options (what
+/// Docker's API documents), and `CgroupVersion`.
+fn podman_host_in(info: &serde_json::Value) -> (bool, String) {
+    let named = info
+        .get("SecurityOptions")
+        .and_then(|o| o.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.as_str())
+        .any(|o| o.split(',').any(|part| part == "name=rootless"));
+    let rootless = info.get("Rootless").and_then(|r| r.as_bool()) == Some(true) || named;
+    let cgroup_version = info
+        .get("CgroupVersion")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    (rootless, cgroup_version)
+}
+
 /// Whether Podman runs rootless, and the host's cgroup version (on cgroup v1 a rootless
-/// Podman cannot limit containers), from its info answer.
+/// Podman cannot limit containers), from its info answer as bollard reads it (an engine not
+/// on a local socket: only the security options can say rootless there).
 async fn podman_host(client: &Docker) -> Result<(bool, String), String> {
     let system = client.info().await.map_err(|e| e.to_string())?;
     let rootless = system
@@ -286,6 +319,27 @@ mod tests {
                 .expect("Podman")
                 .served_by_root
         );
+    }
+
+    #[test]
+    fn rootless_podman_is_known_from_its_own_info_field() {
+        // Parts of the info answer of Debian's podman 4.3.1, run by a user on cgroup v1.
+        let rootless = serde_json::json!({
+            "CgroupVersion": "1",
+            "Rootless": true,
+            "SecurityOptions": ["name=seccomp,profile=default"],
+        });
+        assert_eq!(podman_host_in(&rootless), (true, "1".to_string()));
+        let rootful = serde_json::json!({
+            "CgroupVersion": "2",
+            "Rootless": false,
+            "SecurityOptions": ["name=seccomp,profile=default"],
+        });
+        assert_eq!(podman_host_in(&rootful), (false, "2".to_string()));
+        let named = serde_json::json!({
+            "SecurityOptions": ["name=seccomp,profile=default", "name=rootless"],
+        });
+        assert_eq!(podman_host_in(&named), (true, String::new()));
     }
 
     #[test]

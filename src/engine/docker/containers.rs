@@ -184,11 +184,7 @@ pub(super) async fn inspect(
     client: &Docker,
     id: &str,
 ) -> Result<ContainerInspectResponse, EngineError> {
-    client
-        .inspect_container(
-            id,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
+    super::inspect_settled::container(client, id)
         .await
         .map_err(EngineError::api(format!("inspecting container {id}")))
 }
@@ -257,13 +253,7 @@ pub async fn freeze(client: &Docker, id_or_name: &str) -> Result<(), EngineError
 /// Force-remove the container, and the port proxy of an instance without egress (its edge
 /// network goes with the instance's network, see `networks::remove`).
 pub async fn remove(client: &Docker, id_or_name: &str) -> Result<(), EngineError> {
-    match client
-        .inspect_container(
-            id_or_name,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
-        .await
-    {
+    match super::inspect_settled::container(client, id_or_name).await {
         Ok(found) if egress::is_denied(&found) => {
             remove_one(client, &egress::proxy_name(&found)).await?;
         }

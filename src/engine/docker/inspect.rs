@@ -7,13 +7,7 @@ use crate::engine::error::is_not_found;
 use crate::engine::{ContainerState, EngineError, Health};
 
 pub async fn state(client: &Docker, id: &str) -> Result<ContainerState, EngineError> {
-    let inspect = match client
-        .inspect_container(
-            id,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
-        .await
-    {
+    let inspect = match super::inspect_settled::container(client, id).await {
         Ok(inspect) => inspect,
         Err(e) if is_not_found(&e) => {
             return Err(EngineError::Unexpected(format!(

@@ -9,6 +9,7 @@ mod host_config;
 mod images;
 mod inspect;
 mod inspect_security;
+mod inspect_settled;
 mod libpod;
 mod logs;
 pub(crate) mod networks;

@@ -73,11 +73,7 @@ pub async fn inspect(
     kind: EngineKind,
     id: &str,
 ) -> Result<ContainerDetail, EngineError> {
-    let i = client
-        .inspect_container(
-            id,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
+    let i = super::inspect_settled::container(client, id)
         .await
         .map_err(EngineError::api(format!("inspecting container {id}")))?;
     let mut hardening = super::inspect_security::applied(&i);
