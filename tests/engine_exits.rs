@@ -173,7 +173,7 @@ async fn killed_and_oom_killed_instances_are_listed_exited_and_doctor_fails_nami
     let o = listed(&oom.id);
     assert_eq!(o["status"], "exited", "{o}");
     let reason = o["stop_reason"].as_str().unwrap();
-    if common::on_podman(&f.engine) {
+    if common::on_podman(&*f.engine) {
         // Podman 4.3 on cgroup v1 does not tell an OOM kill from any SIGKILL (`OOMKilled`
         // false, exit 137): the reason says what is known and what it most likely was.
         assert_eq!(
@@ -204,7 +204,7 @@ async fn killed_and_oom_killed_instances_are_listed_exited_and_doctor_fails_nami
             "doctor does not name {id}:\n{said}"
         );
     }
-    if common::on_podman(&f.engine) {
+    if common::on_podman(&*f.engine) {
         // Podman has no live-restore: its containers outlive its API service.
         assert!(said.contains("instances outlive its API service"), "{said}");
     } else {

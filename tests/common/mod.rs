@@ -113,7 +113,7 @@ impl TestEngine {
 }
 
 /// Whether the tests run on Podman (where some answers are worded differently).
-pub fn on_podman(engine: &DockerEngine) -> bool {
+pub fn on_podman(engine: &dyn Engine) -> bool {
     engine.info().kind == ctfdeck::engine::EngineKind::Podman
 }
 
