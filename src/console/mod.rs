@@ -220,14 +220,6 @@ impl Console {
     }
 }
 
-/// Keep a copy of the frame just drawn, reusing the copy's cells when the size is the same.
-fn keep_frame(last: &mut Option<ratatui::buffer::Buffer>, drawn: &ratatui::buffer::Buffer) {
-    match last {
-        Some(kept) if kept.area == drawn.area => kept.content.clone_from_slice(&drawn.content),
-        _ => *last = Some(drawn.clone()),
-    }
-}
-
 /// Carries out the state's commands and owns the background machinery.
 struct Runner {
     /// The lifecycle on the connected engine; `None` until the engine first answers.
@@ -254,23 +246,16 @@ impl Runner {
     where
         B: ratatui::backend::Backend<Error = std::io::Error>,
     {
-        // The frame last drawn, for redrawing the clocks alone over it.
-        let mut last_frame: Option<ratatui::buffer::Buffer> = None;
         loop {
             if repaint() {
                 // Output was dropped on the way to a slow screen: what it shows is unknown.
                 terminal.clear().wrap_err("clearing the screen")?;
                 app.dirty = true;
             }
-            if app.dirty || app.clocks_moved {
-                let frame = match (&last_frame, app.dirty) {
-                    (Some(last), false) => {
-                        terminal.draw(|f| views::draw_clocks(f, app, theme, last))
-                    }
-                    _ => terminal.draw(|f| views::draw(f, app, theme)),
-                }
-                .wrap_err("drawing the screen")?;
-                keep_frame(&mut last_frame, frame.buffer);
+            if app.dirty {
+                terminal
+                    .draw(|f| views::draw(f, app, theme))
+                    .wrap_err("drawing the screen")?;
                 app.drawn();
                 self.publish_visible(app);
             }

@@ -100,9 +100,6 @@ pub struct App {
     next_op: u64,
     /// Something visible changed since the last draw.
     pub dirty: bool,
-    /// Only the instances pane's clocks (countdowns, ages, time-derived status) moved since
-    /// the last draw: that pane alone is drawn again.
-    pub clocks_moved: bool,
     pub quit: bool,
     /// What the clock columns read when last drawn.
     last_clock: String,
@@ -143,7 +140,6 @@ impl App {
             quit: false,
             last_clock: String::new(),
             last_catalog_clock: String::new(),
-            clocks_moved: false,
             last_api: String::new(),
         }
     }
@@ -197,15 +193,11 @@ impl App {
         Command::Run { op, request }
     }
 
-    /// Mark the screen as drawn at `now`. After a whole screen the visible rows may be
-    /// others: their clocks are read again; after the clocks alone, the tick has.
+    /// Mark the clock columns as drawn at `now`.
     pub fn drawn(&mut self) {
-        if self.dirty {
-            self.last_clock = self.instances.clock_text(self.now);
-            self.last_catalog_clock = self.catalog.clock_text(self.now);
-        }
         self.dirty = false;
-        self.clocks_moved = false;
+        self.last_clock = self.instances.clock_text(self.now);
+        self.last_catalog_clock = self.catalog.clock_text(self.now);
         self.last_api = self.api_text();
     }
 }

@@ -174,12 +174,9 @@ impl App {
 
     fn tick(&mut self, now: crate::store::Millis) {
         self.now = now;
-        let clock = self.instances.clock_text(now);
-        if clock != self.last_clock {
-            self.last_clock = clock;
-            self.clocks_moved = true;
-        }
-        if self.catalog.clock_text(now) != self.last_catalog_clock {
+        if self.instances.clock_text(now) != self.last_clock
+            || self.catalog.clock_text(now) != self.last_catalog_clock
+        {
             self.dirty = true;
         }
         // The API's heartbeat goes stale without any store change.

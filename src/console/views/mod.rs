@@ -19,7 +19,6 @@ pub(crate) mod testkit;
 mod whose;
 
 use ratatui::Frame;
-use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -117,26 +116,6 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
-/// The screen when only the instances pane's clocks moved: `last` (the previous frame) with
-/// that pane drawn again over it. Every second each console's countdowns move and nothing
-/// else does; drawing the other panes again would only be diffed away, at a cost each
-/// session of `serve` pays once a second. Falls back to the whole screen when `last` is of
-/// another size, a popup covers the pane or a line is being typed (the cursor is placed by
-/// the status bar).
-pub fn draw_clocks(frame: &mut Frame, app: &App, theme: &Theme, last: &Buffer) {
-    let area = frame.area();
-    let typing = app.filter_input.is_some() || app.flag_input.is_some();
-    if last.area != area || app.popup.is_some() || typing {
-        return draw(frame, app, theme);
-    }
-    frame.buffer_mut().content.clone_from_slice(&last.content);
-    let pane = areas(area, app).panes.instances;
-    // As the whole screen starts: blank cells in the base style, then the pane.
-    frame.render_widget(Clear, pane);
-    frame.render_widget(Block::default().style(theme.base), pane);
-    instances::draw(frame, pane, app, theme);
-}
-
 /// A pane's frame: highlighted when it has the focus.
 pub(crate) fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
     Block::default()
@@ -227,7 +206,7 @@ pub(crate) fn fit(text: &str, width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::testkit::{render_clocks, render_screen, sample_app};
+    use super::testkit::{render_screen, sample_app};
     use crate::console::theme::Theme;
 
     /// The two themes the widget snapshots do not cover, on the whole screen.
@@ -241,53 +220,6 @@ mod tests {
                 insta::assert_debug_snapshot!(format!("screen_{name}_{w}x{h}"), buffer);
             }
         }
-    }
-
-    /// The tick draws the instances pane alone over the last frame: the screen must be the
-    /// very one a whole redraw gives, as countdowns shorten, change unit and expire.
-    #[test]
-    fn the_clocks_drawn_over_the_last_frame_are_the_whole_screen_drawn_again() {
-        for theme_name in super::testkit::THEMES {
-            let theme = Theme::built_in(theme_name).unwrap();
-            for (w, h) in super::testkit::SIZES {
-                let mut app = sample_app();
-                let mut last = render_screen(&app, &theme, w, h);
-                for step in [1_000, 61_000, 1_000, 3_600_000] {
-                    app.now += step;
-                    let whole = render_screen(&app, &theme, w, h);
-                    assert_ne!(whole, last, "the clocks moved by {step} ms at {w}x{h}");
-                    let clocks = render_clocks(&app, &theme, &last);
-                    assert_eq!(clocks, whole, "{theme_name} {w}x{h}, {step} ms later");
-                    last = clocks;
-                }
-            }
-        }
-    }
-
-    /// A popup over the pane, or a line being typed (its cursor), takes the whole screen.
-    #[test]
-    fn over_a_popup_or_while_typing_the_whole_screen_is_drawn() {
-        let theme = Theme::built_in("dark").unwrap();
-        let mut app = sample_app();
-        let last = render_screen(&app, &theme, 160, 48);
-        app.popup = Some(crate::console::state::popup::Popup::Help { scroll: 0 });
-        app.now += 1_000;
-        assert_eq!(
-            render_clocks(&app, &theme, &last),
-            render_screen(&app, &theme, 160, 48)
-        );
-        app.popup = None;
-        app.filter_input = Some(Default::default());
-        app.now += 1_000;
-        let whole = render_screen(&app, &theme, 160, 48);
-        let mut terminal =
-            ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).unwrap();
-        terminal
-            .draw(|f| super::draw_clocks(f, &app, &theme, &last))
-            .unwrap();
-        assert_eq!(terminal.backend().buffer(), &whole);
-        // The status bar placed the cursor on the input line.
-        assert!(terminal.get_cursor_position().unwrap().y >= 46);
     }
 
     /// Monochrome must not lean on colour: urgency and selection still show by attributes.

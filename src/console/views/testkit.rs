@@ -196,13 +196,6 @@ pub fn render_screen(app: &App, theme: &Theme, w: u16, h: u16) -> Buffer {
     render(w, h, |f| super::draw(f, app, theme))
 }
 
-/// The instances pane's clocks drawn again over `last` (what the 1 Hz tick draws).
-pub fn render_clocks(app: &App, theme: &Theme, last: &Buffer) -> Buffer {
-    render(last.area.width, last.area.height, |f| {
-        super::draw_clocks(f, app, theme, last)
-    })
-}
-
 /// The screen's text only, for assertions.
 pub fn screen_text(app: &App, w: u16, h: u16) -> String {
     let theme = Theme::built_in("dark").unwrap();
