@@ -18,6 +18,34 @@ pub struct NodeView {
     pub instances: usize,
 }
 
+impl NodeView {
+    /// `0.5/2`: CPUs ctfdeck's instances reserve here, of those the node offers the
+    /// scheduler (`-` when it did not say).
+    pub fn cpus(&self) -> String {
+        let text = |nano: i64| {
+            let s = format!("{:.2}", nano as f64 / 1e9);
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        let (reserved, of) = (self.node.reserved.nano_cpus, self.node.reservable.nano_cpus);
+        let of = if of > 0 { text(of) } else { "-".to_string() };
+        format!("{}/{of}", text(reserved))
+    }
+
+    /// `256.0M/1.9G`, as [`NodeView::cpus`].
+    pub fn memory(&self) -> String {
+        let text = |b: i64| match u64::try_from(b).unwrap_or(0) {
+            0 => "0".to_string(),
+            b => super::view::bytes(b),
+        };
+        let (reserved, of) = (
+            self.node.reserved.memory_bytes,
+            self.node.reservable.memory_bytes,
+        );
+        let of = if of > 0 { text(of) } else { "-".to_string() };
+        format!("{}/{of}", text(reserved))
+    }
+}
+
 /// Each node with the live instances published on its address (an instance's address is its
 /// node's on a Swarm).
 pub fn with_instances(nodes: Vec<SwarmNode>, live: &[InstanceRecord]) -> Vec<NodeView> {
@@ -78,6 +106,28 @@ mod tests {
             engine_version: "20.10".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn reserved_and_reservable_read_as_cpus_and_bytes() {
+        let mut view = NodeView {
+            node: node("n1", "10.0.0.1"),
+            instances: 3,
+        };
+        view.node.reserved = crate::engine::NodeResources {
+            nano_cpus: 1_250_000_000,
+            memory_bytes: 384 << 20,
+        };
+        view.node.reservable = crate::engine::NodeResources {
+            nano_cpus: 8_000_000_000,
+            memory_bytes: 16 << 30,
+        };
+        assert_eq!(view.cpus(), "1.25/8");
+        assert_eq!(view.memory(), "384.0M/16.0G");
+        view.node.reserved = Default::default();
+        view.node.reservable = Default::default();
+        assert_eq!(view.cpus(), "0/-");
+        assert_eq!(view.memory(), "0/-");
     }
 
     fn on(address: &str) -> InstanceRecord {

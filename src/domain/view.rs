@@ -66,6 +66,19 @@ pub fn remaining(expires_at: Millis, now: Millis) -> String {
     }
 }
 
+/// `512K`, `12.5M`, `1.2G`.
+pub fn bytes(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let n = n as f64;
+    if n < K * K {
+        format!("{:.0}K", n / K)
+    } else if n < K * K * K {
+        format!("{:.1}M", n / K / K)
+    } else {
+        format!("{:.1}G", n / K / K / K)
+    }
+}
+
 /// `host:port` for each published port; `0.0.0.0` shown as the address users would type.
 pub fn addresses(ports: &[PublishedPort], public_host: &str) -> String {
     ports

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::cli::context::Context;
 use crate::cli::output::{print_json, table};
+use crate::domain::nodes::NodeView;
 
 #[derive(Serialize)]
 struct NodeJson {
@@ -16,6 +17,36 @@ struct NodeJson {
     availability: String,
     manager: bool,
     instances: usize,
+    /// What ctfdeck's instances reserve on the node, of what it offers the scheduler.
+    cpus_reserved: f64,
+    cpus_reservable: f64,
+    memory_reserved_bytes: i64,
+    memory_reservable_bytes: i64,
+    /// `1.25/8` and `384.0M/16.0G`, as the table shows them.
+    #[serde(skip)]
+    cpus: String,
+    #[serde(skip)]
+    memory: String,
+}
+
+impl From<NodeView> for NodeJson {
+    fn from(v: NodeView) -> NodeJson {
+        NodeJson {
+            cpus: v.cpus(),
+            memory: v.memory(),
+            cpus_reserved: v.node.reserved.nano_cpus as f64 / 1e9,
+            cpus_reservable: v.node.reservable.nano_cpus as f64 / 1e9,
+            memory_reserved_bytes: v.node.reserved.memory_bytes,
+            memory_reservable_bytes: v.node.reservable.memory_bytes,
+            hostname: v.node.hostname,
+            id: v.node.id,
+            address: v.node.address,
+            state: v.node.state,
+            availability: v.node.availability,
+            manager: v.node.manager,
+            instances: v.instances,
+        }
+    }
 }
 
 pub async fn list(ctx: &Context, json: bool) -> Result<()> {
@@ -24,15 +55,7 @@ pub async fn list(ctx: &Context, json: bool) -> Result<()> {
         .nodes()
         .await?
         .into_iter()
-        .map(|v| NodeJson {
-            hostname: v.node.hostname,
-            id: v.node.id,
-            address: v.node.address,
-            state: v.node.state,
-            availability: v.node.availability,
-            manager: v.node.manager,
-            instances: v.instances,
-        })
+        .map(NodeJson::from)
         .collect();
     if json {
         return print_json(&rows);
@@ -53,6 +76,8 @@ pub async fn list(ctx: &Context, json: bool) -> Result<()> {
                 n.availability,
                 if n.manager { "manager" } else { "worker" }.to_string(),
                 n.instances.to_string(),
+                n.cpus,
+                n.memory,
             ]
         })
         .collect();
@@ -65,7 +90,9 @@ pub async fn list(ctx: &Context, json: bool) -> Result<()> {
                 "STATE",
                 "AVAILABILITY",
                 "ROLE",
-                "INSTANCES"
+                "INSTANCES",
+                "CPU RESERVED",
+                "MEM RESERVED"
             ],
             &cells
         )
@@ -91,4 +118,46 @@ pub async fn set_taking(ctx: &Context, name: &str, take: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{NodeResources, SwarmNode};
+
+    #[test]
+    fn a_node_lists_what_its_instances_reserve_of_what_it_offers() {
+        let view = NodeView {
+            node: SwarmNode {
+                hostname: "node-1".into(),
+                state: "ready".into(),
+                availability: "active".into(),
+                reserved: NodeResources {
+                    nano_cpus: 500_000_000,
+                    memory_bytes: 128 << 20,
+                },
+                reservable: NodeResources {
+                    nano_cpus: 4_000_000_000,
+                    memory_bytes: 8 << 30,
+                },
+                ..SwarmNode::default()
+            },
+            instances: 2,
+        };
+        let row = NodeJson::from(view);
+        assert_eq!(
+            (row.cpus.as_str(), row.memory.as_str()),
+            ("0.5/4", "128.0M/8.0G")
+        );
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(json["cpus_reserved"], 0.5);
+        assert_eq!(json["cpus_reservable"], 4.0);
+        assert_eq!(json["memory_reserved_bytes"], 128 << 20);
+        assert_eq!(json["memory_reservable_bytes"], 8_i64 << 30);
+        assert_eq!(json["instances"], 2);
+        assert!(
+            json.get("cpus").is_none(),
+            "the table's text stays out of --json"
+        );
+    }
 }

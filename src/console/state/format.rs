@@ -85,18 +85,7 @@ pub fn age(since: Millis, now: Millis) -> String {
     }
 }
 
-/// `512K`, `12.5M`, `1.2G`.
-pub fn bytes(n: u64) -> String {
-    const K: f64 = 1024.0;
-    let n = n as f64;
-    if n < K * K {
-        format!("{:.0}K", n / K)
-    } else if n < K * K * K {
-        format!("{:.1}M", n / K / K)
-    } else {
-        format!("{:.1}G", n / K / K / K)
-    }
-}
+pub use crate::domain::view::bytes;
 
 pub fn cpu(stats: Option<&ContainerStats>) -> String {
     stats.map_or_else(|| "-".to_string(), |s| format!("{:.1}%", s.cpu_percent))

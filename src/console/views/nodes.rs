@@ -10,10 +10,8 @@ use ratatui::text::{Line, Span};
 
 use crate::console::keys::Action;
 use crate::console::state::App;
-use crate::console::state::format;
 use crate::console::theme::Theme;
 use crate::domain::nodes::NodeView;
-use crate::engine::NodeResources;
 
 /// The strip takes at most a sixth of the screen's rows, and never fewer than this; nodes
 /// beyond are counted on its last row.
@@ -140,41 +138,13 @@ fn node_piece(view: &NodeView) -> Piece {
                     " {} {} {instances} cpu {} mem {}",
                     n.state,
                     n.availability,
-                    cpus(&n.reserved, &n.reservable),
-                    memory(&n.reserved, &n.reservable)
+                    view.cpus(),
+                    view.memory()
                 ),
                 Tone::Plain,
             ),
         ],
     }
-}
-
-/// `0.5/2`: CPUs reserved of those the node offers (`-` when it did not say).
-fn cpus(reserved: &NodeResources, reservable: &NodeResources) -> String {
-    let text = |nano: i64| {
-        let s = format!("{:.2}", nano as f64 / 1e9);
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    };
-    let of = if reservable.nano_cpus > 0 {
-        text(reservable.nano_cpus)
-    } else {
-        "-".to_string()
-    };
-    format!("{}/{of}", text(reserved.nano_cpus))
-}
-
-/// `256.0M/1.9G`, as [`cpus`].
-fn memory(reserved: &NodeResources, reservable: &NodeResources) -> String {
-    let text = |b: i64| match u64::try_from(b).unwrap_or(0) {
-        0 => "0".to_string(),
-        b => format::bytes(b),
-    };
-    let of = if reservable.memory_bytes > 0 {
-        text(reservable.memory_bytes)
-    } else {
-        "-".to_string()
-    };
-    format!("{}/{of}", text(reserved.memory_bytes))
 }
 
 /// Pieces into rows of `width`, two spaces apart, never split; past `max_rows` the last row
@@ -232,8 +202,9 @@ fn flow(pieces: Vec<Piece>, width: usize, max_rows: usize) -> Vec<Vec<(String, T
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{sample_app, screen_text, snapshot_screen};
-    use super::{NodeResources, cpus, max_rows, memory};
+    use super::max_rows;
     use crate::domain::nodes::NodeView;
+    use crate::engine::NodeResources;
     use crate::engine::SwarmNode;
 
     const GIB: i64 = 1 << 30;
@@ -296,24 +267,6 @@ mod tests {
             ),
         ]));
         snapshot_screen!("swarm_nodes", &app);
-    }
-
-    #[test]
-    fn reserved_and_reservable_read_as_cpus_and_bytes() {
-        let reserved = NodeResources {
-            nano_cpus: 1_250_000_000,
-            memory_bytes: 384 << 20,
-        };
-        let reservable = NodeResources {
-            nano_cpus: 8_000_000_000,
-            memory_bytes: 16 * GIB,
-        };
-        assert_eq!(cpus(&reserved, &reservable), "1.25/8");
-        assert_eq!(memory(&reserved, &reservable), "384.0M/16.0G");
-        assert_eq!(
-            cpus(&NodeResources::default(), &NodeResources::default()),
-            "0/-"
-        );
     }
 
     #[test]
