@@ -13,7 +13,9 @@ use tokio::time::timeout;
 
 /// How long a connection must stay open, silent, to count as a listening service.
 const HOLD: Duration = Duration::from_millis(100);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Generous for a port on this host or its neighbours: a loaded host can take more than a
+/// second to complete a connect as the probe sees it, and the readiness loop asks again anyway.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 const CLOSED_AT_ONCE: &str =
     "the connection was closed at once (is anything listening in the container?)";
