@@ -172,16 +172,7 @@ mod tests {
     use crate::store::Store;
 
     fn node() -> SwarmNode {
-        SwarmNode {
-            id: "id-node-1".into(),
-            hostname: "node-1".into(),
-            address: "10.99.0.2".into(),
-            state: "ready".into(),
-            availability: "active".into(),
-            manager: false,
-            engine_version: "20.10.24".into(),
-            ..Default::default()
-        }
+        SwarmNode::ready_for_tests("node-1", "10.99.0.2")
     }
 
     /// What the console's drain of node-1 comes back with, for `role`.

@@ -96,16 +96,7 @@ mod tests {
     use crate::shared::PublishedPort;
 
     fn node(host: &str, address: &str) -> SwarmNode {
-        SwarmNode {
-            id: format!("id-{host}"),
-            hostname: host.into(),
-            address: address.into(),
-            state: "ready".into(),
-            availability: "active".into(),
-            manager: false,
-            engine_version: "20.10".into(),
-            ..Default::default()
-        }
+        SwarmNode::ready_for_tests(host, address)
     }
 
     #[test]

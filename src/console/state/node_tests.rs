@@ -19,14 +19,8 @@ fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
 fn node(host: &str, address: &str, availability: &str, k: usize) -> NodeView {
     NodeView {
         node: SwarmNode {
-            id: format!("id-{host}"),
-            hostname: host.into(),
-            address: address.into(),
-            state: "ready".into(),
             availability: availability.into(),
-            manager: false,
-            engine_version: "20.10.24".into(),
-            ..Default::default()
+            ..SwarmNode::ready_for_tests(host, address)
         },
         instances: k,
     }

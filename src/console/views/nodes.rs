@@ -212,14 +212,9 @@ mod tests {
     fn node(host: &str, address: &str, state: &str, availability: &str, k: usize) -> NodeView {
         NodeView {
             node: SwarmNode {
-                id: format!("id-{host}"),
-                hostname: host.into(),
-                address: address.into(),
                 state: state.into(),
                 availability: availability.into(),
-                manager: false,
-                engine_version: "20.10.24".into(),
-                ..Default::default()
+                ..SwarmNode::ready_for_tests(host, address)
             },
             instances: k,
         }

@@ -7,16 +7,7 @@ use crate::domain::nodes::{ACTIVATE_ACTION, DRAIN_ACTION};
 use crate::engine::SwarmNode;
 
 fn node(host: &str, address: &str) -> SwarmNode {
-    SwarmNode {
-        id: format!("id-{host}"),
-        hostname: host.into(),
-        address: address.into(),
-        state: "ready".into(),
-        availability: "active".into(),
-        manager: false,
-        engine_version: "20.10.24".into(),
-        ..Default::default()
-    }
+    SwarmNode::ready_for_tests(host, address)
 }
 
 fn swarm_deck() -> Deck {

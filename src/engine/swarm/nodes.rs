@@ -41,6 +41,21 @@ pub struct SwarmNode {
 }
 
 impl SwarmNode {
+    /// A worker that is up and takes instances, for tests of what is built on nodes.
+    #[cfg(test)]
+    pub fn ready_for_tests(host: &str, address: &str) -> SwarmNode {
+        SwarmNode {
+            id: format!("id-{host}"),
+            hostname: host.into(),
+            address: address.into(),
+            state: "ready".into(),
+            availability: "active".into(),
+            manager: false,
+            engine_version: "20.10.24".into(),
+            ..Default::default()
+        }
+    }
+
     /// New instances can be placed here.
     pub fn takes_instances(&self) -> bool {
         self.state == "ready" && self.availability == "active"
