@@ -6,6 +6,7 @@
 //! it): it shows the store's view under the engine-lost banner and connects when it can.
 
 pub mod event;
+mod frames;
 pub mod keys;
 mod launch;
 pub mod logging;
@@ -246,17 +247,15 @@ impl Runner {
     where
         B: ratatui::backend::Backend<Error = std::io::Error>,
     {
+        let mut frames = frames::Frames::default();
         loop {
             if repaint() {
                 // Output was dropped on the way to a slow screen: what it shows is unknown.
                 terminal.clear().wrap_err("clearing the screen")?;
+                frames.forget();
                 app.dirty = true;
             }
-            if app.dirty {
-                terminal
-                    .draw(|f| views::draw(f, app, theme))
-                    .wrap_err("drawing the screen")?;
-                app.drawn();
+            if frames.draw(terminal, app, theme)? {
                 self.publish_visible(app);
             }
             let Some(first) = rx.recv().await else {

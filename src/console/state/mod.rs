@@ -98,15 +98,31 @@ pub struct App {
     pub flash: Option<Flash>,
     pub running: BTreeMap<u64, Running>,
     next_op: u64,
-    /// Something visible changed since the last draw.
+    /// Something visible changed since the last draw: the whole screen is drawn again.
     pub dirty: bool,
+    /// Only the instances' clock cells (status, age, expiry) read differently since the last
+    /// draw: drawing those cells again over the last frame is enough.
+    pub clocks_moved: bool,
     pub quit: bool,
     /// What the clock columns read when last drawn.
     last_clock: String,
+    /// What they read at the last tick: what a clocks-only draw then shows (nothing else
+    /// moved, or the whole screen would be drawn), kept so it is not worked out twice.
+    clock_at_tick: Option<String>,
     /// The catalog pane's "last smoke" ages as last drawn.
     last_catalog_clock: String,
     /// What the API's status read when last drawn.
     last_api: String,
+}
+
+/// How much of the screen changed since it was last drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redraw {
+    Nothing,
+    /// Only the countdowns, ages and time-derived states of the visible instances: once a
+    /// second on an idle console, so these are drawn over the last frame, not from scratch.
+    Clocks,
+    Whole,
 }
 
 impl App {
@@ -137,8 +153,10 @@ impl App {
             running: BTreeMap::new(),
             next_op: 0,
             dirty: true,
+            clocks_moved: false,
             quit: false,
             last_clock: String::new(),
+            clock_at_tick: None,
             last_catalog_clock: String::new(),
             last_api: String::new(),
         }
@@ -193,11 +211,33 @@ impl App {
         Command::Run { op, request }
     }
 
-    /// Mark the clock columns as drawn at `now`.
+    /// The whole screen was drawn at `now`.
     pub fn drawn(&mut self) {
         self.dirty = false;
+        self.clocks_moved = false;
+        self.clock_at_tick = None;
         self.last_clock = self.instances.clock_text(self.now);
         self.last_catalog_clock = self.catalog.clock_text(self.now);
         self.last_api = self.api_text();
+    }
+
+    /// The instances' clock cells were drawn at `now`.
+    pub fn clocks_drawn(&mut self) {
+        self.clocks_moved = false;
+        self.last_clock = match self.clock_at_tick.take() {
+            Some(clock) => clock,
+            None => self.instances.clock_text(self.now),
+        };
+    }
+
+    /// What the next draw has to do.
+    pub fn redraw(&self) -> Redraw {
+        if self.dirty {
+            Redraw::Whole
+        } else if self.clocks_moved {
+            Redraw::Clocks
+        } else {
+            Redraw::Nothing
+        }
     }
 }

@@ -13,7 +13,7 @@ use crate::domain::PurgeSelector;
 
 use super::command::{Command, Op, PendingAction};
 use super::popup::Popup;
-use super::{App, format};
+use super::{App, Redraw, format};
 
 fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
     app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -347,9 +347,25 @@ fn the_tick_redraws_only_when_a_visible_countdown_changes() {
     app.instances.window(10);
     app.drawn();
     app.on_event(Event::Tick(NOW + 20_000));
-    assert!(!app.dirty, "2h01m still reads 2h01m: nothing to draw");
+    assert_eq!(
+        app.redraw(),
+        Redraw::Nothing,
+        "2h01m still reads 2h01m: nothing to draw"
+    );
     app.on_event(Event::Tick(NOW + 61_000));
-    assert!(app.dirty, "the countdown moved to 2h00m");
+    assert_eq!(
+        app.redraw(),
+        Redraw::Clocks,
+        "the countdown moved to 2h00m: its cells, not the whole screen"
+    );
+    app.clocks_drawn();
+    assert_eq!(app.redraw(), Redraw::Nothing);
+    // Anything else that changes makes it the whole screen again.
+    app.on_event(Event::Tick(NOW + 121_000));
+    app.on_event(Event::Redraw);
+    assert_eq!(app.redraw(), Redraw::Whole);
+    app.drawn();
+    assert_eq!(app.redraw(), Redraw::Nothing);
 }
 
 #[test]

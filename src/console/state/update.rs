@@ -174,9 +174,12 @@ impl App {
 
     fn tick(&mut self, now: crate::store::Millis) {
         self.now = now;
-        if self.instances.clock_text(now) != self.last_clock
-            || self.catalog.clock_text(now) != self.last_catalog_clock
-        {
+        let clock = self.instances.clock_text(now);
+        if clock != self.last_clock {
+            self.clocks_moved = true;
+        }
+        self.clock_at_tick = Some(clock);
+        if self.catalog.clock_text(now) != self.last_catalog_clock {
             self.dirty = true;
         }
         // The API's heartbeat goes stale without any store change.

@@ -1,10 +1,13 @@
-//! The instances table. Only the visible window of rows is built, whatever the total.
+//! The instances table. Only the visible window of rows is built, whatever the total. Once a
+//! second on an idle console only the clock cells change; [`draw_clocks`] draws those alone over
+//! the last frame, to the same cells a whole draw would give.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use crate::console::keys::Context;
 use crate::console::state::App;
@@ -31,6 +34,25 @@ fn columns(width: u16, on_swarm: bool) -> Vec<(Col, Constraint)> {
         cols.insert(after, (Col::Data(Column::Node), Constraint::Length(14)));
     }
     cols
+}
+
+/// The columns whose text moves with the clock alone (see `InstancesState::clock_text`).
+fn moves_with_the_clock(col: Col) -> bool {
+    matches!(
+        col,
+        Col::Data(Column::Status | Column::Age | Column::Expires)
+    )
+}
+
+/// The table's layout of columns: the one `Table` computes from the same widths.
+const FLEX: Flex = Flex::Start;
+const SPACING: u16 = 1;
+
+fn column_rects(width: u16, cols: &[(Col, Constraint)]) -> std::rc::Rc<[Rect]> {
+    Layout::horizontal(cols.iter().map(|(_, w)| *w))
+        .flex(FLEX)
+        .spacing(SPACING)
+        .split(Rect::new(0, 0, width, 1))
 }
 
 fn base_columns(width: u16) -> Vec<(Col, Constraint)> {
@@ -109,13 +131,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows: Vec<Row> = window
         .filter_map(|pos| state.row_at(pos).map(|r| (pos, r)))
         .map(|(pos, row)| {
-            let cells = cols.iter().map(|(c, _)| cell(*c, row, app, theme));
-            let r = Row::new(cells);
-            if pos == selected {
-                r.style(theme.selected)
-            } else {
-                r
-            }
+            let cells = cols
+                .iter()
+                .map(|(c, _)| Cell::from(content(*c, row, app, theme)));
+            Row::new(cells).style(row_style(pos == selected, theme))
         })
         .collect();
     if state.total() == 0 {
@@ -135,25 +154,67 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let table = Table::new(rows, cols.iter().map(|(_, w)| *w))
         .header(header)
-        .column_spacing(1);
+        .flex(FLEX)
+        .column_spacing(SPACING);
     frame.render_widget(table, inner);
 }
 
-fn cell<'a>(col: Col, row: &'a InstanceRow, app: &App, theme: &Theme) -> Cell<'a> {
+fn row_style(selected: bool, theme: &Theme) -> Style {
+    if selected {
+        theme.selected
+    } else {
+        Style::default()
+    }
+}
+
+/// Draw the clock cells of the visible rows again, over a buffer holding the last whole frame
+/// drawn with the same state. Each cell is first put back to what lies under a row's text (the
+/// screen's base style, then the row's), as the whole draw has it before the table's text.
+pub fn draw_clocks(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
+    let state = &app.instances;
+    let inner = super::pane_block(Line::default(), false, theme).inner(area);
+    let cols = columns(inner.width, !app.nodes.is_empty());
+    let rects = column_rects(inner.width, &cols);
+    let body_height = inner.height.saturating_sub(1);
+    let selected = state.selected_pos();
+    for (i, pos) in state.window(body_height as usize).enumerate() {
+        let Some(row) = state.row_at(pos) else {
+            continue;
+        };
+        let y = inner.y + 1 + i as u16;
+        let under = row_style(pos == selected, theme);
+        for ((col, _), rect) in cols.iter().zip(rects.iter()) {
+            if !moves_with_the_clock(*col) {
+                continue;
+            }
+            let cell_area = Rect::new(inner.x + rect.x, y, rect.width, 1).intersection(buf.area);
+            for x in cell_area.left()..cell_area.right() {
+                let cell = &mut buf[(x, y)];
+                cell.reset();
+                cell.set_style(theme.base);
+                cell.set_style(under);
+            }
+            content(*col, row, app, theme).render(cell_area, buf);
+        }
+    }
+}
+
+/// What a cell of `row` in `col` reads.
+fn content<'a>(col: Col, row: &'a InstanceRow, app: &App, theme: &Theme) -> Text<'a> {
     let r = &row.rec;
     let state = &app.instances;
     let now = app.now;
     let Col::Data(col) = col else {
         return if state.marks.contains(&r.id) {
-            Cell::from(Span::styled("*", theme.marked))
+            Text::from(Span::styled("*", theme.marked))
         } else {
-            Cell::from(" ")
+            Text::from(" ")
         };
     };
     match col {
-        Column::Id => Cell::from(r.id.as_str()),
-        Column::Owner => Cell::from(r.owner.as_str()),
-        Column::Challenge => Cell::from(r.challenge.as_str()),
+        Column::Id => Text::from(r.id.as_str()),
+        Column::Owner => Text::from(r.owner.as_str()),
+        Column::Challenge => Text::from(r.challenge.as_str()),
         Column::Status => {
             let shown = Shown::of(r, state.engine.get(&r.id).map(String::as_str), now);
             let style = match shown {
@@ -162,22 +223,22 @@ fn cell<'a>(col: Col, row: &'a InstanceRow, app: &App, theme: &Theme) -> Cell<'a
                 Shown::Unhealthy | Shown::Exited => theme.bad,
                 Shown::Finished => theme.dim,
             };
-            Cell::from(Span::styled(shown.text(r), style))
+            Text::from(Span::styled(shown.text(r), style))
         }
-        Column::Address => Cell::from(row.address.as_str()),
-        Column::Node => Cell::from(state.node_of(r).to_string()),
-        Column::Age => Cell::from(format::age(r.created_at, now)),
+        Column::Address => Text::from(row.address.as_str()),
+        Column::Node => Text::from(state.node_of(r).to_string()),
+        Column::Age => Text::from(format::age(r.created_at, now)),
         Column::Expires => {
             let style: Style = match format::urgency(r.expires_at, now) {
                 Urgency::Ok => theme.countdown_ok,
                 Urgency::Warn => theme.countdown_warn,
                 Urgency::Critical => theme.countdown_critical,
             };
-            Cell::from(Span::styled(remaining(r.expires_at, now), style))
+            Text::from(Span::styled(remaining(r.expires_at, now), style))
         }
-        Column::Renewals => Cell::from(format!("{}/{}", r.renewals, r.max_renewals)),
-        Column::Cpu => Cell::from(format::cpu(state.stats.get(&r.id))),
-        Column::Mem => Cell::from(format::mem(state.stats.get(&r.id))),
+        Column::Renewals => Text::from(format!("{}/{}", r.renewals, r.max_renewals)),
+        Column::Cpu => Text::from(format::cpu(state.stats.get(&r.id))),
+        Column::Mem => Text::from(format::mem(state.stats.get(&r.id))),
     }
 }
 

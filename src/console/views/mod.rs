@@ -116,6 +116,23 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
+/// Whether [`draw_clocks`] may stand in for a whole draw: nothing lies over the instances
+/// pane (no popup) and no cursor is shown (no input line), so the last frame with its clock
+/// cells drawn again is the whole frame.
+pub fn clocks_drawable(app: &App) -> bool {
+    app.popup.is_none()
+        && app.filter_input.is_none()
+        && app.logs.search_input.is_none()
+        && app.flag_input.is_none()
+}
+
+/// Draw only the instances' clock cells again, over `buf` holding the last whole frame drawn
+/// from the same state (only the clock moved since: see `App::redraw`).
+pub fn draw_clocks(buf: &mut ratatui::buffer::Buffer, app: &App, theme: &Theme) {
+    let a = areas(buf.area, app);
+    instances::draw_clocks(buf, a.panes.instances, app, theme);
+}
+
 /// A pane's frame: highlighted when it has the focus.
 pub(crate) fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
     Block::default()
