@@ -195,9 +195,16 @@ proptest! {
         swarm in any::<bool>(),
         selected in 0usize..70,
         steps in prop::collection::vec(arb_step(), 1..25),
+        narrow_only in any::<bool>(),
     ) {
         let theme = Theme::built_in(BUILT_IN[theme].0).unwrap();
         let mut app = sample_app();
+        let mut rows = rows;
+        if narrow_only {
+            for r in &mut rows {
+                r.owner.retain(|c| c.is_ascii());
+            }
+        }
         app.instances.set_records(rows);
         app.instances.move_by(selected as isize);
         if swarm {
@@ -228,12 +235,17 @@ proptest! {
             }
             frames.draw(&mut terminal, &mut app, &theme).unwrap();
             prop_assert_eq!(app.redraw(), Redraw::Nothing);
-            // The frame the terminal was last sent to show, against a whole draw's frame. (Not
-            // the test backend's cells: there, the column a wide character covers keeps
-            // whatever an older frame left in it.)
+            // The frame the screen was last brought to, against a whole draw's frame. With wide
+            // characters, not the test backend's cells: there the column a wide character
+            // covers keeps whatever an older frame left in it.
             let want = whole_frame(&app, &theme, w, h);
             let diff = differs(frames.last.as_ref().unwrap(), &want);
             prop_assert!(diff.is_none(), "{}x{} after {:?}: {}", w, h, step, diff.unwrap_or_default());
+            // What the terminal shows, once every cell is as wide as a column.
+            if narrow_only {
+                let diff = differs(&shown(&terminal), &want);
+                prop_assert!(diff.is_none(), "screen, {}x{} after {:?}: {}", w, h, step, diff.unwrap_or_default());
+            }
         }
     }
 }

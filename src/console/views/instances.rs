@@ -3,8 +3,8 @@
 //! the last frame, to the same cells a whole draw would give.
 
 use ratatui::Frame;
-use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::buffer::{Buffer, Cell as BufferCell};
+use ratatui::layout::{Constraint, Flex, Layout, Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Row, Table, Widget};
@@ -168,15 +168,23 @@ fn row_style(selected: bool, theme: &Theme) -> Style {
 }
 
 /// Draw the clock cells of the visible rows again, over a buffer holding the last whole frame
-/// drawn with the same state. Each cell is first put back to what lies under a row's text (the
-/// screen's base style, then the row's), as the whole draw has it before the table's text.
-pub fn draw_clocks(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
+/// drawn with the same state, and add each cell that changed to `changed`, with what it held
+/// before. Each cell is first put back to what lies under a row's text (the screen's base
+/// style, then the row's), as the whole draw has it before the table's text.
+pub fn draw_clocks(
+    buf: &mut Buffer,
+    area: Rect,
+    app: &App,
+    theme: &Theme,
+    changed: &mut Vec<(Position, BufferCell)>,
+) {
     let state = &app.instances;
     let inner = super::pane_block(Line::default(), false, theme).inner(area);
     let cols = columns(inner.width, !app.nodes.is_empty());
     let rects = column_rects(inner.width, &cols);
     let body_height = inner.height.saturating_sub(1);
     let selected = state.selected_pos();
+    let mut before = Vec::new();
     for (i, pos) in state.window(body_height as usize).enumerate() {
         let Some(row) = state.row_at(pos) else {
             continue;
@@ -188,13 +196,20 @@ pub fn draw_clocks(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
                 continue;
             }
             let cell_area = Rect::new(inner.x + rect.x, y, rect.width, 1).intersection(buf.area);
+            before.clear();
             for x in cell_area.left()..cell_area.right() {
                 let cell = &mut buf[(x, y)];
+                before.push(cell.clone());
                 cell.reset();
                 cell.set_style(theme.base);
                 cell.set_style(under);
             }
             content(*col, row, app, theme).render(cell_area, buf);
+            for (x, old) in (cell_area.left()..).zip(before.drain(..)) {
+                if buf[(x, y)] != old {
+                    changed.push((Position::new(x, y), old));
+                }
+            }
         }
     }
 }

@@ -127,10 +127,16 @@ pub fn clocks_drawable(app: &App) -> bool {
 }
 
 /// Draw only the instances' clock cells again, over `buf` holding the last whole frame drawn
-/// from the same state (only the clock moved since: see `App::redraw`).
-pub fn draw_clocks(buf: &mut ratatui::buffer::Buffer, app: &App, theme: &Theme) {
+/// from the same state (only the clock moved since: see `App::redraw`); each cell that
+/// changed goes into `changed` with what it held before.
+pub fn draw_clocks(
+    buf: &mut ratatui::buffer::Buffer,
+    app: &App,
+    theme: &Theme,
+    changed: &mut Vec<(ratatui::layout::Position, ratatui::buffer::Cell)>,
+) {
     let a = areas(buf.area, app);
-    instances::draw_clocks(buf, a.panes.instances, app, theme);
+    instances::draw_clocks(buf, a.panes.instances, app, theme, changed);
 }
 
 /// A pane's frame: highlighted when it has the focus.
