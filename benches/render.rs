@@ -1,7 +1,8 @@
 //! Drawing the console with many instances: the instances pane alone and the whole screen, at
 //! 1,000 and 10,000 live instances, each frame with the clock moved on so the countdowns
 //! really change. Also what a filter keystroke and a store reload cost (they rebuild the
-//! sorted, filtered order, which frames never do).
+//! sorted, filtered order, which frames never do), and an idle console's second: its tick and the
+//! clock cells it draws, against drawing the whole screen.
 
 use std::hint::black_box;
 
@@ -10,6 +11,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use ctfdeck::catalog::Catalog;
+use ctfdeck::console::event::Event;
+use ctfdeck::console::frames::Frames;
 use ctfdeck::console::keys::Keymap;
 use ctfdeck::console::state::{App, Setup};
 use ctfdeck::console::theme::Theme;
@@ -88,6 +91,27 @@ fn render(c: &mut Criterion) {
                 })
             });
         }
+    }
+    group.finish();
+
+    // One second of an idle console watching 1,000 instances: the tick, then what it draws —
+    // the clock cells alone (what the console does), against the whole screen.
+    let mut group = c.benchmark_group("idle_second");
+    for whole in [false, true] {
+        let mut app = app(1_000);
+        let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
+        let mut frames = Frames::default();
+        let mut second = 0;
+        let name = if whole { "whole_screen" } else { "clock_cells" };
+        group.bench_function(BenchmarkId::new(name, "160x48"), |b| {
+            b.iter(|| {
+                // Within ten minutes, so that the countdowns keep moving (none runs out).
+                second = (second + 1) % 600;
+                let _ = app.on_event(Event::Tick(NOW + second * 1000));
+                app.dirty |= whole;
+                frames.draw(&mut terminal, &mut app, &theme).expect("draw")
+            })
+        });
     }
     group.finish();
 

@@ -29,7 +29,12 @@ pub struct Frames {
 impl Frames {
     /// Draw what changed since the last frame, if anything. Returns true when the whole
     /// screen was drawn (the visible rows may have changed).
-    pub fn draw<B>(&mut self, terminal: &mut Terminal<B>, app: &mut App, theme: &Theme) -> Result<bool>
+    pub fn draw<B>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        app: &mut App,
+        theme: &Theme,
+    ) -> Result<bool>
     where
         B: Backend,
         B::Error: std::error::Error + Send + Sync + 'static,

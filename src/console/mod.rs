@@ -6,7 +6,7 @@
 //! it): it shows the store's view under the engine-lost banner and connects when it can.
 
 pub mod event;
-mod frames;
+pub mod frames;
 pub mod keys;
 mod launch;
 pub mod logging;

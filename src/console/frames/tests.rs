@@ -37,7 +37,9 @@ fn differs(got: &Buffer, want: &Buffer) -> Option<String> {
         for x in 0..want.area.width {
             let (g, w) = (&got[(x, y)], &want[(x, y)]);
             if g != w {
-                return Some(format!("cell ({x}, {y}) is {g:?}, a whole draw gives {w:?}"));
+                return Some(format!(
+                    "cell ({x}, {y}) is {g:?}, a whole draw gives {w:?}"
+                ));
             }
         }
     }
@@ -64,7 +66,10 @@ fn a_countdown_that_moves_is_drawn_over_the_last_frame_as_a_whole_draw_would_dra
     let mut app = sample_app();
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     let mut frames = Frames::default();
-    assert!(frames.draw(&mut terminal, &mut app, &theme).unwrap(), "the first frame is whole");
+    assert!(
+        frames.draw(&mut terminal, &mut app, &theme).unwrap(),
+        "the first frame is whole"
+    );
     for second in 1..=90 {
         tick(&mut app, NOW + second * 1000);
         // The sample's countdowns read in seconds: each tick moves one.
@@ -141,7 +146,13 @@ fn arb_record() -> impl Strategy<Value = InstanceRecord> {
     )
         .prop_map(|(owner, challenge, left_s, age_s, status, id)| {
             let challenge = ["web-robots", "nc-calc", "web-cmdinject"][challenge];
-            let mut r = record(&format!("{id:06x}"), challenge, OWNERS[owner], left_s, age_s);
+            let mut r = record(
+                &format!("{id:06x}"),
+                challenge,
+                OWNERS[owner],
+                left_s,
+                age_s,
+            );
             r.status = [
                 InstanceStatus::Running,
                 InstanceStatus::Starting,
@@ -249,4 +260,3 @@ proptest! {
         }
     }
 }
-
