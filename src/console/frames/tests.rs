@@ -60,69 +60,105 @@ fn tick(app: &mut App, at: i64) {
     let _ = app.on_event(Event::Tick(at));
 }
 
-#[test]
-fn a_countdown_that_moves_is_drawn_over_the_last_frame_as_a_whole_draw_would_draw_it() {
-    let theme = Theme::built_in("dark").unwrap();
-    let mut app = sample_app();
-    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
-    let mut frames = Frames::default();
-    assert!(
-        frames.draw(&mut terminal, &mut app, &theme).unwrap(),
-        "the first frame is whole"
-    );
-    for second in 1..=90 {
-        tick(&mut app, NOW + second * 1000);
-        // The sample's countdowns read in seconds: each tick moves one.
-        assert_eq!(app.redraw(), Redraw::Clocks, "second {second}");
-        let whole = frames.draw(&mut terminal, &mut app, &theme).unwrap();
-        assert!(!whole, "second {second}: only the clocks moved");
-        assert_eq!(app.redraw(), Redraw::Nothing);
-        let want = render_screen(&app, &theme, 160, 48);
-        assert_same_screen(&shown(&terminal), &want, &format!("second {second}"));
+/// A console of the sample state on a 160x48 screen, its first frame drawn.
+struct Watched {
+    theme: Theme,
+    app: App,
+    terminal: Terminal<TestBackend>,
+    frames: Frames,
+}
+
+impl Watched {
+    fn new() -> Watched {
+        let mut watched = Watched {
+            theme: Theme::built_in("dark").unwrap(),
+            app: sample_app(),
+            terminal: Terminal::new(TestBackend::new(160, 48)).unwrap(),
+            frames: Frames::default(),
+        };
+        assert!(watched.draw(), "the first frame is whole");
+        watched
+    }
+
+    /// Draw what changed; true when the whole screen was drawn.
+    fn draw(&mut self) -> bool {
+        let whole = self
+            .frames
+            .draw(&mut self.terminal, &mut self.app, &self.theme)
+            .unwrap();
+        assert_eq!(self.app.redraw(), Redraw::Nothing);
+        whole
+    }
+
+    fn key(&mut self, c: char) {
+        let _ = self.app.on_event(Event::Key(key(c)));
+    }
+
+    fn assert_shows_a_whole_draw(&self, context: &str) {
+        let area = self.terminal.backend().buffer().area;
+        let want = render_screen(&self.app, &self.theme, area.width, area.height);
+        assert_same_screen(&shown(&self.terminal), &want, context);
     }
 }
 
 #[test]
+fn a_countdown_that_moves_is_drawn_over_the_last_frame_as_a_whole_draw_would_draw_it() {
+    let mut w = Watched::new();
+    for second in 1..=90 {
+        tick(&mut w.app, NOW + second * 1000);
+        // The sample's countdowns read in seconds: each tick moves one.
+        assert_eq!(w.app.redraw(), Redraw::Clocks, "second {second}");
+        assert!(!w.draw(), "second {second}: only the clocks moved");
+        w.assert_shows_a_whole_draw(&format!("second {second}"));
+    }
+}
+
+#[test]
+fn after_clock_cells_the_next_whole_frame_leaves_none_of_them_stale() {
+    let mut w = Watched::new();
+    for second in 1..=5 {
+        tick(&mut w.app, NOW + second * 1000);
+        assert!(!w.draw());
+    }
+    // Back to the first second's clocks, with the selection moved: a whole frame whose clock
+    // cells read as in the last whole frame, which ratatui's diff alone would leave out.
+    tick(&mut w.app, NOW);
+    w.key('j');
+    assert!(w.draw());
+    w.assert_shows_a_whole_draw("back at the first second");
+}
+
+#[test]
 fn with_a_popup_or_an_input_line_the_clocks_bring_a_whole_frame() {
-    let theme = Theme::built_in("dark").unwrap();
-    let mut app = sample_app();
-    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
-    let mut frames = Frames::default();
-    frames.draw(&mut terminal, &mut app, &theme).unwrap();
+    let mut w = Watched::new();
     // `?` opens the help over the instances pane.
-    let _ = app.on_event(Event::Key(crossterm::event::KeyEvent::from(
-        crossterm::event::KeyCode::Char('?'),
-    )));
-    assert!(app.popup.is_some());
-    frames.draw(&mut terminal, &mut app, &theme).unwrap();
-    tick(&mut app, NOW + 1000);
-    assert_eq!(app.redraw(), Redraw::Clocks);
+    w.key('?');
+    assert!(w.app.popup.is_some());
+    w.draw();
+    tick(&mut w.app, NOW + 1000);
+    assert_eq!(w.app.redraw(), Redraw::Clocks);
     assert!(
-        frames.draw(&mut terminal, &mut app, &theme).unwrap(),
+        w.draw(),
         "the popup covers clock cells: the whole screen is drawn"
     );
-    assert_same_screen(
-        &shown(&terminal),
-        &render_screen(&app, &theme, 160, 48),
-        "under the help",
-    );
+    w.assert_shows_a_whole_draw("under the help");
+    // `/` opens the filter's input line, with its cursor.
+    w.key('q');
+    w.key('/');
+    assert!(w.app.filter_input.is_some());
+    w.draw();
+    tick(&mut w.app, NOW + 2000);
+    assert!(w.draw(), "a cursor is shown: the whole screen is drawn");
+    w.assert_shows_a_whole_draw("while filtering");
 }
 
 #[test]
 fn a_resized_screen_gets_a_whole_frame_at_its_new_size() {
-    let theme = Theme::built_in("dark").unwrap();
-    let mut app = sample_app();
-    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
-    let mut frames = Frames::default();
-    frames.draw(&mut terminal, &mut app, &theme).unwrap();
-    terminal.backend_mut().resize(100, 30);
-    tick(&mut app, NOW + 1000);
-    assert!(frames.draw(&mut terminal, &mut app, &theme).unwrap());
-    assert_same_screen(
-        &shown(&terminal),
-        &render_screen(&app, &theme, 100, 30),
-        "after the resize",
-    );
+    let mut w = Watched::new();
+    w.terminal.backend_mut().resize(100, 30);
+    tick(&mut w.app, NOW + 1000);
+    assert!(w.draw());
+    w.assert_shows_a_whole_draw("after the resize");
 }
 
 /// Owners as scoreboards name them: wide characters and emoji included, and long.
