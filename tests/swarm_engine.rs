@@ -543,7 +543,17 @@ async fn a_task_that_dies_is_recorded_by_the_reaper_and_started_again(lab: &Lab)
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let port = &row.ports[0];
-    assert!(http_status_line(&port.host_ip, port.host_port).contains(" 200"));
+    let answer = http_status_line(&port.host_ip, port.host_port);
+    // The port the store holds must be the one the engine publishes now.
+    let published = engine
+        .published_ports(&service, &std::collections::BTreeMap::new())
+        .await;
+    assert!(
+        answer.contains(" 200"),
+        "{}:{} answered {answer:?}; the engine publishes {published:?}",
+        port.host_ip,
+        port.host_port
+    );
     let outcome = lifecycle.stop(&rec.id, "test").await.unwrap();
     assert!(matches!(outcome, StopOutcome::Stopped), "{outcome:?}");
 }
