@@ -477,6 +477,78 @@ async fn wait_for(
     }
 }
 
+/// The Swarm's own restart policy (`[swarm] restart_attempts`, 2 by default) starts a new task
+/// for one that failed, on a port the node picks anew: the row follows it, whether the reaper
+/// saw the task fail (and restarted it itself) or only saw it running elsewhere.
+async fn a_task_the_swarm_restarts_by_itself_is_followed_to_its_new_port(lab: &Lab) {
+    let engine = swarm(lab, settings()).await;
+    assert!(engine.settings().restart_attempts > 0);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("ctfdeck.db");
+    let lifecycle = lifecycle(&engine, &store);
+    let _leftovers = Leftovers {
+        manager: lab.manager.clone(),
+        store_id: lifecycle.store_id().to_string(),
+    };
+    let rec = lifecycle
+        .spawn("web-robots", &"team:swarm-restarts".parse().unwrap())
+        .await
+        .expect("spawn on the Swarm")
+        .instance;
+    let service = rec.container_id.clone().unwrap();
+    let (reaper, _reported) = reaper(&engine, &store);
+
+    let container = engine.inspect_container(&service).await.unwrap().id;
+    let node = NODES
+        .iter()
+        .position(|(_, addr)| *addr == rec.ports[0].host_ip)
+        .expect("placed on a lab node");
+    let kill = Command::new("docker")
+        .args(["-H", &node_sock(node + 1), "kill", &container])
+        .output()
+        .unwrap();
+    assert!(
+        kill.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kill.stderr)
+    );
+
+    // Settled: a new task runs, and the row says where.
+    let protocols: std::collections::BTreeMap<u16, String> = rec
+        .ports
+        .iter()
+        .map(|p| (p.container, p.protocol.clone()))
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let (row, published) = loop {
+        let row = lifecycle.store().instance(&rec.id).unwrap().unwrap();
+        let now = engine.inspect_container(&service).await.map(|c| c.id);
+        let published = engine.published_ports(&service, &protocols).await.unwrap();
+        let renewed = now.as_ref().is_ok_and(|id| *id != container);
+        if renewed && row.status == InstanceStatus::Running && row.ports == published {
+            break (row, published);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the row says {:?} at {:?}; the engine runs task container {now:?} at {published:?}",
+            row.status,
+            row.ports
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    reaper.abort();
+    eprintln!(
+        "the Swarm restarted the task: {:?} became {published:?}",
+        rec.ports
+    );
+    assert_ne!(published, rec.ports, "a new task publishes anew");
+    let port = &row.ports[0];
+    let answer = http_status_line(&port.host_ip, port.host_port);
+    assert!(answer.contains(" 200"), "{answer:?}");
+    let outcome = lifecycle.stop(&rec.id, "test").await.unwrap();
+    assert!(matches!(outcome, StopOutcome::Stopped), "{outcome:?}");
+}
+
 async fn a_task_that_dies_is_recorded_by_the_reaper_and_started_again(lab: &Lab) {
     // No restart by Swarm itself: the task's death must reach the store, and on_exit decides.
     let mut s = settings();
@@ -520,37 +592,43 @@ async fn a_task_that_dies_is_recorded_by_the_reaper_and_started_again(lab: &Lab)
     )
     .await;
     assert!(format!("{exited:?}").contains("137"), "{exited:?}");
-    // `[lifetime] on_exit = "restart"` (the default): a fresh task of the same service.
-    wait_for(&mut reported, "the instance is restarted", |e| {
+    // `[lifetime] on_exit = "restart"` (the default): a fresh task of the same service, at the
+    // first attempt. A wait that took the old, failed task for the new one failed that attempt,
+    // and the next one recorded the port of a task its own update was replacing.
+    let restarted = wait_for(&mut reported, "the instance is restarted", |e| {
         matches!(
             e,
-            ReaperEvent::ExitHandled(ctfdeck::domain::ExitHandled::Restarted { id, .. })
-                if *id == rec.id
+            ReaperEvent::ExitHandled(
+                ctfdeck::domain::ExitHandled::Restarted { id, .. }
+                    | ctfdeck::domain::ExitHandled::RestartFailed { id, .. }
+            ) if *id == rec.id
         )
     })
     .await;
+    assert!(
+        matches!(
+            restarted,
+            ReaperEvent::ExitHandled(ctfdeck::domain::ExitHandled::Restarted { attempt: 1, .. })
+        ),
+        "{restarted:?}"
+    );
     reaper.abort();
     let row = lifecycle.store().instance(&rec.id).unwrap().unwrap();
     assert_eq!(row.status, InstanceStatus::Running);
-    // The Swarm's own restart policy may have started a task of its own beside ctfdeck's
-    // forced update: the newest task is running once the Swarm has settled.
-    let settled = std::time::Instant::now() + Duration::from_secs(60);
-    while !engine.container_state(&service).await.unwrap().running {
-        assert!(
-            std::time::Instant::now() < settled,
-            "the restarted service has no running task"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    // The port the store holds is the one the engine publishes now.
+    let protocols = row
+        .ports
+        .iter()
+        .map(|p| (p.container, p.protocol.clone()))
+        .collect();
+    let published = engine.published_ports(&service, &protocols).await.unwrap();
+    assert_eq!(row.ports, published);
+    assert!(engine.container_state(&service).await.unwrap().running);
     let port = &row.ports[0];
     let answer = http_status_line(&port.host_ip, port.host_port);
-    // The port the store holds must be the one the engine publishes now.
-    let published = engine
-        .published_ports(&service, &std::collections::BTreeMap::new())
-        .await;
     assert!(
         answer.contains(" 200"),
-        "{}:{} answered {answer:?}; the engine publishes {published:?}",
+        "{}:{} answered {answer:?}",
         port.host_ip,
         port.host_port
     );
@@ -778,6 +856,7 @@ async fn the_swarm_engine_on_a_two_node_lab() {
     what_a_service_cannot_express_is_refused_or_reported(&lab).await;
     extend_reset_logs_whose_flag_reap_and_purge_work_on_services(&lab).await;
     a_task_that_dies_is_recorded_by_the_reaper_and_started_again(&lab).await;
+    a_task_the_swarm_restarts_by_itself_is_followed_to_its_new_port(&lab).await;
     a_node_going_down_marks_its_instances_lost_and_leaves_nothing(&lab).await;
     with_reschedule_a_node_going_down_moves_its_instance_to_the_other_node(&lab).await;
 }

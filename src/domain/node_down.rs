@@ -3,7 +3,7 @@
 //! instances, the row kept running (same id, owner, expiry and flag) on its new node's address
 //! and port. What ran inside is gone either way.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::engine::EngineKind;
 use crate::engine::swarm::OnNodeDown;
@@ -90,35 +90,15 @@ impl Lifecycle {
         }
     }
 
-    /// The addresses of the Swarm's nodes that are not up, when rescheduling is asked for
-    /// (empty otherwise, and off a Swarm): the instances recorded there may have moved.
-    pub(super) async fn down_node_addresses(&self) -> Result<HashSet<String>, DomainError> {
-        if self.policy.on_node_down != OnNodeDown::Reschedule
-            || self.engine.info().kind != EngineKind::Swarm
-        {
-            return Ok(HashSet::new());
-        }
-        Ok(self
-            .engine
-            .cluster_nodes()
-            .await?
-            .into_iter()
-            .filter(|n| n.state != "ready")
-            .map(|n| n.address)
-            .collect())
-    }
-
-    /// Follow an instance the Swarm placed again by itself (its node, one of `down`, went down
-    /// and its restart policy put a task elsewhere before ctfdeck saw the node down): the row
-    /// takes the ports it runs on now. True when the row moved.
+    /// Follow an instance the Swarm started again by itself, on a port or a node of its
+    /// choosing (its restart policy after the task failed, or its node went down and it was
+    /// quicker than ctfdeck): the row takes the ports it runs on now. True when the row moved.
     pub(super) fn follow_move(
         &self,
         row: &InstanceRecord,
         running_on: &[PublishedPort],
-        down: &HashSet<String>,
     ) -> Result<bool, DomainError> {
-        let was_on_down_node = row.ports.first().is_some_and(|p| down.contains(&p.host_ip));
-        if !was_on_down_node || !moved(&row.ports, running_on) {
+        if self.engine.info().kind != EngineKind::Swarm || !moved(&row.ports, running_on) {
             return Ok(false);
         }
         let ports: Vec<PublishedPort> = running_on

@@ -134,8 +134,6 @@ impl Lifecycle {
         })?;
         let now = now_millis();
         let mut accounted: HashSet<String> = HashSet::new();
-        // Where instances may have been moved away from (only asked for when rescheduling).
-        let down = self.down_node_addresses().await?;
 
         for row in &live {
             let container = by_instance.get(row.id.as_str()).copied();
@@ -184,10 +182,10 @@ impl Lifecycle {
                         NodeDown::Elsewhere => {}
                     }
                 }
-                // Its node went down and the Swarm moved it to another by itself.
-                InstanceStatus::Running if apply && !down.is_empty() => {
+                // The Swarm started it again by itself, elsewhere: the row follows.
+                InstanceStatus::Running if apply => {
                     if let Some(c) = container.filter(|c| c.state == "running")
-                        && self.follow_move(row, &c.ports, &down)?
+                        && self.follow_move(row, &c.ports)?
                     {
                         report.rescheduled.push(row.id.clone());
                     }

@@ -142,3 +142,24 @@ async fn an_instance_the_swarm_moved_by_itself_is_followed() {
     assert_eq!(row.ports[0].host_ip, "10.99.0.2");
     assert_eq!(row.ports[0].protocol, "http");
 }
+
+#[tokio::test]
+async fn a_task_the_swarm_restarted_on_a_new_port_is_followed_whatever_on_node_down_says() {
+    let (d, id) = deck_with_one_on_node_2(OnNodeDown::Lost).await;
+    let before = d.row(&id);
+    let service = before.container_id.clone().unwrap();
+    // Its task failed and the Swarm's restart policy started one on the same node, which
+    // picked another port; every node is up.
+    d.engine.move_to(&service, "node-2");
+    let report = d.lifecycle.reconcile().await.unwrap();
+    assert_eq!(report.rescheduled, [id.as_str()]);
+    let row = d.row(&id);
+    assert_eq!(row.status, InstanceStatus::Running);
+    assert_eq!(row.ports[0].host_ip, "10.99.0.3");
+    assert_ne!(row.ports[0].host_port, before.ports[0].host_port);
+    let published = d.engine.containers()[&service].managed.ports.clone();
+    assert_eq!(row.ports[0].host_port, published[0].host_port);
+    assert_eq!(row.ports[0].protocol, before.ports[0].protocol);
+    // Once followed, the next pass has nothing to do.
+    assert!(d.lifecycle.reconcile().await.unwrap().is_empty());
+}

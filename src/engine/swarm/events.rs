@@ -17,7 +17,8 @@ use futures_util::stream::BoxStream;
 use super::{SwarmSettings, nodes, services};
 use crate::engine::{ContainerEvent, EngineError, ManagedContainer, labels};
 
-/// What the last look saw: each instance's service, its state, and where it is published.
+/// What the last look saw: each instance's service, its state, and where it was last seen
+/// published (kept through the looks where it publishes nothing, between two tasks).
 type Seen = HashMap<String, (String, String, String)>;
 
 struct Watch {
@@ -60,7 +61,7 @@ pub fn stream(
                 Ok(now) => {
                     let time = unix_now();
                     w.pending.extend(changes(w.seen.as_ref(), &now, time));
-                    w.seen = Some(seen(&now));
+                    w.seen = Some(remembered(w.seen.as_ref(), seen(&now)));
                 }
                 Err(e) => {
                     w.failed = true;
@@ -97,6 +98,20 @@ fn seen(now: &[ManagedContainer]) -> Seen {
         .collect()
 }
 
+/// `now`, where an instance that publishes nothing at the moment keeps the address it had.
+fn remembered(before: Option<&Seen>, mut now: Seen) -> Seen {
+    if let Some(before) = before {
+        for (instance, (_, _, at)) in &mut now {
+            if at.is_empty()
+                && let Some((_, _, was)) = before.get(instance)
+            {
+                at.clone_from(was);
+            }
+        }
+    }
+    now
+}
+
 /// The event a service entering `state` gives.
 fn action(state: &str) -> Option<&'static str> {
     Some(match state {
@@ -126,9 +141,10 @@ fn changes(before: Option<&Seen>, now: &[ManagedContainer], time: i64) -> Vec<Co
         if let Some(action) = action(state).filter(|_| told) {
             out.push(event(service, instance, action, time));
         }
-        // Running still, somewhere else: the Swarm placed a new task on another node by
-        // itself (its node went down and its restart policy was quicker than this look).
-        let moved = matches!(was, Some((_, s, w)) if s == "running" && !w.is_empty() && w != at)
+        // Running somewhere else than it was last seen: the Swarm started a new task by
+        // itself (its restart policy, or its node went down), on a port or a node of its
+        // choosing, whether or not a look caught it between the two tasks.
+        let moved = matches!(was, Some((_, _, w)) if !w.is_empty() && w != at)
             && state == "running"
             && !at.is_empty();
         if moved {
@@ -243,6 +259,44 @@ mod tests {
         assert_eq!(events[0].implied_state(), Some("running"));
         // Between two tasks it publishes nothing: not a move.
         assert!(changes(Some(&before), &[service("aaa", "running")], 2).is_empty());
+    }
+
+    #[test]
+    fn a_task_restarted_by_the_swarm_on_a_new_port_has_moved() {
+        let at = |state: &str, port: Option<u16>| {
+            let mut s = service("aaa", state);
+            s.ports = port
+                .map(|host_port| crate::shared::PublishedPort {
+                    container: 8080,
+                    host_ip: "10.99.0.2".into(),
+                    host_port,
+                    protocol: "tcp".into(),
+                })
+                .into_iter()
+                .collect();
+            s
+        };
+        let first = remembered(None, seen(&[at("running", Some(30000))]));
+        // A look between the two tasks: the new one is getting ready, publishing nothing.
+        let between = [at("created", None)];
+        assert_eq!(
+            told(&changes(Some(&first), &between, 1)),
+            [("aaa".into(), "create".into())]
+        );
+        let second = remembered(Some(&first), seen(&between));
+        let events = changes(Some(&second), &[at("running", Some(30001))], 2);
+        assert_eq!(
+            told(&events),
+            [
+                ("aaa".into(), "start".into()),
+                ("aaa".into(), "moved".into())
+            ]
+        );
+        // The same port again is no move.
+        assert_eq!(
+            told(&changes(Some(&second), &[at("running", Some(30000))], 3)),
+            [("aaa".into(), "start".into())]
+        );
     }
 
     #[test]

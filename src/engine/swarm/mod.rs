@@ -249,10 +249,18 @@ impl Engine for SwarmEngine {
             .map(|_| ())
     }
 
-    /// A service whose task stopped gets a fresh task (a forced update).
+    /// A service whose task stopped gets a fresh task (a forced update), and this waits for
+    /// that task: the old one, or one the Swarm started by itself before the update, is not it.
     async fn start_again(&self, id: &str) -> Result<(), EngineError> {
-        services::force_update(self.manager.client(), id).await?;
-        self.start_container(id).await
+        let older = services::force_update(self.manager.client(), id).await?;
+        services::wait_new_running(
+            self.manager.client(),
+            id,
+            self.settings.start_timeout,
+            &older,
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn published_ports(

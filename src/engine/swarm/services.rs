@@ -1,7 +1,7 @@
 //! Services: one per instance. Created with one replica; a spawn waits until its task runs (or
 //! says why it cannot), and a stop waits until the task's container is gone.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use bollard::Docker;
@@ -50,8 +50,37 @@ pub async fn tasks(client: &Docker, service: &str) -> Result<Vec<Task>, EngineEr
     Ok(tasks)
 }
 
+/// By creation time, then by version. The version alone is not the task's age: it grows with
+/// every change, so an old task the Swarm shuts down during a forced update sorts above the new
+/// one it is being replaced by.
 fn sort_newest_first(tasks: &mut [Task]) {
-    tasks.sort_by_key(|t| std::cmp::Reverse(t.version.as_ref().and_then(|v| v.index).unwrap_or(0)));
+    tasks.sort_by_key(|t| {
+        std::cmp::Reverse((
+            t.created_at
+                .as_ref()
+                .and_then(|c| created_nanos(&c.to_string())),
+            t.version.as_ref().and_then(|v| v.index).unwrap_or(0),
+        ))
+    });
+}
+
+/// An engine timestamp (`2026-12-03T11:55:49.848010268Z`) in nanoseconds since the epoch.
+fn created_nanos(text: &str) -> Option<i128> {
+    let text = text.trim_end_matches('Z');
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let seconds = humantime::parse_rfc3339_weak(whole)
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    let digits: String = fraction
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .chain(std::iter::repeat('0'))
+        .take(9)
+        .collect();
+    let nanos: i128 = digits.parse().ok()?;
+    Some(i128::from(seconds) * 1_000_000_000 + nanos)
 }
 
 /// `running`, `failed`, … of a task.
@@ -89,9 +118,22 @@ pub async fn wait_running(
     service: &str,
     timeout: Duration,
 ) -> Result<Task, EngineError> {
+    wait_new_running(client, service, timeout, &HashSet::new()).await
+}
+
+/// [`wait_running`] for a task that is not one of `older`: after a forced update the old task
+/// is still listed (failed, or running until the Swarm stops it) until the new one is created,
+/// and must not pass for it.
+pub async fn wait_new_running(
+    client: &Docker,
+    service: &str,
+    timeout: Duration,
+    older: &HashSet<String>,
+) -> Result<Task, EngineError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let tasks = tasks(client, service).await?;
+        let mut tasks = tasks(client, service).await?;
+        tasks.retain(|t| t.id.as_ref().is_none_or(|id| !older.contains(id)));
         if let Some(task) = tasks.first() {
             match state(task) {
                 Some(TaskState::RUNNING) => return Ok(task.clone()),
@@ -338,8 +380,14 @@ fn chrono_seconds(text: &str) -> Option<i64> {
         .and_then(|d| i64::try_from(d.as_secs()).ok())
 }
 
-/// Replace the service's task with a fresh one.
-pub async fn force_update(client: &Docker, service: &str) -> Result<(), EngineError> {
+/// Replace the service's task with a fresh one. Returns the ids of the tasks it had before,
+/// for [`wait_new_running`].
+pub async fn force_update(client: &Docker, service: &str) -> Result<HashSet<String>, EngineError> {
+    let older: HashSet<String> = tasks(client, service)
+        .await?
+        .into_iter()
+        .filter_map(|t| t.id)
+        .collect();
     let found = client
         .inspect_service(
             service,
@@ -359,7 +407,7 @@ pub async fn force_update(client: &Docker, service: &str) -> Result<(), EngineEr
         .update_service(service, spec, options, None)
         .await
         .map_err(EngineError::api(format!("restarting service {service}")))?;
-    Ok(())
+    Ok(older)
 }
 
 /// A task's state in the shape of a container's.
@@ -427,6 +475,43 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_newest_task_is_the_last_created_not_the_last_changed() {
+        // A forced update: the old task, shut down after the new one was created, has the
+        // higher version.
+        let first = Task {
+            id: Some("first".into()),
+            created_at: Some("2026-12-03T11:55:49.1Z".parse().unwrap()),
+            ..task("a", TaskState::SHUTDOWN, 40)
+        };
+        // Later by a fraction that, compared as text, would look earlier.
+        let second = Task {
+            id: Some("second".into()),
+            created_at: Some("2026-12-03T11:55:49.12Z".parse().unwrap()),
+            ..task("a", TaskState::PENDING, 35)
+        };
+        let third = Task {
+            id: Some("third".into()),
+            created_at: Some("2026-12-03T11:56:00Z".parse().unwrap()),
+            ..task("a", TaskState::PENDING, 36)
+        };
+        let mut tasks = vec![second, first, third];
+        sort_newest_first(&mut tasks);
+        let order: Vec<_> = tasks.iter().filter_map(|t| t.id.as_deref()).collect();
+        assert_eq!(order, ["third", "second", "first"]);
+    }
+
+    #[test]
+    fn engine_timestamps_keep_their_nanoseconds() {
+        assert_eq!(created_nanos("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
+        assert_eq!(
+            created_nanos("1970-01-01T00:00:01.000000042Z"),
+            Some(1_000_000_042)
+        );
+        assert_eq!(created_nanos("1970-01-01T00:00:02Z"), Some(2_000_000_000));
+        assert_eq!(created_nanos("yesterday"), None);
     }
 
     #[test]
