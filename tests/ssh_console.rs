@@ -373,6 +373,26 @@ fn staff_get_the_console_over_ssh_and_nothing_else() {
     monitor.wait_for("spawn refused: this console is read-only");
     monitor.keys(&["e"]);
     monitor.wait_for("extend refused: this console is read-only");
+    // The rest of the key table's mutating and admin-only keys, each in its pane.
+    for (key, action) in [
+        ("r", "reset"),
+        ("P", "purge"),
+        ("t", "smoke"),
+        ("N", "node"),
+    ] {
+        monitor.keys(&[key]);
+        monitor.wait_for(&format!("{action} refused: this console is read-only"));
+    }
+    monitor.keys(&["Enter"]);
+    monitor.wait_for("Instance ");
+    monitor.keys(&["v"]);
+    monitor.wait_for("reveal refused: this console is read-only");
+    monitor.keys(&["q"]);
+    monitor.wait("the detail closed", |s| !s.contains("Instance "));
+    // `b` means something only in the catalog pane: its refusal says the focus moved there.
+    monitor.keys(&["BTab", "b"]);
+    monitor.wait_for("build refused: this console is read-only");
+    monitor.keys(&["Tab"]);
     // Resized: the console follows the client's window.
     assert!(
         Command::new("tmux")

@@ -160,7 +160,7 @@ fn yes(b: bool) -> String {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, d: &DetailView, theme: &Theme) {
-    let rect = super::centered(area, 100, area.height.saturating_sub(2));
+    let rect = super::tall(area, 100);
     let title = format!("Instance {}", d.instance);
     let block = super::popup_frame(frame, rect, &title, theme.popup, theme);
     let inner = block.inner(rect);

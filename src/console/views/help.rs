@@ -105,7 +105,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
-    let rect = super::centered(area, 96, area.height.saturating_sub(2));
+    let rect = super::tall(area, 96);
     let block = super::popup_frame(
         frame,
         rect,

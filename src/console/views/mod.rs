@@ -76,12 +76,15 @@ struct Areas {
     status: Rect,
 }
 
+/// The status bar: hints or a message over a line of facts.
+const STATUS_HEIGHT: u16 = 2;
+
 fn areas(area: Rect, app: &App) -> Areas {
     let [banner, nodes, body, status] = Layout::vertical([
         Constraint::Length(banner::height(app)),
         Constraint::Length(nodes::height(app, area.width, area.height)),
         Constraint::Min(0),
-        Constraint::Length(2),
+        Constraint::Length(STATUS_HEIGHT),
     ])
     .areas(area);
     Areas {
@@ -172,6 +175,16 @@ pub(crate) fn popup_frame<'a>(
         .border_style(theme.popup_border)
         .title(Span::styled(format!(" {title} "), theme.popup_title))
         .style(style)
+}
+
+/// A popup as tall as the screen above the status bar, `width` wide and centred: the status
+/// bar stays in sight, so a message (a refused key, say) is seen while the popup is open.
+pub(crate) fn tall(area: Rect, width: u16) -> Rect {
+    let above = Rect {
+        height: area.height.saturating_sub(STATUS_HEIGHT),
+        ..area
+    };
+    centered(above, width, above.height)
 }
 
 /// A `width` x `height` rectangle centred in `area`, shrunk to fit.

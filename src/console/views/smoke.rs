@@ -97,7 +97,7 @@ fn seconds(d: Duration) -> String {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, v: &SmokeView, theme: &Theme) {
-    let rect = super::centered(area, 100, area.height.saturating_sub(2));
+    let rect = super::tall(area, 100);
     let title = format!("Smoke test — {}", v.challenge);
     let block = super::popup_frame(frame, rect, &title, theme.popup, theme);
     let inner = block.inner(rect);

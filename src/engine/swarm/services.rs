@@ -503,6 +503,39 @@ mod tests {
         assert_eq!(order, ["third", "second", "first"]);
     }
 
+    proptest::proptest! {
+        /// As the engine writes them: RFC 3339, the fraction's trailing zeros dropped (Go's
+        /// `RFC3339Nano`), or no fraction at all.
+        #[test]
+        fn a_timestamp_as_the_engine_writes_it_reads_back(
+            secs in 0u64..253_402_300_800,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let at = std::time::UNIX_EPOCH + Duration::new(secs, nanos);
+            let full = humantime::format_rfc3339_nanos(at).to_string();
+            let (whole, fraction) = full.trim_end_matches('Z').split_once('.').unwrap();
+            let fraction = fraction.trim_end_matches('0');
+            let text = if fraction.is_empty() {
+                format!("{whole}Z")
+            } else {
+                format!("{whole}.{fraction}Z")
+            };
+            proptest::prop_assert_eq!(
+                created_nanos(&text),
+                Some(i128::from(secs) * 1_000_000_000 + i128::from(nanos)),
+                "{}", text
+            );
+        }
+
+        /// Anything else: a value within the years RFC 3339 can write, or none; never a panic.
+        #[test]
+        fn any_text_is_a_time_or_none(text in "\\PC{0,48}") {
+            if let Some(n) = created_nanos(&text) {
+                proptest::prop_assert!((0..253_402_300_800_000_000_000).contains(&n), "{}", n);
+            }
+        }
+    }
+
     #[test]
     fn engine_timestamps_keep_their_nanoseconds() {
         assert_eq!(created_nanos("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
