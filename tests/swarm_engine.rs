@@ -477,6 +477,27 @@ async fn wait_for(
     }
 }
 
+/// Kill the instance's task container on its node, behind the Swarm's back. Returns the
+/// container's id.
+async fn kill_its_task(engine: &SwarmEngine, rec: &ctfdeck::store::InstanceRecord) -> String {
+    let service = rec.container_id.as_deref().unwrap();
+    let container = engine.inspect_container(service).await.unwrap().id;
+    let node = NODES
+        .iter()
+        .position(|(_, addr)| *addr == rec.ports[0].host_ip)
+        .expect("placed on a lab node");
+    let kill = Command::new("docker")
+        .args(["-H", &node_sock(node + 1), "kill", &container])
+        .output()
+        .unwrap();
+    assert!(
+        kill.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kill.stderr)
+    );
+    container
+}
+
 /// The Swarm's own restart policy (`[swarm] restart_attempts`, 2 by default) starts a new task
 /// for one that failed, on a port the node picks anew: the row follows it, whether the reaper
 /// saw the task fail (and restarted it itself) or only saw it running elsewhere.
@@ -497,21 +518,7 @@ async fn a_task_the_swarm_restarts_by_itself_is_followed_to_its_new_port(lab: &L
         .instance;
     let service = rec.container_id.clone().unwrap();
     let (reaper, _reported) = reaper(&engine, &store);
-
-    let container = engine.inspect_container(&service).await.unwrap().id;
-    let node = NODES
-        .iter()
-        .position(|(_, addr)| *addr == rec.ports[0].host_ip)
-        .expect("placed on a lab node");
-    let kill = Command::new("docker")
-        .args(["-H", &node_sock(node + 1), "kill", &container])
-        .output()
-        .unwrap();
-    assert!(
-        kill.status.success(),
-        "{}",
-        String::from_utf8_lossy(&kill.stderr)
-    );
+    let container = kill_its_task(&engine, &rec).await;
 
     // Settled: a new task runs, and the row says where.
     let protocols: std::collections::BTreeMap<u16, String> = rec
@@ -569,21 +576,7 @@ async fn a_task_that_dies_is_recorded_by_the_reaper_and_started_again(lab: &Lab)
     let service = rec.container_id.clone().unwrap();
     let (reaper, mut reported) = reaper(&engine, &store);
 
-    // Killed on its node, behind the Swarm's back.
-    let container = engine.inspect_container(&service).await.unwrap().id;
-    let node = NODES
-        .iter()
-        .position(|(_, addr)| *addr == rec.ports[0].host_ip)
-        .expect("placed on a lab node");
-    let kill = Command::new("docker")
-        .args(["-H", &node_sock(node + 1), "kill", &container])
-        .output()
-        .unwrap();
-    assert!(
-        kill.status.success(),
-        "{}",
-        String::from_utf8_lossy(&kill.stderr)
-    );
+    kill_its_task(&engine, &rec).await;
 
     let exited = wait_for(
         &mut reported,
