@@ -58,14 +58,14 @@ fn sort_newest_first(tasks: &mut [Task]) {
         std::cmp::Reverse((
             t.created_at
                 .as_ref()
-                .and_then(|c| created_nanos(&c.to_string())),
+                .and_then(|c| unix_nanos(&c.to_string())),
             t.version.as_ref().and_then(|v| v.index).unwrap_or(0),
         ))
     });
 }
 
 /// An engine timestamp (`2026-12-03T11:55:49.848010268Z`) in nanoseconds since the epoch.
-fn created_nanos(text: &str) -> Option<i128> {
+fn unix_nanos(text: &str) -> Option<i128> {
     let text = text.trim_end_matches('Z');
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let seconds = humantime::parse_rfc3339_weak(whole)
@@ -296,7 +296,7 @@ fn summary(service: &Service, tasks: Option<&Vec<Task>>, nodes: &[SwarmNode]) ->
         created: service
             .created_at
             .as_ref()
-            .and_then(|c| chrono_seconds(&c.to_string()))
+            .and_then(|c| unix_seconds(&c.to_string()))
             .unwrap_or_default(),
     }
 }
@@ -372,12 +372,9 @@ pub fn ports(
         })
 }
 
-/// Unix seconds of an RFC 3339 time.
-fn chrono_seconds(text: &str) -> Option<i64> {
-    humantime::parse_rfc3339_weak(text.trim_end_matches('Z').split('.').next()?)
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .and_then(|d| i64::try_from(d.as_secs()).ok())
+/// Unix seconds of an engine timestamp.
+fn unix_seconds(text: &str) -> Option<i64> {
+    i64::try_from(unix_nanos(text)? / 1_000_000_000).ok()
 }
 
 /// Replace the service's task with a fresh one. Returns the ids of the tasks it had before,
